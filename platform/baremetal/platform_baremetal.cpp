@@ -1,0 +1,40 @@
+// Bare-metal implementation of the platform seam: no file system, no threads, no clock unless the
+// application provides one. Bundles come from a caller buffer (weights in flash); the arena comes
+// from caller memory; logs go to the sink the application installs with SetLogSink.
+#include <cstdlib>
+
+#include "acorn/platform.h"
+
+namespace acorn {
+namespace platform {
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : data_(other.data_), size_(other.size_), mapped_(other.mapped_) {
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  data_ = other.data_;
+  size_ = other.size_;
+  mapped_ = other.mapped_;
+  other.data_ = nullptr;
+  other.size_ = 0;
+  return *this;
+}
+MappedFile::~MappedFile() {}
+void MappedFile::Release() {}
+
+Result<MappedFile> MapFile(const char* path) {
+  return ACORN_ERROR(kUnsupported, "%s: this build has no file system; load the bundle from a buffer", path);
+}
+Result<MappedFile> ReadFile(const char* path) { return MapFile(path); }
+
+void* AlignedAlloc(size_t size, size_t alignment) { return std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment); }
+void AlignedFree(void* ptr) { std::free(ptr); }
+uint64_t NowNanos() { return 0; }
+int HardwareThreads() { return 1; }
+uint64_t PeakRssBytes() { return 0; }
+void DefaultLogSink(LogLevel, const char*, void*) {}
+
+}  // namespace platform
+}  // namespace acorn

@@ -1,0 +1,66 @@
+// The platform seam: everything acorn needs from an operating system, and nothing more. The runtime
+// calls only these functions; platform/posix implements them for Linux, macOS and Android, and
+// platform/baremetal for targets with no file system and no threads (the application hands over
+// memory and a log function). CMake picks one implementation; there are no weak symbols.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "acorn/status.h"
+
+namespace acorn {
+namespace platform {
+
+// A read-only view of a whole file. On posix it is an mmap of the file, so constant tensors can be
+// used in place. Moving transfers ownership; the destructor unmaps.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  friend Result<MappedFile> MapFile(const char* path);
+  friend Result<MappedFile> ReadFile(const char* path);
+  void Release();
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  bool mapped_ = false;  // false: heap copy (read fallback)
+};
+
+// Maps `path` read-only. Errors name the path and the reason (missing, not a regular file, ...).
+Result<MappedFile> MapFile(const char* path);
+// Reads `path` into aligned heap memory: the fallback where mapping is unavailable.
+Result<MappedFile> ReadFile(const char* path);
+
+// Aligned allocation; nullptr when out of memory. alignment is a power of two, at least 64 is typical.
+void* AlignedAlloc(size_t size, size_t alignment);
+void AlignedFree(void* ptr);
+
+// Monotonic clock in nanoseconds.
+uint64_t NowNanos();
+
+// Number of hardware threads usable by this process (1 where there are no threads).
+int HardwareThreads();
+
+// Peak resident set size of this process in bytes, 0 where unknown.
+uint64_t PeakRssBytes();
+
+}  // namespace platform
+
+// The one logging call. Levels below the threshold are dropped; the sink defaults to stderr on posix
+// and to nothing on baremetal.
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+using LogSink = void (*)(LogLevel level, const char* message, void* user);
+void SetLogSink(LogSink sink, void* user);
+void SetLogLevel(LogLevel level);
+void Log(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+}  // namespace acorn

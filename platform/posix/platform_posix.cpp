@@ -1,0 +1,161 @@
+// POSIX implementation of the platform seam (Linux, macOS, Android).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <thread>
+
+#include "acorn/platform.h"
+
+namespace acorn {
+namespace platform {
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : data_(other.data_), size_(other.size_), mapped_(other.mapped_) {
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    Release();
+    data_ = other.data_;
+    size_ = other.size_;
+    mapped_ = other.mapped_;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() { Release(); }
+
+void MappedFile::Release() {
+  if (data_ == nullptr) return;
+  if (mapped_) {
+    munmap(const_cast<uint8_t*>(data_), size_);
+  } else {
+    AlignedFree(const_cast<uint8_t*>(data_));
+  }
+  data_ = nullptr;
+  size_ = 0;
+}
+
+namespace {
+// Opens a regular file and returns its size; the error names the path and what to check.
+Result<int> OpenRegular(const char* path, size_t* size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return ACORN_ERROR(kNotFound, "%s: no such file", path);
+    return ACORN_ERROR(kIo, "%s: cannot open: %s", path, std::strerror(err));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    close(fd);
+    return ACORN_ERROR(kIo, "%s: cannot stat: %s", path, std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return ACORN_ERROR(kIo, "%s: not a regular file", path);
+  }
+  *size = static_cast<size_t>(st.st_size);
+  return fd;
+}
+}  // namespace
+
+Result<MappedFile> MapFile(const char* path) {
+  size_t size = 0;
+  ACORN_ASSIGN_OR_RETURN(int fd, OpenRegular(path, &size));
+  MappedFile file;
+  if (size == 0) {
+    close(fd);
+    return ACORN_ERROR(kMalformed, "%s: file is empty", path);
+  }
+  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int err = errno;
+  close(fd);
+  if (p == MAP_FAILED) return ACORN_ERROR(kIo, "%s: cannot map %zu bytes: %s", path, size, std::strerror(err));
+  file.data_ = static_cast<const uint8_t*>(p);
+  file.size_ = size;
+  file.mapped_ = true;
+  return file;
+}
+
+Result<MappedFile> ReadFile(const char* path) {
+  size_t size = 0;
+  ACORN_ASSIGN_OR_RETURN(int fd, OpenRegular(path, &size));
+  if (size == 0) {
+    close(fd);
+    return ACORN_ERROR(kMalformed, "%s: file is empty", path);
+  }
+  uint8_t* buffer = static_cast<uint8_t*>(AlignedAlloc(size, 4096));
+  if (buffer == nullptr) {
+    close(fd);
+    return ACORN_ERROR(kOutOfMemory, "%s: cannot allocate %zu bytes to read it", path, size);
+  }
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = read(fd, buffer + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      close(fd);
+      AlignedFree(buffer);
+      return ACORN_ERROR(kIo, "%s: read failed at byte %zu: %s", path, done, n == 0 ? "file shrank" : std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  close(fd);
+  MappedFile file;
+  file.data_ = buffer;
+  file.size_ = size;
+  file.mapped_ = false;
+  return file;
+}
+
+void* AlignedAlloc(size_t size, size_t alignment) {
+  if (size == 0) size = alignment;
+  void* p = nullptr;
+  if (posix_memalign(&p, alignment < sizeof(void*) ? sizeof(void*) : alignment, size) != 0) return nullptr;
+  return p;
+}
+
+void AlignedFree(void* ptr) { std::free(ptr); }
+
+uint64_t NowNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+int HardwareThreads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+uint64_t PeakRssBytes() {
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+#ifdef __APPLE__
+  return static_cast<uint64_t>(usage.ru_maxrss);
+#else
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024u;
+#endif
+}
+
+void DefaultLogSink(LogLevel level, const char* message, void*) {
+  static const char* const kNames[] = {"debug", "info", "warning", "error"};
+  std::fprintf(stderr, "acorn %s: %s\n", kNames[static_cast<int>(level)], message);
+}
+
+}  // namespace platform
+}  // namespace acorn
