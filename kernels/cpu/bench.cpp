@@ -1,0 +1,101 @@
+// acorn_kernel_bench: MatMul throughput on this machine. Decode (T=1) is memory-bound, so it is
+// reported as GB/s of weights streamed; prefill (T=64) as GFLOP/s (2*T*K*N flops).
+//   acorn_kernel_bench [K N [dtype]]   (default K=2048 N=8192, all of q4_0 q8_0 f16 f32)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "acorn/half.h"
+#include "cpu_kernels.h"
+#include "reference_kernels.h"
+
+namespace {
+
+using acorn::DType;
+using Clock = std::chrono::steady_clock;
+
+const char* Name(DType t) {
+  switch (t) {
+    case DType::kQ4_0: return "q4_0";
+    case DType::kQ8_0: return "q8_0";
+    case DType::kF16: return "f16";
+    default: return "f32";
+  }
+}
+
+std::vector<uint8_t> MakeWeights(DType wtype, int64_t K, int64_t N, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> row(static_cast<size_t>(K));
+  const size_t row_bytes = wtype == DType::kQ8_0 ? K / 32 * sizeof(acorn::BlockQ8_0)
+                           : wtype == DType::kQ4_0 ? K / 32 * sizeof(acorn::BlockQ4_0)
+                           : wtype == DType::kF16  ? K * 2
+                                                   : K * 4;
+  std::vector<uint8_t> w(row_bytes * N);
+  for (int64_t n = 0; n < N; ++n) {
+    for (float& v : row) v = dist(rng);
+    uint8_t* dst = w.data() + n * row_bytes;
+    if (wtype == DType::kQ8_0) acorn::ref::QuantizeRowQ8_0(row.data(), reinterpret_cast<acorn::BlockQ8_0*>(dst), K);
+    if (wtype == DType::kQ4_0) acorn::ref::QuantizeRowQ4_0(row.data(), reinterpret_cast<acorn::BlockQ4_0*>(dst), K);
+    if (wtype == DType::kF16)
+      for (int64_t k = 0; k < K; ++k) reinterpret_cast<uint16_t*>(dst)[k] = acorn::F32ToF16(row[k]);
+    if (wtype == DType::kF32) std::copy(row.begin(), row.end(), reinterpret_cast<float*>(dst));
+  }
+  return w;
+}
+
+// Best of several runs, in seconds: the machine's capability, not its noise (other processes
+// share these cores). Each run uses the next of `copies` weight buffers: one buffer measures
+// weights in cache ("hot"); enough buffers to exceed the last-level cache measure streaming from
+// memory ("cold"), as in a real decode step.
+double TimeMatMul(acorn::cpu::ThreadPool* pool, int64_t T, int64_t K, int64_t N,
+                  const std::vector<std::vector<uint8_t>>& copies, DType wtype, double min_seconds) {
+  std::vector<float> x(static_cast<size_t>(T * K)), y(static_cast<size_t>(T * N));
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (float& v : x) v = dist(rng);
+  std::vector<uint8_t> scratch(acorn::cpu::MatMulScratchBytes(T, K, wtype) + 1);
+  double best = 1e30, total = 0.0;
+  const int min_runs = std::max<int>(10, static_cast<int>(copies.size()));
+  for (int i = 0; i < min_runs || total < min_seconds; ++i) {
+    const std::vector<uint8_t>& w = copies[static_cast<size_t>(i) % copies.size()];
+    const auto t0 = Clock::now();
+    acorn::cpu::MatMul(pool, x.data(), T, K, w.data(), wtype, N, nullptr, y.data(), scratch.data());
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::min(best, s);
+    total += s;
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int64_t K = argc > 2 ? std::atoll(argv[1]) : 2048;
+  const int64_t N = argc > 2 ? std::atoll(argv[2]) : 8192;
+  std::mt19937 rng(1);
+  std::printf("isa %s, K=%lld N=%lld\n", acorn::cpu::IsaName(acorn::cpu::ActiveIsa()), static_cast<long long>(K),
+              static_cast<long long>(N));
+  const DType types[] = {DType::kQ4_0, DType::kQ8_0, DType::kF16, DType::kF32};
+  constexpr size_t kColdBytes = size_t{1} << 29;  // 512 MiB of weights: beyond any cache
+  for (DType wtype : types) {
+    if (argc > 3 && std::strcmp(argv[3], Name(wtype)) != 0) continue;
+    std::vector<std::vector<uint8_t>> hot(1, MakeWeights(wtype, K, N, rng));
+    std::vector<std::vector<uint8_t>> cold((kColdBytes + hot[0].size() - 1) / hot[0].size(), hot[0]);
+    const double gb = hot[0].size() * 1e-9;
+    for (int threads : {1, 2}) {
+      acorn::cpu::ThreadPool pool(threads);
+      const double s_hot = TimeMatMul(&pool, 1, K, N, hot, wtype, 0.5);
+      const double s_cold = TimeMatMul(&pool, 1, K, N, cold, wtype, 0.5);
+      const double s64 = TimeMatMul(&pool, 64, K, N, hot, wtype, 0.5);
+      std::printf("%-5s threads=%d  T=1 hot: %7.1f us %5.1f GB/s  cold: %7.1f us %5.1f GB/s   "
+                  "T=64: %7.2f ms %6.1f GFLOP/s\n",
+                  Name(wtype), threads, s_hot * 1e6, gb / s_hot, s_cold * 1e6, gb / s_cold, s64 * 1e3,
+                  2.0 * 64 * K * N / s64 * 1e-9);
+    }
+  }
+  return 0;
+}

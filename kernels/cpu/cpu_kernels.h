@@ -1,0 +1,47 @@
+// Optimized CPU kernels: SIMD (AVX2, AVX-512 with VNNI) chosen at run time from the CPU's
+// features, with a scalar path that always exists, spread over threads by ThreadPool. Each kernel
+// computes what its namesake in kernels/reference computes; tests/kernels checks every ISA path
+// against it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "acorn/dtype.h"
+#include "thread_pool.h"
+
+namespace acorn {
+namespace cpu {
+
+// Instruction-set paths. kAvx2 needs AVX2+FMA+F16C; kAvx512 needs AVX-512 F/BW/VL/DQ/VNNI plus
+// FMA and F16C.
+enum class Isa : uint8_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+const char* IsaName(Isa isa);
+// True when this build has the path and this CPU can run it.
+bool IsaSupported(Isa isa);
+// The best supported path; what kernels use unless ForceIsa said otherwise.
+Isa BestIsa();
+Isa ActiveIsa();
+// Makes every kernel use `isa` (tests, benchmarks); false, and no change, when unsupported.
+// Not meant to be called while kernels run on other threads.
+bool ForceIsa(Isa isa);
+
+// True for the weight dtypes MatMul handles: f32, f16, q8_0, q4_0.
+bool MatMulSupports(DType wtype);
+// Bytes of scratch MatMul needs for T rows of K activations against wtype weights (0 for
+// float weights: no activation quantization).
+size_t MatMulScratchBytes(int64_t T, int64_t K, DType wtype);
+
+// Quantizes k floats (k a multiple of 32) to Q8_0 with the active ISA; equal to
+// ref::QuantizeRowQ8_0 bit for bit (MatMul quantizes activations this way).
+void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t k);
+
+// y[t,n] = sum_k x[t,k] * W[n,k] (+ bias[n]); shapes as ref::MatMul. pool may be null (run on the
+// calling thread). For q8_0/q4_0 weights the rows of x are quantized to Q8_0 first (into scratch,
+// MatMulScratchBytes(T, K, wtype) bytes, any alignment) and the products are integer, as
+// ref::MatMulQ8Activations defines; K must then be a multiple of 32.
+void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* w, DType wtype,
+            int64_t N, const float* bias, float* y, void* scratch);
+
+}  // namespace cpu
+}  // namespace acorn

@@ -1,0 +1,110 @@
+// The MatMul driver: picks the kernel set of the active ISA, quantizes activations once for
+// integer kernels, and splits output rows over threads in contiguous ranges, so that at decode
+// each thread streams its own slice of the weights exactly once.
+#include <cstdint>
+
+#include "acorn/half.h"
+#include "cpu_kernels.h"
+#include "matmul_internal.h"
+#include "row_bytes.h"
+
+namespace acorn {
+namespace cpu {
+
+namespace {
+using internal::KernelSet;
+using internal::MatMulArgs;
+
+constexpr size_t kAlign = 64;
+size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+const KernelSet& ActiveKernels() {
+  switch (ActiveIsa()) {
+#if defined(ACORN_X86_KERNELS)
+    case Isa::kAvx512: return internal::Avx512Kernels();
+    case Isa::kAvx2: return internal::Avx2Kernels();
+#endif
+    default: return internal::ScalarKernels();
+  }
+}
+
+bool IsQuantized(DType wtype) { return wtype == DType::kQ8_0 || wtype == DType::kQ4_0; }
+}  // namespace
+
+void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t k) {
+  const KernelSet& ks = ActiveKernels();
+  for (int64_t b = 0; b < k / kQBlock; ++b) {
+    float d;
+    int32_t nsum4[kQBlock / 4];
+    ks.quantize_row(x + b * kQBlock, kQBlock, y[b].q, &d, nsum4);
+    y[b].scale = F32ToF16(d);  // d is an fp16 value widened: exact
+  }
+}
+
+bool MatMulSupports(DType wtype) {
+  return wtype == DType::kF32 || wtype == DType::kF16 || IsQuantized(wtype);
+}
+
+size_t MatMulScratchBytes(int64_t T, int64_t K, DType wtype) {
+  if (!IsQuantized(wtype)) return 0;
+  const size_t blocks = static_cast<size_t>(T) * static_cast<size_t>(K / kQBlock);
+  // Slack for aligning an arbitrary pointer, then quants, scales and sums.
+  const size_t groups = static_cast<size_t>(T) * static_cast<size_t>(K / 4);
+  return kAlign + AlignUp(static_cast<size_t>(T) * static_cast<size_t>(K)) + AlignUp(blocks * sizeof(float)) +
+         AlignUp(groups * sizeof(int32_t));
+}
+
+void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* w, DType wtype,
+            int64_t N, const float* bias, float* y, void* scratch) {
+  if (T <= 0 || N <= 0) return;
+  const KernelSet& ks = ActiveKernels();
+  MatMulArgs a{};
+  a.T = T;
+  a.K = K;
+  a.N = N;
+  a.x = x;
+  a.w = static_cast<const uint8_t*>(w);
+  a.w_row_bytes = kernels::StoredRowBytes(wtype, K);
+  a.bias = bias;
+  a.y = y;
+
+  internal::RowsFn rows = nullptr;
+  switch (wtype) {
+    case DType::kF32: rows = ks.f32; break;
+    case DType::kF16: rows = ks.f16; break;
+    case DType::kQ8_0: rows = ks.q8_0; break;
+    case DType::kQ4_0: rows = ks.q4_0; break;
+    default: return;  // the binder only binds supported dtypes (MatMulSupports)
+  }
+
+  if (IsQuantized(wtype)) {
+    const int64_t nb = K / kQBlock;
+    uintptr_t p = AlignUp(reinterpret_cast<uintptr_t>(scratch));
+    int8_t* xq = reinterpret_cast<int8_t*>(p);
+    p += AlignUp(static_cast<size_t>(T * K));
+    float* xd = reinterpret_cast<float*>(p);
+    p += AlignUp(static_cast<size_t>(T * nb) * sizeof(float));
+    int32_t* xnsum4 = reinterpret_cast<int32_t*>(p);
+    auto quantize = [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        ks.quantize_row(x + t * K, K, xq + t * K, xd + t * nb, xnsum4 + t * (K / 4));
+      }
+    };
+    ParallelFor(pool, T, quantize);
+    a.xq = xq;
+    a.xd = xd;
+    a.xnsum4 = xnsum4;
+  }
+
+  // Cut thread ranges on whole row tiles so that no thread gets a ragged tile in the middle.
+  const int64_t tile = ks.row_tile;
+  const int64_t n_tiles = (N + tile - 1) / tile;
+  auto run = [&](int64_t b, int64_t e) {
+    const int64_t n1 = e * tile < N ? e * tile : N;
+    rows(a, b * tile, n1);
+  };
+  ParallelFor(pool, n_tiles, run);
+}
+
+}  // namespace cpu
+}  // namespace acorn

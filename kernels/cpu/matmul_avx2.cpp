@@ -1,0 +1,69 @@
+// MatMul kernels for AVX2 + FMA + F16C (compiled with those flags only; chosen at run time).
+#include "matmul_internal.h"
+
+#if defined(ACORN_X86_KERNELS)
+#include "acorn/half.h"
+#include "x86_matmul_tiles.h"
+
+namespace acorn {
+namespace cpu {
+namespace internal {
+namespace {
+
+struct Avx2Ops {
+  // [q, q >> 4] & 0x0f: the broadcast load needs no shuffle port.
+  static __m256i UnpackQ4(const uint8_t* q16) {
+    const __m256i z = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q16)));
+    return _mm256_and_si256(_mm256_blend_epi32(z, _mm256_srli_epi16(z, 4), 0xf0), _mm256_set1_epi8(0x0f));
+  }
+  static __m256i Q4Init(__m256i nsum4) { return _mm256_slli_epi32(nsum4, 3); }
+  static __m256 Q4Finish(__m256 acc) { return acc; }
+  // maddubs gives int16 pairs (no saturation: 15*127*2 and 128*127*2 fit), madd widens to int32.
+  static __m256i DotQ4(__m256i init, __m256i u, __m256i s) {
+    return _mm256_add_epi32(init, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+  }
+  // maddubs needs one unsigned operand: |w| times x with w's sign moved onto it.
+  struct Q8W {
+    __m256i abs_w, w;
+  };
+  static Q8W PrepQ8(__m256i w) { return {_mm256_abs_epi8(w), w}; }
+  static constexpr int kQ8Offset = 0;
+  static __m256i GroupSums4(__m256i q) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+  }
+  static __m256i DotQ8(__m256i init, const Q8W& pw, __m256i x) {
+    const __m256i p = _mm256_maddubs_epi16(pw.abs_w, _mm256_sign_epi8(x, pw.w));
+    return _mm256_add_epi32(init, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+  }
+};
+
+struct Avx2FOps {
+  using V = __m256;
+  static constexpr int kWidth = 8;
+  static V Zero() { return _mm256_setzero_ps(); }
+  static V Load(const float* p) { return _mm256_loadu_ps(p); }
+  static V Load(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static V Fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static float HSum(V v) { return HSum256(v); }
+  static float Widen(float v) { return v; }
+  static float Widen(uint16_t v) { return F16ToF32(v); }
+};
+
+// 16 ymm registers: 4 rows x 2 tokens of accumulators leaves room for operands.
+constexpr int kRows = 4;
+constexpr int kToks = 2;
+
+}  // namespace
+
+const KernelSet& Avx2Kernels() {
+  static const KernelSet set = {
+      RowsF<Avx2FOps, float, kRows, kToks>, RowsF<Avx2FOps, uint16_t, kRows, kToks>,
+      RowsQ8<Avx2Ops, kRows, kToks>,        RowsQ4<Avx2Ops, kRows, kToks>,
+      QuantizeRowX86<Avx2Ops>,              kRows};
+  return set;
+}
+
+}  // namespace internal
+}  // namespace cpu
+}  // namespace acorn
+#endif

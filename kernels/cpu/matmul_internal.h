@@ -1,0 +1,57 @@
+// Private to kernels/cpu: the contract between the MatMul driver (matmul.cpp) and the per-ISA
+// kernel files. The driver quantizes activations and splits output rows over threads; a kernel
+// set computes all T tokens for a range of output rows.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cpu_kernels.h"
+
+namespace acorn {
+namespace cpu {
+namespace internal {
+
+struct MatMulArgs {
+  int64_t T, K, N;
+  const float* x;  // [T, K] float activations (float weights)
+  // Q8_0 activations (quantized weights), as separate arrays so that SIMD loads are aligned:
+  const int8_t* xq;     // [T, K] quants; row t at xq + t*K, 64-byte aligned rows when K%64 == 0
+  const float* xd;      // [T, K/32] block scales (the fp16 scale, widened)
+  // [T, K/4] minus the sum of each group of 4 consecutive quants. Integer kernels that take
+  // offset-binary weights (u = w + c) remove c*sum(x) per group of 4, the span of one int32 lane
+  // of vpdpbusd / pmaddubsw+pmaddwd, so that every lane holds exactly sum(w*x) over its 4
+  // elements and float rounding stays relative to the true products.
+  const int32_t* xnsum4;
+  const uint8_t* w;     // weights, row n at w + n*w_row_bytes
+  size_t w_row_bytes;
+  const float* bias;  // [N] or null
+  float* y;           // [T, N]
+};
+
+// Computes y for output rows [n0, n1), all tokens.
+using RowsFn = void (*)(const MatMulArgs& a, int64_t n0, int64_t n1);
+
+struct KernelSet {
+  RowsFn f32;
+  RowsFn f16;
+  RowsFn q8_0;
+  RowsFn q4_0;
+  // Quantizes one row of K floats exactly as ref::QuantizeRowQ8_0 does.
+  void (*quantize_row)(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4);
+  // Output rows handled together; thread ranges are cut on multiples of it.
+  int row_tile;
+};
+
+const KernelSet& ScalarKernels();
+#if defined(ACORN_X86_KERNELS)
+const KernelSet& Avx2Kernels();
+const KernelSet& Avx512Kernels();
+#endif
+
+// The scalar row quantizer; SIMD sets may reuse it.
+void QuantizeRowScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4);
+
+}  // namespace internal
+}  // namespace cpu
+}  // namespace acorn

@@ -1,0 +1,104 @@
+// Portable MatMul kernels: the path on CPUs without AVX2 (and on non-x86 until NEON lands), and
+// the ISA-independent activation quantizer.
+#include <cstring>
+
+#include "acorn/half.h"
+#include "matmul_internal.h"
+#include "reference_kernels.h"
+
+namespace acorn {
+namespace cpu {
+namespace internal {
+
+void QuantizeRowScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4) {
+  // Through the reference quantizer, so that the quants are its quants by construction.
+  for (int64_t b = 0; b < K / kQBlock; ++b) {
+    BlockQ8_0 block;
+    ref::QuantizeRowQ8_0(x + b * kQBlock, &block, kQBlock);
+    std::memcpy(q + b * kQBlock, block.q, kQBlock);
+    d[b] = F16ToF32(block.scale);
+    for (int g = 0; g < kQBlock / 4; ++g) {
+      const int8_t* p = block.q + 4 * g;
+      nsum4[b * (kQBlock / 4) + g] = -(p[0] + p[1] + p[2] + p[3]);
+    }
+  }
+}
+
+namespace {
+
+float Finish(float acc, const MatMulArgs& a, int64_t n) { return acc + (a.bias ? a.bias[n] : 0.0f); }
+
+void RowsF32(const MatMulArgs& a, int64_t n0, int64_t n1) {
+  for (int64_t n = n0; n < n1; ++n) {
+    const float* w = reinterpret_cast<const float*>(a.w + n * a.w_row_bytes);
+    for (int64_t t = 0; t < a.T; ++t) {
+      const float* x = a.x + t * a.K;
+      float acc = 0.0f;
+      for (int64_t k = 0; k < a.K; ++k) acc += x[k] * w[k];
+      a.y[t * a.N + n] = Finish(acc, a, n);
+    }
+  }
+}
+
+void RowsF16(const MatMulArgs& a, int64_t n0, int64_t n1) {
+  for (int64_t n = n0; n < n1; ++n) {
+    const uint16_t* w = reinterpret_cast<const uint16_t*>(a.w + n * a.w_row_bytes);
+    for (int64_t t = 0; t < a.T; ++t) {
+      const float* x = a.x + t * a.K;
+      float acc = 0.0f;
+      for (int64_t k = 0; k < a.K; ++k) acc += x[k] * F16ToF32(w[k]);
+      a.y[t * a.N + n] = Finish(acc, a, n);
+    }
+  }
+}
+
+void RowsQ8_0(const MatMulArgs& a, int64_t n0, int64_t n1) {
+  const int64_t nb = a.K / kQBlock;
+  for (int64_t n = n0; n < n1; ++n) {
+    const BlockQ8_0* w = reinterpret_cast<const BlockQ8_0*>(a.w + n * a.w_row_bytes);
+    for (int64_t t = 0; t < a.T; ++t) {
+      const int8_t* xq = a.xq + t * a.K;
+      const float* xd = a.xd + t * nb;
+      float acc = 0.0f;
+      for (int64_t b = 0; b < nb; ++b) {
+        int32_t isum = 0;
+        for (int j = 0; j < kQBlock; ++j) isum += w[b].q[j] * xq[b * kQBlock + j];
+        acc += static_cast<float>(isum) * (F16ToF32(w[b].scale) * xd[b]);
+      }
+      a.y[t * a.N + n] = Finish(acc, a, n);
+    }
+  }
+}
+
+void RowsQ4_0(const MatMulArgs& a, int64_t n0, int64_t n1) {
+  const int64_t nb = a.K / kQBlock;
+  for (int64_t n = n0; n < n1; ++n) {
+    const BlockQ4_0* w = reinterpret_cast<const BlockQ4_0*>(a.w + n * a.w_row_bytes);
+    for (int64_t t = 0; t < a.T; ++t) {
+      const int8_t* xq = a.xq + t * a.K;
+      const float* xd = a.xd + t * nb;
+      float acc = 0.0f;
+      for (int64_t b = 0; b < nb; ++b) {
+        const int8_t* xb = xq + b * kQBlock;
+        int32_t isum = 0;
+        for (int j = 0; j < kQBlock / 2; ++j) {
+          isum += ((w[b].q[j] & 0x0f) - 8) * xb[j];
+          isum += ((w[b].q[j] >> 4) - 8) * xb[j + kQBlock / 2];
+        }
+        acc += static_cast<float>(isum) * (F16ToF32(w[b].scale) * xd[b]);
+      }
+      a.y[t * a.N + n] = Finish(acc, a, n);
+    }
+  }
+}
+
+}  // namespace
+
+const KernelSet& ScalarKernels() {
+  static const KernelSet set = {RowsF32, RowsF16, RowsQ8_0, RowsQ4_0, QuantizeRowScalar, 1};
+  return set;
+}
+
+}  // namespace internal
+}  // namespace cpu
+}  // namespace acorn

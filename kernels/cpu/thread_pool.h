@@ -1,0 +1,74 @@
+// ThreadPool: a small persistent pool that splits a loop of n items into one contiguous range per
+// thread. Kernels call it many times per token, so a call allocates nothing and wakes workers
+// that are still spinning without a system call; workers that have waited long sleep on a
+// condition variable, so an idle pool costs no CPU.
+//
+// The calling thread takes part (range 0): ThreadPool(1) runs everything inline. One
+// ParallelFor runs at a time; concurrent callers are serialized.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace acorn {
+namespace cpu {
+
+class ThreadPool {
+ public:
+  // n_threads counts the caller; values below 1 are taken as 1.
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Calls fn(ctx, begin, end) on disjoint ranges that cover [0, n), one per thread (empty ranges
+  // are skipped), and returns when all have finished.
+  using RangeFn = void (*)(void* ctx, int64_t begin, int64_t end);
+  void ParallelFor(int64_t n, RangeFn fn, void* ctx);
+
+  // Same, for any callable f(int64_t begin, int64_t end); f is referenced, never copied.
+  template <typename F>
+  void ParallelFor(int64_t n, F& f) {
+    ParallelFor(n, [](void* ctx, int64_t b, int64_t e) { (*static_cast<F*>(ctx))(b, e); }, &f);
+  }
+
+ private:
+  void WorkerLoop(int index);
+  void RunRange(int index);
+
+  const int n_threads_;
+  std::vector<std::thread> workers_;
+  std::mutex call_mu_;  // serializes ParallelFor callers
+
+  // The job being run; written before generation_ is bumped (release), read after (acquire).
+  RangeFn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  int64_t n_ = 0;
+
+  alignas(64) std::atomic<uint64_t> generation_{0};
+  alignas(64) std::atomic<int> pending_{0};
+  std::mutex sleep_mu_;
+  std::condition_variable wake_;
+  int sleepers_ = 0;  // guarded by sleep_mu_
+  std::atomic<bool> stop_{false};  // set before the last generation bump
+};
+
+// Runs fn on pool when there is one, inline otherwise: kernels take a nullable pool.
+template <typename F>
+inline void ParallelFor(ThreadPool* pool, int64_t n, F& f) {
+  if (n <= 0) return;
+  if (pool && pool->size() > 1 && n > 1) {
+    pool->ParallelFor(n, f);
+  } else {
+    f(int64_t{0}, n);
+  }
+}
+
+}  // namespace cpu
+}  // namespace acorn

@@ -1,0 +1,108 @@
+// Reference kernels: plain, readable C++ that defines what every op computes. Every optimized
+// kernel (cpu/, cuda/) is tested against these. Speed is not a goal here; clarity and agreement
+// with PyTorch float32 semantics are.
+//
+// Conventions: activations are float32, row-major; a "row" is the innermost dimension. Weight
+// matrices are [N, K] (N rows of K elements, as in nn.Linear), stored in any DType of dtype.h.
+// Kernels do not validate shapes (the binder does, at load); they never allocate.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "acorn/dtype.h"
+#include "acorn/status.h"
+
+namespace acorn {
+namespace ref {
+
+// ---- Quantization (byte-identical to llama.cpp's reference quantizers) -------------------------
+
+// k must be a multiple of 32. d = amax/127, q = round(x/d).
+void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t k);
+// k must be a multiple of 32. d = (value of largest magnitude, sign kept) / -8,
+// q = min(15, int(x/d + 8.5)).
+void QuantizeRowQ4_0(const float* x, BlockQ4_0* y, int64_t k);
+// Converts k elements of f32/f16/bf16/q8_0/q4_0 to float (k a multiple of 32 for block types).
+// Returns false for a dtype that holds no floats (i32, i8).
+bool DequantizeRow(DType type, const void* src, float* dst, int64_t k);
+
+// ---- Linear layers -----------------------------------------------------------------------------
+
+// y[t,n] = sum_k x[t,k] * W[n,k] (+ bias[n]). x: [T,K], W: [N,K] in wtype, y: [T,N].
+// Dequantizes W and accumulates in double: the exact product of what is stored.
+void MatMul(const float* x, int64_t T, int64_t K, const void* w, DType wtype, int64_t N,
+            const float* bias, float* y);
+
+// What the quantized integer kernels compute (wtype q8_0 or q4_0): each row of x is first
+// quantized to Q8_0 with QuantizeRowQ8_0, then per 32-block the integer dot product is scaled by
+// (weight scale * activation scale) and the blocks are summed (in double). The optimized kernels
+// differ from this only in the order of float additions. If abs_sum is not null, it receives per
+// output the sum of |each product w*x| (scaled): a bound on any partial sum, so the scale of
+// the rounding any summation order may add.
+void MatMulQ8Activations(const float* x, int64_t T, int64_t K, const void* w, DType wtype,
+                         int64_t N, const float* bias, float* y, float* abs_sum);
+
+// ---- Element-wise (out may equal an input) -----------------------------------------------------
+
+void Add(const float* a, const float* b, int64_t n, float* out);
+void Mul(const float* a, const float* b, int64_t n, float* out);
+// out = silu(gate) * up, silu(g) = g / (1 + exp(-g)).
+void SwiGlu(const float* gate, const float* up, int64_t n, float* out);
+// Exact GELU (erf form), as torch.nn.functional.gelu with approximate="none".
+void Gelu(const float* x, int64_t n, float* out);
+void Tanh(const float* x, int64_t n, float* out);
+// Softmax over each row of [rows, cols], max-subtracted.
+void Softmax(const float* x, int64_t rows, int64_t cols, float* out);
+
+// ---- Normalization (per row of [T, H]; out may equal x) ----------------------------------------
+
+// out = x * rsqrt(mean(x^2) + eps) * weight (LLaMA / Hugging Face LlamaRMSNorm).
+void RmsNorm(const float* x, const float* weight, int64_t T, int64_t H, float eps, float* out);
+// out = (x - mean) / sqrt(var + eps) * weight + bias, biased variance (torch LayerNorm).
+// weight and bias may be null (1 and 0).
+void LayerNorm(const float* x, const float* weight, const float* bias, int64_t T, int64_t H,
+               float eps, float* out);
+// out = x / max(||x||_2, eps) per row (torch.nn.functional.normalize, eps 1e-12 there).
+void L2NormalizeRows(const float* x, int64_t rows, int64_t cols, float eps, float* out);
+
+// ---- Positions and attention -------------------------------------------------------------------
+
+// Rotary embedding on x [T, n_heads * head_dim]; row t is at positions[t]. Pair i (i < head_dim/2)
+// turns by angle positions[t] * inv_freq[i]; cos and sin are multiplied by attention_factor
+// (Hugging Face's "attention_scaling", 1 for plain RoPE). half_style pairs (x[i], x[i + d/2])
+// as Hugging Face's rotate_half does; otherwise pairs are (x[2i], x[2i+1]) (GPT-J, llama.cpp's
+// GGUF layout). out may equal x.
+void Rope(const float* x, int64_t T, int64_t n_heads, int64_t head_dim, const int32_t* positions,
+          const float* inv_freq, float attention_factor, bool half_style, float* out);
+
+// Copies T new rows of K and V ([T, n_kv_heads * head_dim]) into the caches at rows pos..pos+T-1.
+void WriteKvCache(const float* k_new, const float* v_new, int64_t T, int64_t pos,
+                  int64_t n_kv_heads, int64_t head_dim, float* k_cache, float* v_cache);
+
+// Scratch floats Attention needs: one row of scores.
+inline int64_t AttentionScratchFloats(int64_t kv_len) { return kv_len; }
+
+// Grouped-query attention. q: [T, n_heads*head_dim]; caches: [>= kv_len, n_kv_heads*head_dim];
+// out: [T, n_heads*head_dim]. Query head h reads kv head h / (n_heads / n_kv_heads).
+// causal: query row t (at position pos + t) attends to cache rows 0..pos+t (needs
+// pos + T <= kv_len); otherwise to rows 0..kv_len-1. mask (nullable) is additive, [T, kv_len],
+// added to the scaled scores. Softmax in float. scratch: AttentionScratchFloats(kv_len) floats.
+void Attention(const float* q, const float* k_cache, const float* v_cache, int64_t T, int64_t pos,
+               int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, bool causal,
+               const float* mask, int64_t kv_len, float* out, float* scratch);
+
+// ---- Gather and pooling ------------------------------------------------------------------------
+
+// out[t, :] = table[ids[t], :] dequantized. table: [V, H] in dtype. An id outside [0, V) is an
+// error (kOutOfRange) naming the position; rows before it are written.
+Status Embedding(const void* table, DType dtype, int64_t V, int64_t H, const int32_t* ids,
+                 int64_t T, float* out);
+
+enum class PoolKind { kMean, kFirst };
+// Reduces x [T, H] to out [H]. kMean: sum_t mask[t] * x[t] / max(sum_t mask[t], 1e-9)
+// (sentence-transformers' mean pooling; mask null means all ones). kFirst: row 0 (BERT's [CLS]).
+void Pool(PoolKind kind, const float* x, int64_t T, int64_t H, const float* mask, float* out);
+
+}  // namespace ref
+}  // namespace acorn

@@ -1,0 +1,29 @@
+// Bytes of one stored row of K elements, for the dtypes kernels read. Kept header-only so that
+// the kernel libraries need no compiled part of the runtime (dtype.cpp's RowBytes is the checked
+// version the loader uses; this one trusts shapes the loader has already checked).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "acorn/dtype.h"
+
+namespace acorn {
+namespace kernels {
+
+inline size_t StoredRowBytes(DType dtype, int64_t K) {
+  const size_t k = static_cast<size_t>(K);
+  switch (dtype) {
+    case DType::kF32:
+    case DType::kI32: return k * 4;
+    case DType::kF16:
+    case DType::kBF16: return k * 2;
+    case DType::kI8: return k;
+    case DType::kQ8_0: return k / kQBlock * sizeof(BlockQ8_0);
+    case DType::kQ4_0: return k / kQBlock * sizeof(BlockQ4_0);
+  }
+  return 0;
+}
+
+}  // namespace kernels
+}  // namespace acorn

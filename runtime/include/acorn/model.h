@@ -1,0 +1,110 @@
+// Model and Session: the interpreter's public API.
+//
+// A Model is a loaded bundle bound to kernels: opened and verified, memory planned, every op checked
+// for shapes and bound to a kernel from the static kernel table (the first backend in the caller's
+// preference list that has one, the reference kernels last). It is immutable and may be shared by
+// many sessions on many threads.
+//
+// A Session is one conversation's state: the arena (activations, the KV cache), a thread pool, the
+// current position. Creating one allocates (or takes the caller's memory); running steps never does.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "acorn/bundle.h"
+#include "acorn/memory_plan.h"
+#include "acorn/status.h"
+#include "kernel_table.h"
+
+namespace acorn {
+
+namespace cpu {
+class ThreadPool;
+}
+
+struct ModelOptions {
+  LoadMode load_mode = LoadMode::kMap;
+  // Backends in order of preference; reference kernels always serve as the last resort.
+  std::vector<Backend> backends = {Backend::kCpu};
+  // Application kernels, searched before the built-in table.
+  std::vector<KernelEntry> custom_kernels;
+};
+
+struct BoundOp {
+  const OpDesc* op = nullptr;
+  const KernelEntry* kernel = nullptr;
+};
+
+class Model {
+ public:
+  static Result<std::shared_ptr<const Model>> Load(const char* path, const ModelOptions& options = ModelOptions());
+  static Result<std::shared_ptr<const Model>> FromBundle(std::unique_ptr<Bundle> bundle,
+                                                         const ModelOptions& options = ModelOptions());
+
+  const Bundle& bundle() const { return *bundle_; }
+  const MemoryPlan& plan() const { return plan_; }
+  const std::vector<BoundOp>& ops() const { return ops_; }
+  // Tensor indices of well-known roles, -1 when absent: token ids in, positions in, logits out.
+  int tokens_input() const { return tokens_input_; }
+  int positions_input() const { return positions_input_; }
+  int logits_output() const { return logits_output_; }
+  int64_t vocab_size() const;
+
+ private:
+  Model() = default;
+  std::unique_ptr<Bundle> bundle_;
+  MemoryPlan plan_;
+  std::vector<KernelEntry> custom_;
+  std::vector<BoundOp> ops_;
+  int tokens_input_ = -1;
+  int positions_input_ = -1;
+  int logits_output_ = -1;
+};
+
+struct SessionOptions {
+  int threads = 0;                // 0: all hardware threads
+  void* arena = nullptr;          // caller memory for the arena (64-byte aligned), or null
+  size_t arena_bytes = 0;         // its size; must be at least Model::plan().arena_bytes
+};
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> Create(std::shared_ptr<const Model> model,
+                                                 const SessionOptions& options = SessionOptions());
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const Model& model() const { return *model_; }
+  int64_t position() const { return pos_; }
+  int64_t context_length() const { return model_->bundle().context_length(); }
+  // Forgets the conversation: position 0, state cleared.
+  void Reset();
+
+  // Raw step: inputs must be written (TensorData) for n_tokens rows; runs every op at the current
+  // position, then advances it by n_tokens.
+  Status Step(int64_t n_tokens);
+  // Where tensor `index` lives for this session (arena or constant data).
+  void* TensorData(int index) const;
+
+  // Runs `n` token ids from the current position, in chunks of the bundle's max_tokens. If logits
+  // is not null it receives [n, vocab] floats when all_positions is true, else the last position's
+  // [vocab] floats. Fails, with the session unchanged, if the tokens would pass the context.
+  Status Forward(const int32_t* tokens, int64_t n, float* logits, bool all_positions);
+
+ private:
+  Session() = default;
+  std::shared_ptr<const Model> model_;
+  uint8_t* arena_ = nullptr;
+  bool owns_arena_ = false;
+  uint8_t* scratch_ = nullptr;
+  std::unique_ptr<cpu::ThreadPool> pool_;
+  KernelResources res_;
+  std::vector<OpCall> calls_;
+  std::vector<void*> data_;  // per tensor
+  int64_t pos_ = 0;
+};
+
+}  // namespace acorn

@@ -1,0 +1,173 @@
+// cpu::MatMul against the reference, for every ISA path this CPU runs, every weight dtype, odd
+// shapes and tails, with and without bias, on 1 and 3 threads.
+//  - float weights: against ref::MatMul, to float rounding relative to sum |x*w|.
+//  - quantized weights: tightly against ref::MatMulQ8Activations (same integer products, only the
+//    order of float additions differs), and loosely against ref::MatMul (activation rounding).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "cpu_kernels.h"
+#include "test_util.h"
+
+namespace acorn {
+namespace {
+
+using cpu::Isa;
+
+struct Shape {
+  int64_t T, K, N;
+};
+
+std::vector<Shape> Shapes(bool quantized) {
+  std::vector<Shape> shapes;
+  for (int64_t T : {1, 2, 3, 5, 17})
+    for (int64_t N : {1, 3, 31, 64, 129})
+      for (int64_t K : {32, 64, 96}) shapes.push_back({T, K, N});
+  // Long rows, where accumulation order matters most.
+  for (int64_t T : {1, 5})
+    for (int64_t N : {3, 64}) shapes.push_back({T, 4096, N});
+  if (!quantized) {  // float weights take any K: vector tails
+    for (int64_t K : {1, 7, 33, 100})
+      for (int64_t T : {1, 5}) shapes.push_back({T, K, 13});
+  }
+  return shapes;
+}
+
+class MatMulTest : public ::testing::TestWithParam<std::tuple<Isa, DType, int>> {
+ protected:
+  void SetUp() override {
+    if (!cpu::IsaSupported(isa())) GTEST_SKIP() << cpu::IsaName(isa()) << " not supported here";
+    ASSERT_TRUE(cpu::ForceIsa(isa()));
+  }
+  void TearDown() override { cpu::ForceIsa(cpu::BestIsa()); }
+  Isa isa() const { return std::get<0>(GetParam()); }
+  DType wtype() const { return std::get<1>(GetParam()); }
+  int threads() const { return std::get<2>(GetParam()); }
+};
+
+TEST_P(MatMulTest, MatchesReference) {
+  const DType wt = wtype();
+  const bool quantized = wt == DType::kQ8_0 || wt == DType::kQ4_0;
+  cpu::ThreadPool pool(threads());
+  uint32_t seed = 100;
+  for (const Shape& s : Shapes(quantized)) {
+    for (bool with_bias : {false, true}) {
+      SCOPED_TRACE(::testing::Message() << "T=" << s.T << " K=" << s.K << " N=" << s.N << " bias=" << with_bias);
+      auto x = test::RandomFloats(static_cast<size_t>(s.T * s.K), ++seed);
+      if (s.K >= 64) {  // an all-zero activation block: scale 0 must not produce NaN
+        for (int64_t k = 32; k < 64; ++k) x[k] = 0.0f;
+      }
+      const auto wf = test::RandomFloats(static_cast<size_t>(s.N * s.K), ++seed, 0.5f);
+      const auto w = test::EncodeRows(wf, s.N, s.K, wt);
+      const auto bias = test::RandomFloats(static_cast<size_t>(s.N), ++seed);
+      const float* b = with_bias ? bias.data() : nullptr;
+
+      std::vector<float> y(static_cast<size_t>(s.T * s.N), NAN);
+      std::vector<uint8_t> scratch(cpu::MatMulScratchBytes(s.T, s.K, wt) + 1);
+      // An odd scratch address: the kernel must align it itself.
+      cpu::MatMul(&pool, x.data(), s.T, s.K, w.data(), wt, s.N, b, y.data(), scratch.data() + 1);
+
+      std::vector<float> want(y.size());
+      ref::MatMul(x.data(), s.T, s.K, w.data(), wt, s.N, b, want.data());
+      if (!quantized) {
+        // Scale of rounding: sum |x_k * w_k| over the dequantized weights.
+        std::vector<float> wrow(static_cast<size_t>(s.K));
+        for (int64_t n = 0; n < s.N; ++n) {
+          ref::DequantizeRow(wt, w.data() + n * test::WeightRowBytes(wt, s.K), wrow.data(), s.K);
+          for (int64_t t = 0; t < s.T; ++t) {
+            double abs_sum = 0.0;
+            for (int64_t k = 0; k < s.K; ++k) abs_sum += std::fabs(x[t * s.K + k] * wrow[k]);
+            const size_t i = static_cast<size_t>(t * s.N + n);
+            const float bias_ulp = b ? 2e-7f * std::fabs(b[n]) : 0.0f;
+            ASSERT_NEAR(y[i], want[i], 4e-6 * abs_sum + bias_ulp + 1e-7) << "t=" << t << " n=" << n;
+          }
+        }
+        continue;
+      }
+      std::vector<float> want_q(y.size()), abs_sum(y.size());
+      ref::MatMulQ8Activations(x.data(), s.T, s.K, w.data(), wt, s.N, b, want_q.data(), abs_sum.data());
+      // Loose scale: rounding x to Q8_0 moves each product by at most half a step of x, so the
+      // output by about (amax(x)/254) * sum|w|; ||x|| * ||w|| bounds that with room to spare.
+      std::vector<float> wrow(static_cast<size_t>(s.K));
+      for (int64_t n = 0; n < s.N; ++n) {
+        ref::DequantizeRow(wt, w.data() + n * test::WeightRowBytes(wt, s.K), wrow.data(), s.K);
+        double w2 = 0.0;
+        for (float v : wrow) w2 += v * v;
+        for (int64_t t = 0; t < s.T; ++t) {
+          double x2 = 0.0;
+          for (int64_t k = 0; k < s.K; ++k) x2 += x[t * s.K + k] * x[t * s.K + k];
+          const size_t i = static_cast<size_t>(t * s.N + n);
+          const float bias_ulp = b ? 2e-7f * std::fabs(b[n]) : 0.0f;
+          ASSERT_NEAR(y[i], want_q[i], 4e-6 * abs_sum[i] + bias_ulp + 1e-7) << "t=" << t << " n=" << n;
+          ASSERT_NEAR(y[i], want[i], 0.01 * std::sqrt(x2 * w2)) << "t=" << t << " n=" << n;
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllPaths, MatMulTest,
+    ::testing::Combine(::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512),
+                       ::testing::Values(DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0),
+                       ::testing::Values(1, 3)),
+    [](const ::testing::TestParamInfo<MatMulTest::ParamType>& info) {
+      return std::string(cpu::IsaName(std::get<0>(info.param))) + "_" + test::TypeName(std::get<1>(info.param)) +
+             "_threads" + std::to_string(std::get<2>(info.param));
+    });
+
+TEST(QuantizeActivations, EveryPathEqualsReferenceBitForBit) {
+  auto x = test::RandomFloats(32 * 40, 77, 2.0f);
+  // Block 0: amax 127 gives scale 1, so these land exactly on .5 ties (roundf: away from zero).
+  const float ties[8] = {127.0f, 2.5f, -3.5f, 0.5f, -0.5f, 0.49999997f, -126.5f, 1.5f};
+  for (int j = 0; j < 8; ++j) x[j] = ties[j];
+  for (int j = 32; j < 64; ++j) x[j] = 0.0f;        // block 1: all zero
+  for (int j = 64; j < 96; ++j) x[j] = 1e-30f * j;  // block 2: tiny
+  std::vector<BlockQ8_0> want(40), got(40);
+  ref::QuantizeRowQ8_0(x.data(), want.data(), 32 * 40);
+  EXPECT_EQ(want[0].q[1], 3);
+  EXPECT_EQ(want[0].q[2], -4);
+  EXPECT_EQ(want[0].q[4], -1);
+  EXPECT_EQ(want[0].q[5], 0);
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (!cpu::ForceIsa(isa)) continue;
+    cpu::QuantizeRowQ8_0(x.data(), got.data(), 32 * 40);
+    for (int b = 0; b < 40; ++b) {
+      ASSERT_EQ(got[b].scale, want[b].scale) << cpu::IsaName(isa) << " block " << b;
+      for (int j = 0; j < 32; ++j) ASSERT_EQ(got[b].q[j], want[b].q[j]) << cpu::IsaName(isa) << " " << b << "," << j;
+    }
+  }
+  cpu::ForceIsa(cpu::BestIsa());
+}
+
+TEST(MatMul, NullPoolAndScratchSizes) {
+  EXPECT_EQ(cpu::MatMulScratchBytes(4, 64, DType::kF32), 0u);
+  EXPECT_GE(cpu::MatMulScratchBytes(4, 64, DType::kQ4_0), 4u * 64u + 4u * 2u * 8u);
+  EXPECT_TRUE(cpu::MatMulSupports(DType::kQ8_0));
+  EXPECT_FALSE(cpu::MatMulSupports(DType::kBF16));
+  // y = x W^T + b by hand: x = [1, 2], W = [[1, 0], [0, 1], [1, 1]], b = [0, 0, 1].
+  const float x[2] = {1, 2};
+  const float w[6] = {1, 0, 0, 1, 1, 1};
+  const float b[3] = {0, 0, 1};
+  float y[3];
+  cpu::MatMul(nullptr, x, 1, 2, w, DType::kF32, 3, b, y, nullptr);
+  EXPECT_EQ(y[0], 1.0f);
+  EXPECT_EQ(y[1], 2.0f);
+  EXPECT_EQ(y[2], 4.0f);
+}
+
+TEST(Isa, ForcingAndNames) {
+  EXPECT_TRUE(cpu::IsaSupported(Isa::kScalar));
+  EXPECT_TRUE(cpu::ForceIsa(Isa::kScalar));
+  EXPECT_EQ(cpu::ActiveIsa(), Isa::kScalar);
+  EXPECT_TRUE(cpu::ForceIsa(cpu::BestIsa()));
+  EXPECT_EQ(cpu::ActiveIsa(), cpu::BestIsa());
+  EXPECT_STREQ(cpu::IsaName(Isa::kAvx512), "avx512");
+}
+
+}  // namespace
+}  // namespace acorn

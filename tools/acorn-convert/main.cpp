@@ -1,0 +1,155 @@
+// acorn-convert: Hugging Face checkpoint directory -> .acorn bundle.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "acorn/platform.h"
+#include "bundle_writer.h"
+#include "hf_config.h"
+#include "llama_graph.h"
+#include "safetensors.h"
+
+namespace {
+
+const char* kHelp =
+    "usage: acorn-convert SRC -o OUT.acorn [options]\n"
+    "\n"
+    "Converts a Hugging Face model directory (config.json + *.safetensors, optionally sharded with\n"
+    "model.safetensors.index.json) of a LLaMA-family decoder (LlamaForCausalLM, MistralForCausalLM,\n"
+    "Qwen2ForCausalLM) into one acorn bundle. Weights may be f32, f16 or bf16; tied embeddings,\n"
+    "grouped-query attention, q/k/v biases and rope types default, linear and llama3 are supported.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE      the bundle to write (required)\n"
+    "  --dtype TYPE           weight type for matrices: f32, f16 (default), q8_0, q4_0;\n"
+    "                         norms and biases stay f32\n"
+    "  --compress             store the weights zstd-compressed (smaller file, no zero-copy load)\n"
+    "  --max-tokens N         tokens per step the arena is planned for (default 128); longer\n"
+    "                         prompts are processed in chunks of N\n"
+    "  --context N            positions a session can hold (default: min(max_position_embeddings,\n"
+    "                         4096)); the KV cache takes layers x 2 x N x kv_heads x head_dim x 4 bytes\n"
+    "  --quiet                no progress output\n"
+    "  -h, --help             this message\n";
+
+struct Args {
+  std::string src, out;
+  acorn::convert::ConvertOptions options;
+  bool quiet = false;
+};
+
+int Usage(const char* msg) {
+  std::fprintf(stderr, "acorn-convert: %s\n\n%s", msg, kHelp);
+  return 2;
+}
+
+bool ParseUint(const char* s, uint32_t* out) {
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(s, &end, 10);
+  if (end == s || *end != '\0' || v == 0 || v > (1u << 24)) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto next = [&](const char* flag) -> const char* {
+      if (i + 1 >= argc) return nullptr;
+      (void)flag;
+      return argv[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    } else if (arg == "-o" || arg == "--output") {
+      const char* v = next("-o");
+      if (!v) return Usage("-o needs a file name");
+      a.out = v;
+    } else if (arg == "--dtype") {
+      const char* v = next("--dtype");
+      acorn::DType d;
+      if (!v || !acorn::ParseDType(v, &d) ||
+          !(d == acorn::DType::kF32 || d == acorn::DType::kF16 || d == acorn::DType::kQ8_0 || d == acorn::DType::kQ4_0)) {
+        return Usage("--dtype must be one of f32, f16, q8_0, q4_0");
+      }
+      a.options.dtype = d;
+    } else if (arg == "--compress") {
+      a.options.compress = true;
+    } else if (arg == "--max-tokens") {
+      const char* v = next("--max-tokens");
+      if (!v || !ParseUint(v, &a.options.max_tokens)) return Usage("--max-tokens needs a positive number");
+    } else if (arg == "--context") {
+      const char* v = next("--context");
+      if (!v || !ParseUint(v, &a.options.context)) return Usage("--context needs a positive number");
+    } else if (arg == "--quiet") {
+      a.quiet = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      return Usage(("unknown option " + arg).c_str());
+    } else if (a.src.empty()) {
+      a.src = arg;
+    } else {
+      return Usage(("unexpected argument " + arg).c_str());
+    }
+  }
+  if (a.src.empty()) return Usage("SRC (a Hugging Face model directory) is required");
+  if (a.out.empty()) return Usage("-o OUT.acorn is required");
+
+  const uint64_t start = acorn::platform::NowNanos();
+  auto config = acorn::convert::ReadLlamaConfig(a.src);
+  if (!config.ok()) {
+    std::fprintf(stderr, "acorn-convert: %s\n", config.status().message().c_str());
+    return 1;
+  }
+  auto ckpt = acorn::convert::SafetensorsCheckpoint::Open(a.src);
+  if (!ckpt.ok()) {
+    std::fprintf(stderr, "acorn-convert: %s\n", ckpt.status().message().c_str());
+    return 1;
+  }
+  acorn::BundleWriter writer;
+  acorn::Status st = acorn::convert::BuildLlamaBundle(*config, **ckpt, a.options, &writer);
+  if (!st.ok()) {
+    std::fprintf(stderr, "acorn-convert: %s: %s\n", a.src.c_str(), st.message().c_str());
+    return 1;
+  }
+  // The chat template, when the model ships one.
+  std::ifstream tc(a.src + "/tokenizer_config.json");
+  if (tc) {
+    nlohmann::json j = nlohmann::json::parse(tc, nullptr, false);
+    if (!j.is_discarded() && j.contains("chat_template") && j["chat_template"].is_string()) {
+      writer.SetChatTemplate(j["chat_template"].get<std::string>());
+    }
+  }
+  if (!a.quiet) {
+    std::fprintf(stderr, "acorn-convert: %s (%lld layers, hidden %lld, vocab %lld) -> %s as %s\n",
+                 config->architecture.c_str(), static_cast<long long>(config->layers),
+                 static_cast<long long>(config->hidden), static_cast<long long>(config->vocab), a.out.c_str(),
+                 acorn::DTypeName(a.options.dtype));
+  }
+  int last_percent = -1;
+  st = writer.Write(a.out, [&](uint64_t done, uint64_t total) {
+    if (a.quiet || total == 0) return;
+    const int percent = static_cast<int>(done * 100 / total);
+    if (percent != last_percent) {
+      std::fprintf(stderr, "\r  writing weights %3d%% (%llu / %llu MB)", percent,
+                   static_cast<unsigned long long>(done >> 20), static_cast<unsigned long long>(total >> 20));
+      last_percent = percent;
+    }
+  });
+  if (!a.quiet) std::fprintf(stderr, "\n");
+  if (!st.ok()) {
+    std::fprintf(stderr, "acorn-convert: %s\n", st.message().c_str());
+    return 1;
+  }
+  if (!a.quiet) {
+    std::fprintf(stderr, "acorn-convert: wrote %s in %.1f s\n", a.out.c_str(),
+                 (acorn::platform::NowNanos() - start) / 1e9);
+  }
+  return 0;
+}

@@ -1,0 +1,138 @@
+// acorn-run: runs token ids through a bundle once, as one prompt; writes the logits of every
+// position as .npy and/or prints greedily generated ids.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "acorn/model.h"
+#include "acorn/platform.h"
+#include "npy.h"
+
+namespace {
+
+const char* kHelp =
+    "usage: acorn-run --model M.acorn --tokens 1,2,3 [options]\n"
+    "\n"
+    "Runs the token ids as one prompt through a decoder bundle.\n"
+    "\n"
+    "options:\n"
+    "  --model FILE          the bundle (from acorn-convert)\n"
+    "  --tokens IDS          comma-separated token ids of the prompt\n"
+    "  --logits-out FILE     write float32 logits of every prompt position as .npy, shape\n"
+    "                        [n_tokens, vocab]\n"
+    "  --greedy N            generate N ids greedily after the prompt and print them on one line,\n"
+    "                        comma-separated\n"
+    "  --threads N           CPU threads (default: all)\n"
+    "  --backend LIST        comma-separated backend preference: cpu, reference (default cpu);\n"
+    "                        ops a backend lacks fall back to the reference kernels\n"
+    "  -h, --help            this message\n";
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "acorn-run: %s\n", msg.c_str());
+  return 1;
+}
+
+bool ParseIds(const std::string& s, std::vector<int32_t>* out) {
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < 0 || v > INT32_MAX) return false;
+    out->push_back(static_cast<int32_t>(v));
+  }
+  return !out->empty();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model_path, logits_out, backends = "cpu";
+  std::vector<int32_t> tokens;
+  int greedy = 0, threads = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    } else if (arg == "--model" && has_value) {
+      model_path = argv[++i];
+    } else if (arg == "--tokens" && has_value) {
+      if (!ParseIds(argv[++i], &tokens)) return Fail("--tokens needs comma-separated non-negative ids, e.g. 1,2,3");
+    } else if (arg == "--logits-out" && has_value) {
+      logits_out = argv[++i];
+    } else if (arg == "--greedy" && has_value) {
+      greedy = std::atoi(argv[++i]);
+      if (greedy < 0) return Fail("--greedy needs a count >= 0");
+    } else if (arg == "--threads" && has_value) {
+      threads = std::atoi(argv[++i]);
+      if (threads < 1) return Fail("--threads needs a count >= 1");
+    } else if (arg == "--backend" && has_value) {
+      backends = argv[++i];
+    } else if (arg == "--prompt") {
+      return Fail("--prompt needs a bundle with a tokenizer; text input is not available in this build yet, use --tokens");
+    } else {
+      std::fprintf(stderr, "acorn-run: unknown or incomplete option '%s'\n\n%s", arg.c_str(), kHelp);
+      return 2;
+    }
+  }
+  if (model_path.empty() || tokens.empty()) {
+    std::fprintf(stderr, "acorn-run: --model and --tokens are required\n\n%s", kHelp);
+    return 2;
+  }
+
+  acorn::ModelOptions options;
+  options.backends.clear();
+  std::stringstream bs(backends);
+  std::string name;
+  while (std::getline(bs, name, ',')) {
+    acorn::Backend b;
+    if (!acorn::ParseBackend(name.c_str(), &b)) return Fail("unknown backend '" + name + "' (use cpu or reference)");
+    if (b == acorn::Backend::kCuda) return Fail("this build has no CUDA backend; use --backend cpu");
+    options.backends.push_back(b);
+  }
+  auto model = acorn::Model::Load(model_path.c_str(), options);
+  if (!model.ok()) return Fail(model.status().ToString());
+  const int64_t vocab = (*model)->vocab_size();
+  if ((*model)->tokens_input() < 0 || vocab == 0) return Fail(model_path + ": not a decoder bundle (no tokens input or logits output)");
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] >= vocab) {
+      return Fail("token " + std::to_string(tokens[i]) + " at index " + std::to_string(i) + " is outside the vocabulary of " +
+                  std::to_string(vocab));
+    }
+  }
+  acorn::SessionOptions so;
+  so.threads = threads;
+  auto session = acorn::Session::Create(*model, so);
+  if (!session.ok()) return Fail(session.status().ToString());
+  acorn::Session& s = **session;
+
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  std::vector<float> logits(static_cast<size_t>(logits_out.empty() ? vocab : n * vocab));
+  acorn::Status st = s.Forward(tokens.data(), n, logits.data(), !logits_out.empty());
+  if (!st.ok()) return Fail(st.ToString());
+  if (!logits_out.empty()) {
+    st = acorn::WriteNpy(logits_out, logits.data(), {n, vocab});
+    if (!st.ok()) return Fail(st.ToString());
+  }
+  if (greedy > 0) {
+    const float* last = logits.data() + (logits_out.empty() ? 0 : (n - 1) * vocab);
+    std::vector<float> step(static_cast<size_t>(vocab));
+    std::string line;
+    for (int g = 0; g < greedy; ++g) {
+      const int32_t next = static_cast<int32_t>(std::max_element(last, last + vocab) - last);
+      line += (g ? "," : "") + std::to_string(next);
+      if (g + 1 == greedy) break;
+      st = s.Forward(&next, 1, step.data(), false);
+      if (!st.ok()) return Fail(st.ToString());
+      last = step.data();
+    }
+    std::printf("%s\n", line.c_str());
+  }
+  return 0;
+}
