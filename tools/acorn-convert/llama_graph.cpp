@@ -49,10 +49,17 @@ BundleWriter::Fill ConvertFill(const SourceTensor* src, DType dtype) {
   };
 }
 
+uint64_t SplitMix(uint64_t* state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 class LlamaBuilder {
  public:
-  LlamaBuilder(const LlamaConfig& c, const SafetensorsCheckpoint& ckpt, const ConvertOptions& o, BundleWriter* w)
-      : c_(c), ckpt_(ckpt), o_(o), w_(w) {}
+  LlamaBuilder(const LlamaConfig& c, const WeightSource& weights, const ConvertOptions& o, BundleWriter* w)
+      : c_(c), weights_(weights), o_(o), w_(w) {}
 
   Status Build() {
     const uint32_t context = o_.context > 0 ? o_.context : static_cast<uint32_t>(std::min<int64_t>(c_.max_positions, 4096));
@@ -131,8 +138,8 @@ class LlamaBuilder {
     ACORN_ASSIGN_OR_RETURN(uint32_t xn, Act("x_final", H));
     ACORN_RETURN_IF_ERROR(w_->AddOp(fb::OpKind::RmsNorm, {x, out_norm}, {xn}, norm, "output_norm"));
     uint32_t head = embed;  // tied embeddings share the table
-    if (!c_.tie_embeddings || ckpt_.Find("lm_head.weight") != nullptr) {
-      if (ckpt_.Find("lm_head.weight") == nullptr) {
+    if (!c_.tie_embeddings || weights_.Has("lm_head.weight")) {
+      if (!weights_.Has("lm_head.weight")) {
         return ACORN_ERROR(kMalformed, "checkpoint has no lm_head.weight and tie_word_embeddings is false");
       }
       ACORN_ASSIGN_OR_RETURN(head, Matrix("lm_head.weight", "output", {c_.vocab, H}));
@@ -165,29 +172,16 @@ class LlamaBuilder {
     }
   }
 
-  Result<const SourceTensor*> Source(const std::string& name, const std::vector<int64_t>& shape) {
-    const SourceTensor* t = ckpt_.Find(name);
-    if (t == nullptr) return ACORN_ERROR(kNotFound, "checkpoint has no tensor '%s'", name.c_str());
-    if (t->shape != shape) {
-      std::string want, got;
-      for (int64_t d : shape) want += std::to_string(d) + " ";
-      for (int64_t d : t->shape) got += std::to_string(d) + " ";
-      return ACORN_ERROR(kMalformed, "tensor '%s' has shape [ %s] but config.json implies [ %s]", name.c_str(),
-                         got.c_str(), want.c_str());
-    }
-    return t;
-  }
-
   // A matrix in the requested dtype; rows whose length is not whole blocks fall back to f16.
   Result<uint32_t> Matrix(const std::string& src, const std::string& dst, const std::vector<int64_t>& shape) {
-    ACORN_ASSIGN_OR_RETURN(const SourceTensor* t, Source(src, shape));
     DType dtype = o_.dtype;
     if (GetDTypeInfo(dtype).quantized && shape.back() % kQBlock != 0) dtype = DType::kF16;
-    return w_->AddConstant(dst, dtype, shape, ConvertFill(t, dtype), segment_);
+    ACORN_ASSIGN_OR_RETURN(BundleWriter::Fill fill, weights_.Fill(src, shape, dtype));
+    return w_->AddConstant(dst, dtype, shape, std::move(fill), segment_);
   }
   Result<uint32_t> Vector(const std::string& src, const std::string& dst, int64_t n) {
-    ACORN_ASSIGN_OR_RETURN(const SourceTensor* t, Source(src, {n}));
-    return w_->AddConstant(dst, DType::kF32, {n}, ConvertFill(t, DType::kF32), segment_);
+    ACORN_ASSIGN_OR_RETURN(BundleWriter::Fill fill, weights_.Fill(src, {n}, DType::kF32));
+    return w_->AddConstant(dst, DType::kF32, {n}, std::move(fill), segment_);
   }
   Result<uint32_t> Act(const std::string& name, int64_t width) {
     return w_->AddTensor(name, DType::kF32, {kTokensDim, width}, Storage::kPlanned);
@@ -206,7 +200,7 @@ class LlamaBuilder {
   }
 
   const LlamaConfig& c_;
-  const SafetensorsCheckpoint& ckpt_;
+  const WeightSource& weights_;
   const ConvertOptions& o_;
   BundleWriter* w_;
   uint32_t segment_ = 0;
@@ -214,9 +208,57 @@ class LlamaBuilder {
 
 }  // namespace
 
-Status BuildLlamaBundle(const LlamaConfig& config, const SafetensorsCheckpoint& ckpt, const ConvertOptions& options,
+Result<BundleWriter::Fill> CheckpointWeights::Fill(const std::string& name, const std::vector<int64_t>& shape,
+                                                   DType dtype) const {
+  const SourceTensor* t = ckpt_.Find(name);
+  if (t == nullptr) return ACORN_ERROR(kNotFound, "checkpoint has no tensor '%s'", name.c_str());
+  if (t->shape != shape) {
+    std::string want, got;
+    for (int64_t d : shape) want += std::to_string(d) + " ";
+    for (int64_t d : t->shape) got += std::to_string(d) + " ";
+    return ACORN_ERROR(kMalformed, "tensor '%s' has shape [ %s] but config.json implies [ %s]", name.c_str(),
+                       got.c_str(), want.c_str());
+  }
+  return ConvertFill(t, dtype);
+}
+
+Result<BundleWriter::Fill> RandomWeights::Fill(const std::string& name, const std::vector<int64_t>& shape,
+                                               DType dtype) const {
+  uint64_t seed = seed_;
+  for (char ch : name) seed = seed * 131 + static_cast<uint8_t>(ch);
+  const bool norm = shape.size() == 1;
+  return BundleWriter::Fill([seed, dtype, norm](uint8_t* dst, uint64_t size) -> Status {
+    uint64_t state = seed;
+    const DTypeInfo& info = GetDTypeInfo(dtype);
+    if (info.quantized) {
+      // Random quants with a small fp16 scale in every block.
+      const uint16_t scale = F32ToF16(dtype == DType::kQ8_0 ? 0.0005f : 0.008f);
+      for (uint64_t b = 0; b + info.block_bytes <= size; b += info.block_bytes) {
+        std::memcpy(dst + b, &scale, 2);
+        for (uint32_t i = 2; i < info.block_bytes; i += 8) {
+          const uint64_t r = SplitMix(&state);
+          std::memcpy(dst + b + i, &r, std::min<uint32_t>(8, info.block_bytes - i));
+        }
+      }
+      return Status::Ok();
+    }
+    for (uint64_t i = 0; i < size / info.block_bytes; ++i) {
+      const float u = static_cast<float>(SplitMix(&state) >> 40) / static_cast<float>(1 << 24) - 0.5f;
+      const float v = norm ? 1.0f + 0.1f * u : 0.05f * u;
+      if (dtype == DType::kF32) {
+        std::memcpy(dst + i * 4, &v, 4);
+      } else {
+        const uint16_t h = dtype == DType::kF16 ? F32ToF16(v) : F32ToBF16(v);
+        std::memcpy(dst + i * 2, &h, 2);
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+Status BuildLlamaBundle(const LlamaConfig& config, const WeightSource& weights, const ConvertOptions& options,
                         BundleWriter* writer) {
-  return LlamaBuilder(config, ckpt, options, writer).Build();
+  return LlamaBuilder(config, weights, options, writer).Build();
 }
 
 }  // namespace convert

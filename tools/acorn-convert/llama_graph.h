@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "bundle_writer.h"
 #include "hf_config.h"
@@ -19,7 +20,41 @@ struct ConvertOptions {
   uint32_t context = 0;       // 0: min(max_position_embeddings, 4096)
 };
 
-Status BuildLlamaBundle(const LlamaConfig& config, const SafetensorsCheckpoint& ckpt, const ConvertOptions& options,
+// Where weights come from: a checkpoint, or random values of the right shapes (benchmarks).
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  virtual bool Has(const std::string& name) const = 0;
+  // Checks that `name` exists with `shape` and returns the fill that writes it as `dtype`.
+  virtual Result<BundleWriter::Fill> Fill(const std::string& name, const std::vector<int64_t>& shape, DType dtype) const = 0;
+};
+
+// Weights read from a safetensors checkpoint, converted row by row to the bundle's dtype.
+class CheckpointWeights : public WeightSource {
+ public:
+  explicit CheckpointWeights(const SafetensorsCheckpoint& ckpt) : ckpt_(ckpt) {}
+  bool Has(const std::string& name) const override { return ckpt_.Find(name) != nullptr; }
+  Result<BundleWriter::Fill> Fill(const std::string& name, const std::vector<int64_t>& shape, DType dtype) const override;
+
+ private:
+  const SafetensorsCheckpoint& ckpt_;
+};
+
+// Deterministic random weights written straight in the target format (block formats get random
+// quants and small scales), for benchmark models of real shapes without a checkpoint.
+class RandomWeights : public WeightSource {
+ public:
+  explicit RandomWeights(uint64_t seed) : seed_(seed) {}
+  bool Has(const std::string& name) const override { return name != "lm_head.weight" || !tied_; }
+  Result<BundleWriter::Fill> Fill(const std::string& name, const std::vector<int64_t>& shape, DType dtype) const override;
+  void set_tied(bool tied) { tied_ = tied; }
+
+ private:
+  uint64_t seed_;
+  bool tied_ = false;
+};
+
+Status BuildLlamaBundle(const LlamaConfig& config, const WeightSource& weights, const ConvertOptions& options,
                         BundleWriter* writer);
 
 }  // namespace convert

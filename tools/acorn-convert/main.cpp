@@ -1,14 +1,16 @@
-// acorn-convert: Hugging Face checkpoint directory -> .acorn bundle.
+// acorn-convert: Hugging Face checkpoint directory or GGUF file -> .acorn bundle.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "acorn/platform.h"
 #include "bundle_writer.h"
+#include "gguf_import.h"
 #include "hf_config.h"
 #include "llama_graph.h"
 #include "safetensors.h"
@@ -22,16 +24,21 @@ const char* kHelp =
     "model.safetensors.index.json) of a LLaMA-family decoder (LlamaForCausalLM, MistralForCausalLM,\n"
     "Qwen2ForCausalLM) into one acorn bundle. Weights may be f32, f16 or bf16; tied embeddings,\n"
     "grouped-query attention, q/k/v biases and rope types default, linear and llama3 are supported.\n"
+    "A SRC ending in .gguf is read as a GGUF file (v2/v3, llama architecture; tensors F32, F16, BF16,\n"
+    "Q8_0, Q4_0): each tensor keeps its own type and is copied without requantization unless --dtype\n"
+    "asks for another; the tokenizer and the chat template come along.\n"
     "\n"
     "options:\n"
     "  -o, --output FILE      the bundle to write (required)\n"
     "  --dtype TYPE           weight type for matrices: f32, f16 (default), q8_0, q4_0;\n"
-    "                         norms and biases stay f32\n"
+    "                         norms and biases stay f32 (GGUF: default is the file's own type)\n"
     "  --compress             store the weights zstd-compressed (smaller file, no zero-copy load)\n"
     "  --max-tokens N         tokens per step the arena is planned for (default 128); longer\n"
     "                         prompts are processed in chunks of N\n"
     "  --context N            positions a session can hold (default: min(max_position_embeddings,\n"
     "                         4096)); the KV cache takes layers x 2 x N x kv_heads x head_dim x 4 bytes\n"
+    "  --random-weights       ignore any weights: write deterministic random ones of the shapes\n"
+    "                         config.json gives (benchmark models; SRC needs only config.json)\n"
     "  --quiet                no progress output\n"
     "  -h, --help             this message\n";
 
@@ -39,6 +46,8 @@ struct Args {
   std::string src, out;
   acorn::convert::ConvertOptions options;
   bool quiet = false;
+  bool random = false;
+  bool dtype_given = false;
 };
 
 int Usage(const char* msg) {
@@ -80,6 +89,7 @@ int main(int argc, char** argv) {
         return Usage("--dtype must be one of f32, f16, q8_0, q4_0");
       }
       a.options.dtype = d;
+      a.dtype_given = true;
     } else if (arg == "--compress") {
       a.options.compress = true;
     } else if (arg == "--max-tokens") {
@@ -88,6 +98,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--context") {
       const char* v = next("--context");
       if (!v || !ParseUint(v, &a.options.context)) return Usage("--context needs a positive number");
+    } else if (arg == "--random-weights") {
+      a.random = true;
     } else if (arg == "--quiet") {
       a.quiet = true;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -102,18 +114,39 @@ int main(int argc, char** argv) {
   if (a.out.empty()) return Usage("-o OUT.acorn is required");
 
   const uint64_t start = acorn::platform::NowNanos();
-  auto config = acorn::convert::ReadLlamaConfig(a.src);
+  std::unique_ptr<acorn::convert::GgufFile> gguf;  // outlives the writer's fills, which read from it
+  if (acorn::convert::IsGgufPath(a.src)) {
+    auto opened = acorn::convert::GgufFile::Open(a.src);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "acorn-convert: %s\n", opened.status().message().c_str());
+      return 1;
+    }
+    gguf = std::move(opened).value();
+  }
+  auto config = gguf ? acorn::convert::LlamaConfigFromGguf(*gguf) : acorn::convert::ReadLlamaConfig(a.src);
   if (!config.ok()) {
     std::fprintf(stderr, "acorn-convert: %s\n", config.status().message().c_str());
     return 1;
   }
-  auto ckpt = acorn::convert::SafetensorsCheckpoint::Open(a.src);
-  if (!ckpt.ok()) {
-    std::fprintf(stderr, "acorn-convert: %s\n", ckpt.status().message().c_str());
-    return 1;
-  }
   acorn::BundleWriter writer;
-  acorn::Status st = acorn::convert::BuildLlamaBundle(*config, **ckpt, a.options, &writer);
+  acorn::Status st;
+  std::unique_ptr<acorn::convert::SafetensorsCheckpoint> ckpt;
+  if (a.random) {
+    acorn::convert::RandomWeights weights(1234);
+    weights.set_tied(config->tie_embeddings);
+    writer.SetString("general.source", "random weights (acorn-convert --random-weights)");
+    st = acorn::convert::BuildLlamaBundle(*config, weights, a.options, &writer);
+  } else if (gguf) {
+    st = acorn::convert::ImportGguf(*gguf, *config, a.dtype_given, a.quiet, &a.options, &writer);
+  } else {
+    auto opened = acorn::convert::SafetensorsCheckpoint::Open(a.src);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "acorn-convert: %s\n", opened.status().message().c_str());
+      return 1;
+    }
+    ckpt = std::move(opened).value();
+    st = acorn::convert::BuildLlamaBundle(*config, acorn::convert::CheckpointWeights(*ckpt), a.options, &writer);
+  }
   if (!st.ok()) {
     std::fprintf(stderr, "acorn-convert: %s: %s\n", a.src.c_str(), st.message().c_str());
     return 1;

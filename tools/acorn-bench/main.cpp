@@ -1,0 +1,206 @@
+// acorn-bench: prompt processing (ppN) and generation (tgN) speed of a decoder bundle, in the
+// manner of llama-bench: each test repeated, the median reported, with peak memory.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "acorn/model.h"
+#include "acorn/platform.h"
+#include "cpu/thread_pool.h"
+
+namespace {
+
+const char* kHelp =
+    "usage: acorn-bench -m M.acorn [options]\n"
+    "\n"
+    "Measures prompt processing (pp: one prompt of P tokens, from an empty context) and text\n"
+    "generation (tg: N single-token steps from an empty context) in tokens per second.\n"
+    "Each test runs once to warm up, then R times; the median and the spread are printed.\n"
+    "\n"
+    "options:\n"
+    "  -m, --model FILE     the bundle\n"
+    "  -p, --n-prompt LIST  prompt lengths, comma-separated (default 512; 0 skips)\n"
+    "  -n, --n-gen LIST     generation lengths (default 128; 0 skips)\n"
+    "  -t, --threads LIST   thread counts (default: all hardware threads)\n"
+    "  -r, --repetitions R  measured runs per test (default 5)\n"
+    "  --backend LIST       backend preference: cpu, reference (default cpu)\n"
+    "  --bandwidth          also measure streaming read bandwidth (the decode limit) with each\n"
+    "                       thread count; needs no model\n"
+    "  -h, --help           this message\n";
+
+std::vector<int> ParseList(const std::string& s) {
+  std::vector<int> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(std::atoi(item.c_str()));
+  return out;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Streaming read bandwidth: every thread sums its share of a buffer far larger than the caches.
+// This is the physical limit of batch-1 decode, which reads every weight once per token.
+double ReadBandwidthGBs(int threads, int reps) {
+  const size_t bytes = size_t{1} << 30;
+  const size_t n = bytes / sizeof(uint64_t);
+  uint64_t* buf = static_cast<uint64_t*>(acorn::platform::AlignedAlloc(bytes, 4096));
+  if (buf == nullptr) return 0;
+  for (size_t i = 0; i < n; ++i) buf[i] = i;
+  acorn::cpu::ThreadPool pool(threads);
+  std::vector<uint64_t> sums(static_cast<size_t>(threads) * 8);
+  std::vector<double> rates;
+  for (int r = 0; r <= reps; ++r) {
+    auto body = [&](int64_t begin, int64_t end) {
+      uint64_t a = 0, b = 0, c = 0, d = 0;
+      for (int64_t i = begin * 8; i < end * 8; i += 4) {
+        a += buf[i];
+        b += buf[i + 1];
+        c += buf[i + 2];
+        d += buf[i + 3];
+      }
+      sums[static_cast<size_t>(begin * threads / static_cast<int64_t>(n / 8)) * 8] += a + b + c + d;
+    };
+    const uint64_t start = acorn::platform::NowNanos();
+    acorn::cpu::ParallelFor(&pool, static_cast<int64_t>(n / 8), body);
+    const double sec = (acorn::platform::NowNanos() - start) / 1e9;
+    if (r > 0) rates.push_back(bytes / sec / 1e9);
+  }
+  acorn::platform::AlignedFree(buf);
+  return Median(rates);
+}
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "acorn-bench: %s\n", msg.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model_path, backends = "cpu";
+  std::vector<int> prompts = {512}, gens = {128}, threads = {acorn::platform::HardwareThreads()};
+  int reps = 5;
+  bool bandwidth = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool v = i + 1 < argc;
+    if (a == "-h" || a == "--help") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    } else if ((a == "-m" || a == "--model") && v) {
+      model_path = argv[++i];
+    } else if ((a == "-p" || a == "--n-prompt") && v) {
+      prompts = ParseList(argv[++i]);
+    } else if ((a == "-n" || a == "--n-gen") && v) {
+      gens = ParseList(argv[++i]);
+    } else if ((a == "-t" || a == "--threads") && v) {
+      threads = ParseList(argv[++i]);
+    } else if ((a == "-r" || a == "--repetitions") && v) {
+      reps = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--bandwidth") {
+      bandwidth = true;
+    } else if (a == "--backend" && v) {
+      backends = argv[++i];
+    } else {
+      std::fprintf(stderr, "acorn-bench: unknown or incomplete option '%s'\n\n%s", a.c_str(), kHelp);
+      return 2;
+    }
+  }
+  if (bandwidth) {
+    for (int t : threads) std::printf("memory read bandwidth, %d threads: %.1f GB/s (median of %d)\n", t, ReadBandwidthGBs(t, reps), reps);
+    if (model_path.empty()) return 0;
+  }
+  if (model_path.empty()) {
+    std::fprintf(stderr, "acorn-bench: -m MODEL is required\n\n%s", kHelp);
+    return 2;
+  }
+  acorn::ModelOptions options;
+  options.backends.clear();
+  std::stringstream bs(backends);
+  std::string name;
+  while (std::getline(bs, name, ',')) {
+    acorn::Backend b;
+    if (!acorn::ParseBackend(name.c_str(), &b)) return Fail("unknown backend '" + name + "'");
+    options.backends.push_back(b);
+  }
+  const uint64_t load_start = acorn::platform::NowNanos();
+  auto model = acorn::Model::Load(model_path.c_str(), options);
+  if (!model.ok()) return Fail(model.status().ToString());
+  const double load_ms = (acorn::platform::NowNanos() - load_start) / 1e6;
+  const acorn::Bundle& bundle = (*model)->bundle();
+  const int64_t vocab = (*model)->vocab_size();
+  if ((*model)->tokens_input() < 0 || vocab == 0) return Fail("not a decoder bundle");
+  uint64_t weight_bytes = 0;
+  for (const acorn::TensorDesc& t : bundle.tensors()) {
+    if (t.storage == acorn::Storage::kConstant) weight_bytes += t.max_bytes;
+  }
+  std::string dtype = "?";
+  bundle.GetString("general.weight_dtype", &dtype);
+  std::printf("model: %s (%s, %.2f GiB of weights, context %u, max %u tokens per step), load %.1f ms\n",
+              model_path.c_str(), dtype.c_str(), weight_bytes / 1073741824.0, bundle.context_length(),
+              bundle.max_tokens(), load_ms);
+  std::printf("| backend | threads | test | t/s (median) | min | max | runs |\n|---|---|---|---|---|---|---|\n");
+
+  for (int t : threads) {
+    acorn::SessionOptions so;
+    so.threads = t;
+    auto session = acorn::Session::Create(*model, so);
+    if (!session.ok()) return Fail(session.status().ToString());
+    acorn::Session& s = **session;
+    std::vector<int32_t> ids;
+    uint32_t state = 12345;
+    auto next_id = [&]() {
+      state = state * 1664525u + 1013904223u;
+      return static_cast<int32_t>((state >> 8) % static_cast<uint32_t>(vocab));
+    };
+    auto run_test = [&](bool prompt, int n) -> int {
+      if (n <= 0) return 0;
+      if (static_cast<int64_t>(n) + (prompt ? 0 : 1) > s.context_length()) {
+        std::fprintf(stderr, "acorn-bench: %s%d needs a context of %d; the bundle has %lld (convert with --context)\n",
+                     prompt ? "pp" : "tg", n, n, static_cast<long long>(s.context_length()));
+        return 1;
+      }
+      std::vector<double> rates;
+      for (int r = 0; r <= reps; ++r) {  // run 0 warms up
+        s.Reset();
+        ids.resize(static_cast<size_t>(n));
+        for (int32_t& id : ids) id = next_id();
+        const uint64_t start = acorn::platform::NowNanos();
+        acorn::Status st;
+        if (prompt) {
+          st = s.Forward(ids.data(), n, nullptr, false);
+        } else {
+          for (int k = 0; k < n && st.ok(); ++k) st = s.Forward(&ids[k], 1, nullptr, false);
+        }
+        if (!st.ok()) {
+          std::fprintf(stderr, "acorn-bench: %s\n", st.ToString().c_str());
+          return 1;
+        }
+        const double sec = (acorn::platform::NowNanos() - start) / 1e9;
+        if (r > 0) rates.push_back(n / sec);
+      }
+      std::printf("| %s | %d | %s%d | %.2f | %.2f | %.2f | %d |\n", backends.c_str(), t, prompt ? "pp" : "tg", n,
+                  Median(rates), *std::min_element(rates.begin(), rates.end()),
+                  *std::max_element(rates.begin(), rates.end()), reps);
+      std::fflush(stdout);
+      return 0;
+    };
+    for (int p : prompts) {
+      if (run_test(true, p)) return 1;
+    }
+    for (int g : gens) {
+      if (run_test(false, g)) return 1;
+    }
+  }
+  const uint64_t arena = (*model)->plan().arena_bytes;
+  std::printf("peak RSS %.1f MiB (weights %.1f MiB mapped, arena %.1f MiB)\n",
+              acorn::platform::PeakRssBytes() / 1048576.0, weight_bytes / 1048576.0, arena / 1048576.0);
+  return 0;
+}

@@ -1,0 +1,199 @@
+#include "gguf_tokenizer.h"
+
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sentencepiece_model.h"
+
+namespace acorn {
+namespace convert {
+
+namespace {
+
+// llama.cpp's token types (llama_token_type), the same numbers as SentencePiece's piece types.
+constexpr int64_t kNormal = 1, kControl = 3, kUserDefined = 4, kByte = 6;
+
+// The pre-tokenizer regexes of the published tokenizer.json files, keyed by llama.cpp's name for them.
+const char* const kLlama3Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+const char* const kQwen2Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+// Minimal protobuf writer: just enough to express a SentencePiece ModelProto.
+void Varint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+void Key(std::string* out, uint32_t field, uint32_t wire_type) { Varint(out, (uint64_t{field} << 3) | wire_type); }
+void Bytes(std::string* out, uint32_t field, const std::string& bytes) {
+  Key(out, field, 2);
+  Varint(out, bytes.size());
+  out->append(bytes);
+}
+void VarintField(std::string* out, uint32_t field, uint64_t v) {
+  Key(out, field, 0);
+  Varint(out, v);
+}
+
+struct Vocab {
+  const std::vector<std::string>* tokens = nullptr;
+  std::vector<double> scores;
+  std::vector<int64_t> types;
+  int64_t bos = -1;
+  bool add_bos = false;
+};
+
+Result<Vocab> ReadVocab(const GgufFile& f, bool add_bos_default) {
+  Vocab v;
+  const GgufValue* tokens = f.Find("tokenizer.ggml.tokens");
+  if (tokens == nullptr || !tokens->IsArrayOf(GgufValueType::kString) || tokens->strings.empty()) {
+    return ACORN_ERROR(kMalformed, "%s: tokenizer.ggml.tokens is missing or not an array of strings", f.label().c_str());
+  }
+  v.tokens = &tokens->strings;
+  const size_t n = tokens->strings.size();
+  v.scores.assign(n, 0.0);
+  v.types.assign(n, kNormal);
+  if (const GgufValue* s = f.Find("tokenizer.ggml.scores")) {
+    if (!s->IsArrayOf(GgufValueType::kFloat32) || s->floats.size() != n) {
+      return ACORN_ERROR(kMalformed, "%s: tokenizer.ggml.scores must hold one float32 per token", f.label().c_str());
+    }
+    v.scores = s->floats;
+  }
+  if (const GgufValue* t = f.Find("tokenizer.ggml.token_type")) {
+    if (t->type != GgufValueType::kArray || t->ints.size() != n) {
+      return ACORN_ERROR(kMalformed, "%s: tokenizer.ggml.token_type must hold one integer per token", f.label().c_str());
+    }
+    v.types = t->ints;
+  }
+  ACORN_ASSIGN_OR_RETURN(v.bos, f.GetInt("tokenizer.ggml.bos_token_id", -1));
+  ACORN_ASSIGN_OR_RETURN(v.add_bos, f.GetBool("tokenizer.ggml.add_bos_token", add_bos_default));
+  if (v.bos >= static_cast<int64_t>(n)) return ACORN_ERROR(kMalformed, "%s: bos_token_id is out of range", f.label().c_str());
+  if (v.bos < 0) v.add_bos = false;
+  return v;
+}
+
+// "llama": the vocabulary re-encoded as the tokenizer.model it came from.
+Result<TokenizerSpec> FromSentencePiece(const GgufFile& f) {
+  ACORN_ASSIGN_OR_RETURN(Vocab v, ReadVocab(f, true));
+  ACORN_ASSIGN_OR_RETURN(bool add_space_prefix, f.GetBool("tokenizer.ggml.add_space_prefix", true));
+  std::string model;
+  bool byte_fallback = false;
+  for (size_t i = 0; i < v.tokens->size(); ++i) {
+    std::string piece;
+    Bytes(&piece, 1, (*v.tokens)[i]);
+    Key(&piece, 2, 5);
+    const float score = static_cast<float>(v.scores[i]);
+    uint32_t bits;
+    std::memcpy(&bits, &score, 4);
+    for (int b = 0; b < 4; ++b) piece.push_back(static_cast<char>((bits >> (8 * b)) & 0xFF));
+    VarintField(&piece, 3, static_cast<uint64_t>(v.types[i]));
+    Bytes(&model, 1, piece);
+    byte_fallback |= v.types[i] == kByte;
+  }
+  std::string trainer;
+  VarintField(&trainer, 3, 2);  // model_type BPE
+  VarintField(&trainer, 35, byte_fallback ? 1 : 0);
+  // bos_id -1 (as int32, sign-extended like protobuf does) drops the BOS template.
+  VarintField(&trainer, 41, static_cast<uint64_t>(static_cast<int64_t>(v.add_bos ? v.bos : -1)));
+  Bytes(&model, 2, trainer);
+  std::string normalizer;
+  Bytes(&normalizer, 1, "identity");
+  VarintField(&normalizer, 3, add_space_prefix ? 1 : 0);
+  VarintField(&normalizer, 4, 0);
+  Bytes(&model, 3, normalizer);
+  auto spec = ParseSentencePieceModel(model);
+  if (!spec.ok()) return ACORN_ERROR(spec.status().code(), "%s: tokenizer.ggml.*: %s", f.label().c_str(), spec.status().message().c_str());
+  return spec;
+}
+
+// "gpt2": byte-level BPE.
+Result<TokenizerSpec> FromByteLevelBpe(const GgufFile& f) {
+  ACORN_ASSIGN_OR_RETURN(Vocab v, ReadVocab(f, false));
+  ACORN_ASSIGN_OR_RETURN(std::string pre, f.GetString("tokenizer.ggml.pre", "gpt2"));
+  TokenizerSpec spec;
+  spec.model = TokenizerModelKind::kBpe;
+  spec.vocab = *v.tokens;
+  std::unordered_map<std::string, int32_t> ids;
+  for (size_t i = 0; i < spec.vocab.size(); ++i) ids.emplace(spec.vocab[i], static_cast<int32_t>(i));
+  const GgufValue* merges = f.Find("tokenizer.ggml.merges");
+  if (merges == nullptr || !merges->IsArrayOf(GgufValueType::kString)) {
+    return ACORN_ERROR(kMalformed, "%s: tokenizer.ggml.merges is missing or not an array of strings", f.label().c_str());
+  }
+  spec.merges.reserve(merges->strings.size());
+  for (const std::string& m : merges->strings) {
+    const size_t space = m.find(' ');
+    auto left = space == std::string::npos ? ids.end() : ids.find(m.substr(0, space));
+    auto right = space == std::string::npos ? ids.end() : ids.find(m.substr(space + 1));
+    if (left == ids.end() || right == ids.end()) {
+      return ACORN_ERROR(kMalformed, "%s: merge \"%s\" is not two tokens of the vocabulary", f.label().c_str(), m.c_str());
+    }
+    spec.merges.push_back({left->second, right->second});
+  }
+  PreTokenizerStep byte_level;
+  byte_level.kind = PreTokenizerKind::kByteLevel;
+  byte_level.add_prefix_space = false;
+  if (pre == "gpt2") {
+    byte_level.use_regex = true;
+  } else if (pre == "llama-bpe" || pre == "llama3" || pre == "qwen2") {
+    PreTokenizerStep split;
+    split.kind = PreTokenizerKind::kSplit;
+    split.pattern = {pre == "qwen2" ? kQwen2Regex : kLlama3Regex, true};
+    split.behavior = SplitBehavior::kIsolated;
+    spec.pre_tokenizers.push_back(split);
+    byte_level.use_regex = false;
+    spec.ignore_merges = pre != "qwen2";  // Llama 3's tokenizer.json sets it
+    if (pre == "qwen2") {
+      NormalizerStep nfc;
+      nfc.kind = NormalizerKind::kNfc;
+      spec.normalizers.push_back(nfc);
+    }
+  } else {
+    return ACORN_ERROR(kUnsupported, "%s: tokenizer.ggml.pre '%s' is not supported (gpt2, llama-bpe, qwen2 are); "
+                       "attach the model's tokenizer.json instead", f.label().c_str(), pre.c_str());
+  }
+  spec.pre_tokenizers.push_back(byte_level);
+  DecoderStep decoder;
+  decoder.kind = DecoderKind::kByteLevel;
+  spec.decoders.push_back(decoder);
+  for (size_t i = 0; i < spec.vocab.size(); ++i) {
+    if (v.types[i] != kControl && v.types[i] != kUserDefined) continue;
+    AddedTokenSpec t;
+    t.id = static_cast<int32_t>(i);
+    t.content = spec.vocab[i];
+    t.special = v.types[i] == kControl;
+    t.normalized = false;
+    spec.added_tokens.push_back(std::move(t));
+  }
+  if (v.add_bos) {
+    const std::string& bos = spec.vocab[static_cast<size_t>(v.bos)];
+    TemplatePiece b, a;
+    b.special_token = bos;
+    a.is_sequence = true;
+    TemplatePiece b1 = b, a1 = a;
+    b1.type_id = a1.type_id = 1;
+    a1.sequence = 1;
+    spec.post_processor.single = {b, a};
+    spec.post_processor.pair = {b, a, b1, a1};
+    spec.post_processor.special_tokens.push_back({bos, {static_cast<int32_t>(v.bos)}});
+  }
+  return spec;
+}
+
+}  // namespace
+
+Result<TokenizerSpec> TokenizerSpecFromGguf(const GgufFile& f) {
+  ACORN_ASSIGN_OR_RETURN(std::string model, f.GetString("tokenizer.ggml.model", ""));
+  if (model.empty()) return ACORN_ERROR(kNotFound, "%s: no tokenizer.ggml.model", f.label().c_str());
+  if (model == "llama") return FromSentencePiece(f);
+  if (model == "gpt2") return FromByteLevelBpe(f);
+  return ACORN_ERROR(kUnsupported, "%s: tokenizer.ggml.model '%s' is not supported (llama, gpt2 are)", f.label().c_str(),
+                     model.c_str());
+}
+
+}  // namespace convert
+}  // namespace acorn

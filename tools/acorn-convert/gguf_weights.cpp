@@ -1,0 +1,308 @@
+#include "gguf_weights.h"
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "acorn/half.h"
+#include "reference_kernels.h"
+
+namespace acorn {
+namespace convert {
+
+namespace {
+
+const char* const kSupportedTypes = "F32, F16, BF16, Q8_0, Q4_0";
+
+bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The weights the llama graph reads (block tensors by their suffix after "blk.N.").
+bool IsModelWeight(const std::string& gguf_name) {
+  if (gguf_name == "token_embd.weight" || gguf_name == "output_norm.weight" || gguf_name == "output.weight") return true;
+  return StartsWith(gguf_name, "blk.");
+}
+
+bool IsMatrix(const GgufTensor& t) { return t.ne.size() >= 2; }
+
+// Writes one row of floats as `dtype`.
+void EncodeRow(DType dtype, const float* x, int64_t n, uint8_t* out) {
+  switch (dtype) {
+    case DType::kF32: std::memcpy(out, x, static_cast<size_t>(n) * 4); break;
+    case DType::kF16:
+      for (int64_t i = 0; i < n; ++i) {
+        const uint16_t h = F32ToF16(x[i]);
+        std::memcpy(out + i * 2, &h, 2);
+      }
+      break;
+    case DType::kBF16:
+      for (int64_t i = 0; i < n; ++i) {
+        const uint16_t h = F32ToBF16(x[i]);
+        std::memcpy(out + i * 2, &h, 2);
+      }
+      break;
+    case DType::kQ8_0: ref::QuantizeRowQ8_0(x, reinterpret_cast<BlockQ8_0*>(out), n); break;
+    case DType::kQ4_0: ref::QuantizeRowQ4_0(x, reinterpret_cast<BlockQ4_0*>(out), n); break;
+    default: break;  // refused before a fill is made
+  }
+}
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// llama.cpp's convert_hf_to_gguf.py stores q/k rows of each head as (pair index, half) instead of
+// Hugging Face's (half, pair index): GGUF row h*hd + 2*i + s holds HF row h*hd + s*hd/2 + i.
+// Returns the GGUF row that holds HF row r.
+int64_t PermutedRow(int64_t r, int64_t head_dim) {
+  const int64_t h = r / head_dim, rem = r % head_dim, half = head_dim / 2;
+  return h * head_dim + 2 * (rem % half) + rem / half;
+}
+
+}  // namespace
+
+std::string GgufTensorName(const std::string& hf) {
+  static const std::map<std::string, std::string> kTop = {
+      {"model.embed_tokens.weight", "token_embd.weight"},
+      {"model.norm.weight", "output_norm.weight"},
+      {"lm_head.weight", "output.weight"},
+  };
+  static const std::map<std::string, std::string> kLayer = {
+      {"input_layernorm.weight", "attn_norm.weight"},
+      {"self_attn.q_proj.weight", "attn_q.weight"},
+      {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},
+      {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"self_attn.q_proj.bias", "attn_q.bias"},
+      {"self_attn.k_proj.bias", "attn_k.bias"},
+      {"self_attn.v_proj.bias", "attn_v.bias"},
+      {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},
+      {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"},
+  };
+  auto top = kTop.find(hf);
+  if (top != kTop.end()) return top->second;
+  const std::string prefix = "model.layers.";
+  if (!StartsWith(hf, prefix.c_str())) return "";
+  const size_t dot = hf.find('.', prefix.size());
+  if (dot == std::string::npos) return "";
+  auto layer = kLayer.find(hf.substr(dot + 1));
+  if (layer == kLayer.end()) return "";
+  return "blk." + hf.substr(prefix.size(), dot - prefix.size()) + "." + layer->second;
+}
+
+Result<DType> DTypeFromGgml(const GgufTensor& t) {
+  switch (static_cast<GgmlType>(t.type)) {
+    case GgmlType::kF32: return DType::kF32;
+    case GgmlType::kF16: return DType::kF16;
+    case GgmlType::kBF16: return DType::kBF16;
+    case GgmlType::kQ8_0: return DType::kQ8_0;
+    case GgmlType::kQ4_0: return DType::kQ4_0;
+  }
+  return ACORN_ERROR(kUnsupported, "tensor %s has type %s; acorn reads %s. Requantize the file with "
+                     "`llama-quantize --allow-requantize --pure IN.gguf OUT.gguf Q4_0` (or Q8_0), or convert the "
+                     "Hugging Face checkpoint with acorn-convert directly", t.name.c_str(),
+                     GgmlTypeName(t.type).c_str(), kSupportedTypes);
+}
+
+Result<DType> GgufMatrixDType(const GgufFile& file, bool* mixed) {
+  std::map<DType, int> counts;
+  for (const GgufTensor& t : file.tensors()) {
+    if (!IsModelWeight(t.name)) continue;
+    ACORN_ASSIGN_OR_RETURN(DType d, DTypeFromGgml(t));
+    if (IsMatrix(t)) ++counts[d];
+  }
+  if (counts.empty()) return ACORN_ERROR(kMalformed, "%s: holds no weight matrices (token_embd, blk.N.*)", file.label().c_str());
+  DType best = counts.begin()->first;
+  for (const auto& c : counts) {
+    if (c.second > counts[best]) best = c.first;
+  }
+  *mixed = counts.size() > 1;
+  return best;
+}
+
+Result<LlamaConfig> LlamaConfigFromGguf(const GgufFile& f) {
+  const std::string& path = f.label();
+  ACORN_ASSIGN_OR_RETURN(std::string arch, f.GetString("general.architecture", ""));
+  if (arch != "llama") {
+    return ACORN_ERROR(kUnsupported, "%s: general.architecture is '%s'; acorn imports GGUF files of the 'llama' "
+                       "architecture (LLaMA, Mistral and their fine-tunes); convert other models from their Hugging "
+                       "Face checkpoint", path.c_str(), arch.c_str());
+  }
+  LlamaConfig c;
+  c.architecture = "LlamaForCausalLM";
+  c.model_type = "llama";
+  const std::string p = "llama.";
+  ACORN_ASSIGN_OR_RETURN(int64_t experts, f.GetInt(p + "expert_count", 0));
+  if (experts > 0) return ACORN_ERROR(kUnsupported, "%s: mixture-of-experts models (llama.expert_count = %lld) are not supported", path.c_str(), static_cast<long long>(experts));
+  ACORN_ASSIGN_OR_RETURN(c.hidden, f.GetInt(p + "embedding_length", 0));
+  ACORN_ASSIGN_OR_RETURN(c.layers, f.GetInt(p + "block_count", 0));
+  ACORN_ASSIGN_OR_RETURN(c.intermediate, f.GetInt(p + "feed_forward_length", 0));
+  ACORN_ASSIGN_OR_RETURN(c.heads, f.GetInt(p + "attention.head_count", 0));
+  ACORN_ASSIGN_OR_RETURN(c.kv_heads, f.GetInt(p + "attention.head_count_kv", c.heads));
+  ACORN_ASSIGN_OR_RETURN(c.max_positions, f.GetInt(p + "context_length", 2048));
+  ACORN_ASSIGN_OR_RETURN(double eps, f.GetFloat(p + "attention.layer_norm_rms_epsilon", 1e-5));
+  c.rms_eps = static_cast<float>(eps);
+  if (c.hidden <= 0 || c.layers <= 0 || c.heads <= 0 || c.kv_heads <= 0 || c.intermediate <= 0 || c.max_positions <= 0) {
+    return ACORN_ERROR(kMalformed, "%s: llama.embedding_length, block_count, feed_forward_length, attention.head_count "
+                       "and context_length must all be present and positive", path.c_str());
+  }
+  ACORN_ASSIGN_OR_RETURN(c.head_dim, f.GetInt(p + "attention.key_length", c.hidden / c.heads));
+  ACORN_ASSIGN_OR_RETURN(int64_t value_dim, f.GetInt(p + "attention.value_length", c.head_dim));
+  ACORN_ASSIGN_OR_RETURN(int64_t rope_dims, f.GetInt(p + "rope.dimension_count", c.head_dim));
+  if (c.head_dim <= 0 || c.head_dim % 2 != 0 || value_dim != c.head_dim || rope_dims != c.head_dim ||
+      c.heads % c.kv_heads != 0) {
+    return ACORN_ERROR(kUnsupported, "%s: head_dim %lld (value %lld, rotary %lld) with %lld heads and %lld key/value "
+                       "heads is not supported", path.c_str(), static_cast<long long>(c.head_dim),
+                       static_cast<long long>(value_dim), static_cast<long long>(rope_dims),
+                       static_cast<long long>(c.heads), static_cast<long long>(c.kv_heads));
+  }
+  const GgufTensor* embd = f.FindTensor("token_embd.weight");
+  if (embd == nullptr || embd->ne.size() != 2) return ACORN_ERROR(kMalformed, "%s: no 2-D token_embd.weight tensor", path.c_str());
+  c.vocab = static_cast<int64_t>(embd->ne[1]);
+  ACORN_ASSIGN_OR_RETURN(int64_t vocab_key, f.GetInt(p + "vocab_size", c.vocab));
+  if (vocab_key != c.vocab) {
+    return ACORN_ERROR(kMalformed, "%s: llama.vocab_size %lld disagrees with token_embd.weight (%lld rows)", path.c_str(),
+                       static_cast<long long>(vocab_key), static_cast<long long>(c.vocab));
+  }
+  c.tie_embeddings = f.FindTensor("output.weight") == nullptr;
+  c.attention_bias = f.FindTensor("blk.0.attn_q.bias") != nullptr;
+  bool mixed = false;
+  ACORN_ASSIGN_OR_RETURN(DType matrices, GgufMatrixDType(f, &mixed));
+  c.torch_dtype = std::string("gguf ") + DTypeName(matrices) + (mixed ? " (mixed)" : "");
+
+  // RoPE: base frequencies computed exactly as hf_config.cpp does (float arithmetic, as transformers).
+  ACORN_ASSIGN_OR_RETURN(double base, f.GetFloat(p + "rope.freq_base", 10000.0));
+  c.rope_theta = static_cast<float>(base);
+  c.inv_freq.resize(static_cast<size_t>(c.head_dim / 2));
+  for (int64_t i = 0; i < c.head_dim / 2; ++i) {
+    const float exponent = static_cast<float>(2 * i) / static_cast<float>(c.head_dim);
+    c.inv_freq[i] = 1.0f / std::pow(c.rope_theta, exponent);
+  }
+  ACORN_ASSIGN_OR_RETURN(std::string scaling, f.GetString(p + "rope.scaling.type", "none"));
+  ACORN_ASSIGN_OR_RETURN(double linear, f.GetFloat(p + "rope.scale_linear", 1.0));  // older files
+  if (scaling == "linear") {
+    ACORN_ASSIGN_OR_RETURN(linear, f.GetFloat(p + "rope.scaling.factor", 1.0));
+  } else if (scaling != "none" && !scaling.empty()) {
+    return ACORN_ERROR(kUnsupported, "%s: llama.rope.scaling.type '%s' is not supported (none, linear, and llama3 "
+                       "factors in rope_freqs.weight are)", path.c_str(), scaling.c_str());
+  }
+  if (!(linear > 0)) return ACORN_ERROR(kMalformed, "%s: the RoPE scaling factor must be positive", path.c_str());
+  if (linear != 1.0) {
+    c.rope_type = "linear";
+    for (float& v : c.inv_freq) v /= static_cast<float>(linear);
+  }
+  // llama3-style scaling is stored as per-frequency divisors (llama.cpp: theta / freq_factor).
+  if (const GgufTensor* rf = f.FindTensor("rope_freqs.weight")) {
+    if (rf->type != static_cast<uint32_t>(GgmlType::kF32) || rf->ne.size() != 1 ||
+        rf->ne[0] != static_cast<uint64_t>(c.head_dim / 2)) {
+      return ACORN_ERROR(kMalformed, "%s: rope_freqs.weight must be F32 with head_dim / 2 = %lld values", path.c_str(),
+                         static_cast<long long>(c.head_dim / 2));
+    }
+    for (size_t i = 0; i < c.inv_freq.size(); ++i) {
+      float factor;
+      std::memcpy(&factor, rf->data + i * 4, 4);
+      if (!(factor > 0)) return ACORN_ERROR(kMalformed, "%s: rope_freqs.weight[%zu] is not positive", path.c_str(), i);
+      c.inv_freq[i] /= factor;
+    }
+    c.rope_type = "llama3";
+  }
+
+  ACORN_ASSIGN_OR_RETURN(c.bos_token_id, f.GetInt("tokenizer.ggml.bos_token_id", -1));
+  ACORN_ASSIGN_OR_RETURN(c.eos_token_id, f.GetInt("tokenizer.ggml.eos_token_id", -1));
+  ACORN_ASSIGN_OR_RETURN(int64_t eot, f.GetInt("tokenizer.ggml.eot_token_id", -1));
+  if (c.eos_token_id >= 0) c.eos_token_ids.push_back(c.eos_token_id);
+  if (eot >= 0 && eot != c.eos_token_id) c.eos_token_ids.push_back(eot);  // chat models stop here too
+  return c;
+}
+
+bool GgufWeights::Has(const std::string& name) const {
+  const std::string g = GgufTensorName(name);
+  return !g.empty() && file_.FindTensor(g) != nullptr;
+}
+
+Result<BundleWriter::Fill> GgufWeights::Fill(const std::string& name, const std::vector<int64_t>& shape, DType dtype) const {
+  const std::string g = GgufTensorName(name);
+  const GgufTensor* t = g.empty() ? nullptr : file_.FindTensor(g);
+  if (t == nullptr) {
+    return ACORN_ERROR(kNotFound, "%s: no tensor %s (needed as %s)", file_.label().c_str(),
+                       g.empty() ? "?" : g.c_str(), name.c_str());
+  }
+  // GGUF lists dimensions innermost first: an [out, in] matrix has ne = [in, out].
+  std::vector<int64_t> hf_shape(t->ne.rbegin(), t->ne.rend());
+  if (hf_shape != shape) {
+    return ACORN_ERROR(kMalformed, "%s: tensor %s has shape %s (ne reversed) but the llama.* metadata implies %s",
+                       file_.label().c_str(), g.c_str(), ShapeText(hf_shape).c_str(), ShapeText(shape).c_str());
+  }
+  ACORN_ASSIGN_OR_RETURN(DType src, DTypeFromGgml(*t));
+  if (t->data == nullptr) return ACORN_ERROR(kInternal, "tensor %s has no data", g.c_str());
+
+  // Rows are the unit that is copied or converted. q/k weights and biases are reordered by row
+  // (a bias row is one element).
+  int64_t permute_heads = 0;
+  if (EndsWith(g, ".attn_q.weight") || EndsWith(g, ".attn_q.bias")) permute_heads = config_.heads;
+  if (EndsWith(g, ".attn_k.weight") || EndsWith(g, ".attn_k.bias")) permute_heads = config_.kv_heads;
+  const bool bias = t->ne.size() == 1;
+  int64_t cols = static_cast<int64_t>(t->ne[0]);
+  int64_t rows = static_cast<int64_t>(t->Rows());
+  if (bias && permute_heads > 0) {
+    if (GetDTypeInfo(src).quantized) return ACORN_ERROR(kUnsupported, "tensor %s: a quantized bias", g.c_str());
+    rows = cols;
+    cols = 1;
+  }
+  const int64_t head_dim = permute_heads > 0 ? rows / permute_heads : 0;
+  if (permute_heads > 0 && (head_dim * permute_heads != rows || head_dim % 2 != 0)) {
+    return ACORN_ERROR(kMalformed, "tensor %s: %lld rows do not split into %lld heads of even size", g.c_str(),
+                       static_cast<long long>(rows), static_cast<long long>(permute_heads));
+  }
+  uint64_t src_row = 0, dst_row = 0;
+  if (!RowBytes(src, static_cast<uint64_t>(cols), &src_row) || !RowBytes(dtype, static_cast<uint64_t>(cols), &dst_row)) {
+    return ACORN_ERROR(kUnsupported, "tensor %s: rows of %lld elements cannot be stored as %s", g.c_str(),
+                       static_cast<long long>(cols), DTypeName(dtype));
+  }
+  if (src_row * static_cast<uint64_t>(rows) != t->bytes) return ACORN_ERROR(kInternal, "tensor %s: size mismatch", g.c_str());
+  if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16 && dtype != DType::kQ8_0 && dtype != DType::kQ4_0) {
+    return ACORN_ERROR(kUnsupported, "cannot store weights as %s", DTypeName(dtype));
+  }
+  return BundleWriter::Fill([t, src, dtype, rows, cols, src_row, dst_row, head_dim, g](uint8_t* dst, uint64_t size) -> Status {
+    if (dst_row * static_cast<uint64_t>(rows) != size) return ACORN_ERROR(kInternal, "size mismatch writing %s", g.c_str());
+    std::vector<float> row(src == dtype ? 0 : static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t from = head_dim > 0 ? PermutedRow(r, head_dim) : r;
+      const uint8_t* in = t->data + static_cast<uint64_t>(from) * src_row;
+      uint8_t* out = dst + static_cast<uint64_t>(r) * dst_row;
+      if (src == dtype) {
+        std::memcpy(out, in, src_row);  // the lossless path: blocks as they are in the file
+      } else {
+        ref::DequantizeRow(src, in, row.data(), cols);
+        EncodeRow(dtype, row.data(), cols, out);
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+void CopyGgufMetadata(const GgufFile& file, BundleWriter* writer) {
+  std::string base = file.label();
+  const size_t slash = base.find_last_of('/');
+  if (slash != std::string::npos) base = base.substr(slash + 1);
+  writer->SetString("general.source", "GGUF v" + std::to_string(file.version()) + " " + base);
+  for (const auto& kv : file.metadata()) {
+    // general.architecture is the bundle's own ("llama"); the builder writes it.
+    if (StartsWith(kv.first, "general.") && kv.first != "general.architecture" &&
+        kv.second.type == GgufValueType::kString) {
+      writer->SetString(kv.first, kv.second.s);
+    }
+  }
+  const GgufValue* tmpl = file.Find("tokenizer.chat_template");
+  if (tmpl != nullptr && tmpl->type == GgufValueType::kString) writer->SetChatTemplate(tmpl->s);
+}
+
+}  // namespace convert
+}  // namespace acorn

@@ -1,0 +1,51 @@
+// A GGUF file (llama architecture) as the source of a LLaMA bundle: the hyper-parameters as a
+// LlamaConfig, and the tensors under the Hugging Face names the graph builder asks for. Tensors whose
+// type the bundle keeps are copied byte for byte (block formats are identical to GGUF's), so a
+// Q8_0 or Q4_0 file is imported without requantization. llama.cpp's converter reorders the rows
+// of attn_q / attn_k for its interleaved RoPE; that reorder is undone here (whole rows move, so
+// quantized rows are still copied exactly) because the graph uses Hugging Face's "half" RoPE.
+#pragma once
+
+#include <string>
+
+#include "bundle_writer.h"
+#include "gguf_reader.h"
+#include "hf_config.h"
+#include "llama_graph.h"
+
+namespace acorn {
+namespace convert {
+
+// Hyper-parameters from llama.* metadata, RoPE frequencies from llama.rope.* and the optional
+// rope_freqs tensor (llama3-style scaling factors), the vocabulary size from token_embd.
+Result<LlamaConfig> LlamaConfigFromGguf(const GgufFile& file);
+
+// The GGUF tensor that holds the Hugging Face tensor `hf_name` ("" when there is none).
+std::string GgufTensorName(const std::string& hf_name);
+
+// The acorn dtype of a ggml type, or an error that names the tensor and type and says what to do.
+Result<DType> DTypeFromGgml(const GgufTensor& t);
+
+// The matrix dtype a GGUF file keeps when no --dtype is given: the type most of its weight matrices
+// have. Fails, naming the first such tensor, when any weight has a type acorn cannot read.
+// `mixed` is set when some matrices have another type (they are converted, not copied).
+Result<DType> GgufMatrixDType(const GgufFile& file, bool* mixed);
+
+class GgufWeights : public WeightSource {
+ public:
+  GgufWeights(const GgufFile& file, const LlamaConfig& config) : file_(file), config_(config) {}
+  bool Has(const std::string& name) const override;
+  // Same dtype: the bytes as they are (rows reordered for attn_q/attn_k). Other dtype: each row
+  // dequantized to float and quantized/rounded to `dtype`, as a safetensors source would be.
+  Result<BundleWriter::Fill> Fill(const std::string& name, const std::vector<int64_t>& shape, DType dtype) const override;
+
+ private:
+  const GgufFile& file_;
+  const LlamaConfig& config_;
+};
+
+// general.* strings (name, license, ...) as bundle metadata, and tokenizer.chat_template.
+void CopyGgufMetadata(const GgufFile& file, BundleWriter* writer);
+
+}  // namespace convert
+}  // namespace acorn
