@@ -1,0 +1,32 @@
+// The pre-tokenizer pipeline (HF `pre_tokenizers`): cuts normalized text into pre-tokens (words)
+// that the model encodes one by one. Each step refines every piece of the previous step.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "acorn/status.h"
+#include "acorn/tokenizer_spec.h"
+#include "tokenizer/regex.h"
+
+namespace acorn {
+
+struct PreToken {
+  std::string text;
+  bool at_origin;  // starts at offset 0 of the original input (Metaspace prepend_scheme "first")
+};
+
+class PreTokenizer {
+ public:
+  static Result<PreTokenizer> Create(const std::vector<PreTokenizerStep>& steps);
+  // Appends the non-empty pre-tokens of text to out.
+  void Split(std::string_view text, bool at_origin, std::vector<PreToken>* out) const;
+
+ private:
+  std::vector<PreTokenizerStep> steps_;
+  std::vector<std::unique_ptr<Regex>> regexes_;  // per step; null where none is needed
+};
+
+}  // namespace acorn

@@ -1,0 +1,184 @@
+#include "tokenizer/tokenizer_bundle.h"
+
+#include "tokenizer/unicode.h"
+
+namespace acorn {
+namespace {
+
+std::string Str(const flatbuffers::String* s) { return s ? std::string(s->c_str(), s->size()) : std::string(); }
+
+template <typename Enum>
+bool EnumInRange(Enum value, Enum max) {
+  return static_cast<uint32_t>(value) <= static_cast<uint32_t>(max);
+}
+
+Status CheckText(const std::string& text, const char* what, size_t index) {
+  if (!unicode::IsValidUtf8(text)) return ACORN_ERROR(kMalformed, "bundle tokenizer: %s %zu is not valid UTF-8", what, index);
+  return Status::Ok();
+}
+
+Result<std::vector<TemplatePiece>> ReadTemplate(
+    const flatbuffers::Vector<flatbuffers::Offset<fb::TokenizerTemplatePiece>>* pieces, const char* which) {
+  std::vector<TemplatePiece> out;
+  if (!pieces) return out;
+  for (uint32_t i = 0; i < pieces->size(); ++i) {
+    const fb::TokenizerTemplatePiece* p = pieces->Get(i);
+    if (!p) return ACORN_ERROR(kMalformed, "bundle tokenizer: %s template piece %u is missing", which, i);
+    TemplatePiece piece;
+    piece.is_sequence = p->is_sequence();
+    piece.sequence = p->sequence();
+    piece.special_token = Str(p->special_token());
+    piece.type_id = p->type_id();
+    if (piece.is_sequence && piece.sequence > 1) {
+      return ACORN_ERROR(kMalformed, "bundle tokenizer: %s template piece %u names sequence %u", which, i, piece.sequence);
+    }
+    out.push_back(std::move(piece));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
+  if (!t) return ACORN_ERROR(kNotFound, "the bundle has no tokenizer");
+  TokenizerSpec spec;
+  switch (t->kind()) {
+    case fb::TokenizerKind::Bpe: spec.model = TokenizerModelKind::kBpe; break;
+    case fb::TokenizerKind::WordPiece: spec.model = TokenizerModelKind::kWordPiece; break;
+    default:
+      return ACORN_ERROR(kUnsupported, "bundle tokenizer kind %u is not supported (Bpe or WordPiece)",
+                         static_cast<unsigned>(t->kind()));
+  }
+  if (!t->vocab() || t->vocab()->size() == 0) return ACORN_ERROR(kMalformed, "bundle tokenizer has no vocabulary");
+  const uint32_t n = t->vocab()->size();
+  spec.vocab.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    spec.vocab.push_back(Str(t->vocab()->Get(i)));
+    ACORN_RETURN_IF_ERROR(CheckText(spec.vocab.back(), "vocabulary token", i));
+  }
+  if (t->merges()) {
+    if (t->merges()->size() % 2 != 0) return ACORN_ERROR(kMalformed, "bundle tokenizer: merges hold an odd number of ids");
+    spec.merges.reserve(t->merges()->size() / 2);
+    for (uint32_t i = 0; i < t->merges()->size(); i += 2) {
+      int32_t l = t->merges()->Get(i), r = t->merges()->Get(i + 1);
+      if (l < 0 || r < 0 || static_cast<uint32_t>(l) >= n || static_cast<uint32_t>(r) >= n) {
+        return ACORN_ERROR(kMalformed, "bundle tokenizer: merge %u has ids (%d, %d) outside the vocabulary of %u", i / 2,
+                           l, r, n);
+      }
+      spec.merges.push_back({l, r});
+    }
+  }
+  spec.unk_id = t->unk_id();
+  if (spec.unk_id < -1 || spec.unk_id >= static_cast<int32_t>(n)) {
+    return ACORN_ERROR(kMalformed, "bundle tokenizer: unknown-token id %d outside the vocabulary", spec.unk_id);
+  }
+  spec.byte_fallback = t->byte_fallback();
+  spec.fuse_unk = t->fuse_unk();
+  spec.ignore_merges = t->ignore_merges();
+  spec.continuing_subword_prefix = Str(t->continuing_subword_prefix());
+  spec.end_of_word_suffix = Str(t->end_of_word_suffix());
+  spec.max_input_chars_per_word = t->max_input_chars_per_word();
+
+  if (t->normalizers()) {
+    for (uint32_t i = 0; i < t->normalizers()->size(); ++i) {
+      const fb::TokenizerNormalizer* s = t->normalizers()->Get(i);
+      if (!s || !EnumInRange(s->kind(), fb::TokenizerNormalizerKind::MAX)) {
+        return ACORN_ERROR(kMalformed, "bundle tokenizer: normalizer %u is missing or of an unknown kind", i);
+      }
+      NormalizerStep step;
+      step.kind = static_cast<NormalizerKind>(s->kind());
+      step.pattern = {Str(s->pattern()), s->pattern_is_regex()};
+      step.content = Str(s->content());
+      step.clean_text = s->clean_text();
+      step.handle_chinese_chars = s->handle_chinese_chars();
+      step.strip_accents = s->strip_accents();
+      step.lowercase = s->lowercase();
+      step.strip_left = s->strip_left();
+      step.strip_right = s->strip_right();
+      ACORN_RETURN_IF_ERROR(CheckText(step.pattern.text, "normalizer pattern", i));
+      ACORN_RETURN_IF_ERROR(CheckText(step.content, "normalizer content", i));
+      spec.normalizers.push_back(std::move(step));
+    }
+  }
+  if (t->pre_tokenizers()) {
+    for (uint32_t i = 0; i < t->pre_tokenizers()->size(); ++i) {
+      const fb::TokenizerPreTokenizer* s = t->pre_tokenizers()->Get(i);
+      if (!s || !EnumInRange(s->kind(), fb::TokenizerPreTokenizerKind::MAX) ||
+          !EnumInRange(s->behavior(), fb::TokenizerSplitBehavior::MAX) ||
+          !EnumInRange(s->prepend_scheme(), fb::TokenizerPrependScheme::MAX)) {
+        return ACORN_ERROR(kMalformed, "bundle tokenizer: pre-tokenizer %u is missing or has an unknown enum value", i);
+      }
+      PreTokenizerStep step;
+      step.kind = static_cast<PreTokenizerKind>(s->kind());
+      step.pattern = {Str(s->pattern()), s->pattern_is_regex()};
+      step.behavior = static_cast<SplitBehavior>(s->behavior());
+      step.invert = s->invert();
+      step.add_prefix_space = s->add_prefix_space();
+      step.use_regex = s->use_regex();
+      step.replacement = Str(s->replacement());
+      step.prepend_scheme = static_cast<PrependScheme>(s->prepend_scheme());
+      step.split = s->split();
+      step.individual_digits = s->individual_digits();
+      ACORN_RETURN_IF_ERROR(CheckText(step.pattern.text, "pre-tokenizer pattern", i));
+      ACORN_RETURN_IF_ERROR(CheckText(step.replacement, "pre-tokenizer replacement", i));
+      spec.pre_tokenizers.push_back(std::move(step));
+    }
+  }
+  ACORN_ASSIGN_OR_RETURN(spec.post_processor.single, ReadTemplate(t->post_single(), "single"));
+  ACORN_ASSIGN_OR_RETURN(spec.post_processor.pair, ReadTemplate(t->post_pair(), "pair"));
+  if (t->post_special_tokens()) {
+    for (uint32_t i = 0; i < t->post_special_tokens()->size(); ++i) {
+      const fb::TokenizerTemplateSpecialToken* s = t->post_special_tokens()->Get(i);
+      if (!s) return ACORN_ERROR(kMalformed, "bundle tokenizer: template special token %u is missing", i);
+      TemplateSpecialToken tok;
+      tok.name = Str(s->name());
+      if (s->ids()) tok.ids.assign(s->ids()->begin(), s->ids()->end());
+      spec.post_processor.special_tokens.push_back(std::move(tok));
+    }
+  }
+  if (t->decoders()) {
+    for (uint32_t i = 0; i < t->decoders()->size(); ++i) {
+      const fb::TokenizerDecoder* s = t->decoders()->Get(i);
+      if (!s || !EnumInRange(s->kind(), fb::TokenizerDecoderKind::MAX) ||
+          !EnumInRange(s->prepend_scheme(), fb::TokenizerPrependScheme::MAX)) {
+        return ACORN_ERROR(kMalformed, "bundle tokenizer: decoder %u is missing or has an unknown enum value", i);
+      }
+      DecoderStep step;
+      step.kind = static_cast<DecoderKind>(s->kind());
+      step.pattern = {Str(s->pattern()), s->pattern_is_regex()};
+      step.content = Str(s->content());
+      step.start = s->start();
+      step.stop = s->stop();
+      step.replacement = Str(s->replacement());
+      step.prepend_scheme = static_cast<PrependScheme>(s->prepend_scheme());
+      step.prefix = Str(s->prefix());
+      step.cleanup = s->cleanup();
+      step.suffix = Str(s->suffix());
+      ACORN_RETURN_IF_ERROR(CheckText(step.pattern.text + step.content + step.replacement + step.prefix + step.suffix,
+                                      "decoder", i));
+      spec.decoders.push_back(std::move(step));
+    }
+  }
+  if (t->added_tokens()) {
+    for (uint32_t i = 0; i < t->added_tokens()->size(); ++i) {
+      const fb::TokenizerAddedToken* s = t->added_tokens()->Get(i);
+      if (!s) return ACORN_ERROR(kMalformed, "bundle tokenizer: added token %u is missing", i);
+      AddedTokenSpec tok;
+      tok.id = s->id();
+      tok.content = Str(s->content());
+      tok.special = s->special();
+      tok.lstrip = s->lstrip();
+      tok.rstrip = s->rstrip();
+      tok.single_word = s->single_word();
+      tok.normalized = s->normalized();
+      if (tok.id < 0 || tok.content.empty()) {
+        return ACORN_ERROR(kMalformed, "bundle tokenizer: added token %u has id %d or empty content", i, tok.id);
+      }
+      ACORN_RETURN_IF_ERROR(CheckText(tok.content, "added token", i));
+      spec.added_tokens.push_back(std::move(tok));
+    }
+  }
+  return spec;
+}
+
+}  // namespace acorn

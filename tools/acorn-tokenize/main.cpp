@@ -1,0 +1,145 @@
+// acorn-tokenize: prints the token ids of a text (as a JSON array on one line), or the text of a
+// list of ids, with a tokenizer.json or the tokenizer inside a .acorn bundle.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "acorn/tokenizer.h"
+#include "sentencepiece_model.h"
+#include "tokenizer/tokenizer_bundle.h"
+#include "tokenizer_json.h"
+
+namespace {
+
+const char kHelp[] =
+    "usage: acorn-tokenize TOKENIZER [--text S | --text-file F] [--no-special]\n"
+    "       acorn-tokenize TOKENIZER --decode ID,ID,... [--skip-special]\n"
+    "\n"
+    "Encodes text into token ids, or decodes ids into text, exactly as Hugging Face `tokenizers`\n"
+    "would (encode(text, add_special_tokens=True).ids; decode(ids, skip_special_tokens=False)).\n"
+    "\n"
+    "TOKENIZER       a Hugging Face tokenizer.json, a .acorn bundle (its tokenizer table), or a\n"
+    "                SentencePiece BPE tokenizer.model (read as HF's Llama 2 tokenizer.json is laid out)\n"
+    "--text S        the text to encode\n"
+    "--text-file F   encode the bytes of file F, exactly, as one text (no newline is stripped)\n"
+    "                (with neither, the text is read from standard input, all of it)\n"
+    "--no-special    do not add the post-processor's special tokens (add_special_tokens=False)\n"
+    "--decode IDS    comma-separated ids; prints the decoded text and one newline\n"
+    "--skip-special  when decoding, drop special tokens (skip_special_tokens=True)\n"
+    "\n"
+    "Encoding prints the ids as a JSON array on one line. Text that is not valid UTF-8 is\n"
+    "repaired first: each maximal ill-formed byte sequence becomes U+FFFD.\n";
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  *out = buffer.str();
+  return true;
+}
+
+acorn::Result<acorn::TokenizerSpec> LoadSpec(const std::string& path) {
+  std::string bytes;
+  if (!ReadFile(path, &bytes)) return ACORN_ERROR(kIo, "cannot read %s", path.c_str());
+  if (bytes.size() >= 8 && flatbuffers::BufferHasIdentifier(bytes.data(), acorn::fb::BundleIdentifier())) {
+    flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    if (!acorn::fb::VerifyBundleBuffer(verifier)) return ACORN_ERROR(kMalformed, "%s: bundle fails verification", path.c_str());
+    return acorn::TokenizerSpecFromBundle(acorn::fb::GetBundle(bytes.data())->tokenizer());
+  }
+  if (path.size() >= 6 && path.compare(path.size() - 6, 6, ".model") == 0) return acorn::ParseSentencePieceModel(bytes);
+  return acorn::ParseTokenizerJson(bytes);
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "acorn-tokenize: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string tokenizer_path, text, text_file, decode_list;
+  bool have_text = false, have_file = false, have_decode = false, add_special = true, skip_special = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* flag) -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "acorn-tokenize: %s needs a value\n", flag);
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    } else if (arg == "--text") {
+      text = value("--text");
+      have_text = true;
+    } else if (arg == "--text-file") {
+      text_file = value("--text-file");
+      have_file = true;
+    } else if (arg == "--decode") {
+      decode_list = value("--decode");
+      have_decode = true;
+    } else if (arg == "--no-special") {
+      add_special = false;
+    } else if (arg == "--skip-special") {
+      skip_special = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      std::fprintf(stderr, "acorn-tokenize: unknown option %s\n\n%s", arg.c_str(), kHelp);
+      return 2;
+    } else if (tokenizer_path.empty()) {
+      tokenizer_path = arg;
+    } else {
+      std::fprintf(stderr, "acorn-tokenize: unexpected argument %s\n\n%s", arg.c_str(), kHelp);
+      return 2;
+    }
+  }
+  if (tokenizer_path.empty() || (have_text && have_file) || (have_decode && (have_text || have_file))) {
+    std::fputs(kHelp, stderr);
+    return 2;
+  }
+  auto spec = LoadSpec(tokenizer_path);
+  if (!spec.ok()) return Fail(spec.status().ToString());
+  auto tokenizer = acorn::Tokenizer::Create(std::move(spec).value());
+  if (!tokenizer.ok()) return Fail(tokenizer.status().ToString());
+
+  if (have_decode) {
+    std::vector<int32_t> ids;
+    const char* p = decode_list.c_str();
+    while (*p) {
+      char* end;
+      long v = std::strtol(p, &end, 10);
+      if (end == p || v < INT32_MIN || v > INT32_MAX) return Fail("--decode expects comma-separated integers");
+      ids.push_back(static_cast<int32_t>(v));
+      p = end;
+      while (*p == ',' || *p == ' ') ++p;
+    }
+    std::string out = tokenizer->Decode(ids, skip_special);
+    out.push_back('\n');
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+  }
+  if (have_file) {
+    if (!ReadFile(text_file, &text)) return Fail("cannot read " + text_file);
+  } else if (!have_text) {
+    std::stringstream buffer;
+    buffer << std::cin.rdbuf();
+    text = buffer.str();
+  }
+  std::vector<int32_t> ids = tokenizer->Encode(text, add_special);
+  std::string out = "[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ",";
+    out += std::to_string(ids[i]);
+  }
+  out += "]\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
