@@ -5,6 +5,8 @@
 #include "acorn/model.h"
 #include "graph/op_info.h"
 #include "interpreter/op_shapes.h"
+#include "acorn_generated.h"
+#include "tokenizer/tokenizer_bundle.h"
 
 namespace acorn {
 
@@ -51,6 +53,14 @@ Result<std::shared_ptr<const Model>> Model::FromBundle(std::unique_ptr<Bundle> b
     if (std::strcmp(d.name, "logits") == 0 && d.dtype == DType::kF32 && d.rank == 2 && d.symbolic_axis == 0) {
       model->logits_output_ = static_cast<int>(t);
     }
+  }
+  const fb::Tokenizer* tok = bundle->flatbuffer()->tokenizer();
+  if (tok != nullptr && tok->kind() != fb::TokenizerKind::None) {
+    Result<TokenizerSpec> spec = TokenizerSpecFromBundle(tok);
+    if (!spec.ok()) return Status(spec.status().code(), "tokenizer: " + spec.status().message());
+    Result<Tokenizer> tokenizer = Tokenizer::Create(std::move(spec).value());
+    if (!tokenizer.ok()) return Status(tokenizer.status().code(), "tokenizer: " + tokenizer.status().message());
+    model->tokenizer_.reset(new Tokenizer(std::move(tokenizer).value()));
   }
   model->bundle_ = std::move(bundle);
   return std::shared_ptr<const Model>(std::move(model));

@@ -107,7 +107,9 @@ Result<TokenizerSpec> FromSentencePiece(const GgufFile& f) {
   VarintField(&normalizer, 4, 0);
   Bytes(&model, 3, normalizer);
   auto spec = ParseSentencePieceModel(model);
-  if (!spec.ok()) return ACORN_ERROR(spec.status().code(), "%s: tokenizer.ggml.*: %s", f.label().c_str(), spec.status().message().c_str());
+  if (!spec.ok()) {
+    return Status(spec.status().code(), f.label() + ": tokenizer.ggml.*: " + spec.status().message());
+  }
   return spec;
 }
 

@@ -288,21 +288,5 @@ Result<BundleWriter::Fill> GgufWeights::Fill(const std::string& name, const std:
   });
 }
 
-void CopyGgufMetadata(const GgufFile& file, BundleWriter* writer) {
-  std::string base = file.label();
-  const size_t slash = base.find_last_of('/');
-  if (slash != std::string::npos) base = base.substr(slash + 1);
-  writer->SetString("general.source", "GGUF v" + std::to_string(file.version()) + " " + base);
-  for (const auto& kv : file.metadata()) {
-    // general.architecture is the bundle's own ("llama"); the builder writes it.
-    if (StartsWith(kv.first, "general.") && kv.first != "general.architecture" &&
-        kv.second.type == GgufValueType::kString) {
-      writer->SetString(kv.first, kv.second.s);
-    }
-  }
-  const GgufValue* tmpl = file.Find("tokenizer.chat_template");
-  if (tmpl != nullptr && tmpl->type == GgufValueType::kString) writer->SetChatTemplate(tmpl->s);
-}
-
 }  // namespace convert
 }  // namespace acorn

@@ -44,8 +44,5 @@ class GgufWeights : public WeightSource {
   const LlamaConfig& config_;
 };
 
-// general.* strings (name, license, ...) as bundle metadata, and tokenizer.chat_template.
-void CopyGgufMetadata(const GgufFile& file, BundleWriter* writer);
-
 }  // namespace convert
 }  // namespace acorn

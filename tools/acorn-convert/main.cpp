@@ -12,6 +12,7 @@
 #include "bundle_writer.h"
 #include "gguf_import.h"
 #include "hf_config.h"
+#include "hf_tokenizer.h"
 #include "llama_graph.h"
 #include "safetensors.h"
 
@@ -151,12 +152,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "acorn-convert: %s: %s\n", a.src.c_str(), st.message().c_str());
     return 1;
   }
-  // The chat template, when the model ships one.
-  std::ifstream tc(a.src + "/tokenizer_config.json");
-  if (tc) {
-    nlohmann::json j = nlohmann::json::parse(tc, nullptr, false);
-    if (!j.is_discarded() && j.contains("chat_template") && j["chat_template"].is_string()) {
-      writer.SetChatTemplate(j["chat_template"].get<std::string>());
+  // The tokenizer and chat template of a Hugging Face directory (GGUF files carry their own).
+  std::string tokenizer = "from the GGUF file";
+  if (!gguf) {
+    st = acorn::convert::AttachHfTokenizer(a.src, &writer, &tokenizer);
+    if (!st.ok()) {
+      std::fprintf(stderr, "acorn-convert: %s\n", st.message().c_str());
+      return 1;
+    }
+    if (tokenizer == "none" && !a.quiet) {
+      std::fprintf(stderr, "acorn-convert: note: %s has no tokenizer.json or tokenizer.model; the bundle will take "
+                   "token ids only\n", a.src.c_str());
     }
   }
   if (!a.quiet) {

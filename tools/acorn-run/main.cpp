@@ -22,6 +22,9 @@ const char* kHelp =
     "options:\n"
     "  --model FILE          the bundle (from acorn-convert)\n"
     "  --tokens IDS          comma-separated token ids of the prompt\n"
+    "  --prompt TEXT         the prompt as text, encoded with the bundle's tokenizer (special tokens\n"
+    "                        such as BOS added as the tokenizer says); with --greedy the\n"
+    "                        continuation is also printed decoded, on a second line\n"
     "  --logits-out FILE     write float32 logits of every prompt position as .npy, shape\n"
     "                        [n_tokens, vocab]\n"
     "  --greedy N            generate N ids greedily after the prompt and print them on one line,\n"
@@ -53,6 +56,8 @@ bool ParseIds(const std::string& s, std::vector<int32_t>* out) {
 int main(int argc, char** argv) {
   std::string model_path, logits_out, backends = "cpu";
   std::vector<int32_t> tokens;
+  std::string prompt;
+  bool has_prompt = false;
   int greedy = 0, threads = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -74,15 +79,16 @@ int main(int argc, char** argv) {
       if (threads < 1) return Fail("--threads needs a count >= 1");
     } else if (arg == "--backend" && has_value) {
       backends = argv[++i];
-    } else if (arg == "--prompt") {
-      return Fail("--prompt needs a bundle with a tokenizer; text input is not available in this build yet, use --tokens");
+    } else if (arg == "--prompt" && has_value) {
+      prompt = argv[++i];
+      has_prompt = true;
     } else {
       std::fprintf(stderr, "acorn-run: unknown or incomplete option '%s'\n\n%s", arg.c_str(), kHelp);
       return 2;
     }
   }
-  if (model_path.empty() || tokens.empty()) {
-    std::fprintf(stderr, "acorn-run: --model and --tokens are required\n\n%s", kHelp);
+  if (model_path.empty() || (tokens.empty() == !has_prompt)) {
+    std::fprintf(stderr, "acorn-run: --model and one of --tokens or --prompt are required\n\n%s", kHelp);
     return 2;
   }
 
@@ -99,6 +105,15 @@ int main(int argc, char** argv) {
   auto model = acorn::Model::Load(model_path.c_str(), options);
   if (!model.ok()) return Fail(model.status().ToString());
   const int64_t vocab = (*model)->vocab_size();
+  if (has_prompt) {
+    const acorn::Tokenizer* tokenizer = (*model)->tokenizer();
+    if (tokenizer == nullptr) {
+      return Fail(model_path + " has no tokenizer (its checkpoint had no tokenizer.json or tokenizer.model); "
+                  "pass token ids with --tokens");
+    }
+    tokens = tokenizer->Encode(prompt, true);
+    if (tokens.empty()) return Fail("the prompt encodes to no tokens");
+  }
   if ((*model)->tokens_input() < 0 || vocab == 0) return Fail(model_path + ": not a decoder bundle (no tokens input or logits output)");
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] >= vocab) {
@@ -133,6 +148,13 @@ int main(int argc, char** argv) {
       last = step.data();
     }
     std::printf("%s\n", line.c_str());
+    if (has_prompt) {
+      std::vector<int32_t> ids;
+      std::stringstream ls(line);
+      std::string id;
+      while (std::getline(ls, id, ',')) ids.push_back(std::atoi(id.c_str()));
+      std::printf("%s\n", (*model)->tokenizer()->Decode(acorn::Span<const int32_t>(ids.data(), ids.size())).c_str());
+    }
   }
   return 0;
 }

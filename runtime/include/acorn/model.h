@@ -16,6 +16,7 @@
 #include "acorn/bundle.h"
 #include "acorn/memory_plan.h"
 #include "acorn/status.h"
+#include "acorn/tokenizer.h"
 #include "kernel_table.h"
 
 namespace acorn {
@@ -51,6 +52,8 @@ class Model {
   int positions_input() const { return positions_input_; }
   int logits_output() const { return logits_output_; }
   int64_t vocab_size() const;
+  // The bundle's tokenizer, or null when it was converted without one (then only ids go in).
+  const Tokenizer* tokenizer() const { return tokenizer_.get(); }
 
  private:
   Model() = default;
@@ -58,6 +61,7 @@ class Model {
   MemoryPlan plan_;
   std::vector<KernelEntry> custom_;
   std::vector<BoundOp> ops_;
+  std::unique_ptr<Tokenizer> tokenizer_;
   int tokens_input_ = -1;
   int positions_input_ = -1;
   int logits_output_ = -1;

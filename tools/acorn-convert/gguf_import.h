@@ -1,0 +1,26 @@
+// acorn-convert's GGUF path: a parsed GGUF file (llama architecture) -> the bundle writer, with the
+// weights (gguf_weights.h), the general.* metadata, the chat template and the tokenizer
+// (gguf_tokenizer.h).
+#pragma once
+
+#include <string>
+
+#include "bundle_writer.h"
+#include "gguf_reader.h"
+#include "gguf_weights.h"
+#include "hf_config.h"
+#include "llama_graph.h"
+
+namespace acorn {
+namespace convert {
+
+bool IsGgufPath(const std::string& path);
+
+// Without dtype_given, options->dtype becomes the type most of the file's matrices have, so they
+// are copied as they are. A tokenizer that cannot be converted is reported on stderr and left out
+// (the bundle still records the bos/eos ids); everything else that fails is returned.
+Status ImportGguf(const GgufFile& file, const LlamaConfig& config, bool dtype_given, bool quiet,
+                  ConvertOptions* options, BundleWriter* writer);
+
+}  // namespace convert
+}  // namespace acorn
