@@ -86,6 +86,15 @@ void Session::Reset() {
   std::memset(arena_, 0, model_->plan().state_bytes);
 }
 
+Status Session::Rewind(int64_t position) {
+  if (position < 0 || position > pos_) {
+    return ACORN_ERROR(kInvalidArgument, "cannot rewind to position %lld (the session is at %lld)",
+                       static_cast<long long>(position), static_cast<long long>(pos_));
+  }
+  pos_ = position;
+  return Status::Ok();
+}
+
 void* Session::TensorData(int index) const { return data_[index]; }
 
 namespace {

@@ -36,6 +36,15 @@ Status AttachHfTokenizer(const std::string& dir, BundleWriter* writer, std::stri
   std::ifstream tc(dir + "/tokenizer_config.json");
   if (tc) {
     nlohmann::json j = nlohmann::json::parse(tc, nullptr, false);
+    // The special-token strings templates write as bos_token / eos_token.
+    for (const char* key : {"bos_token", "eos_token"}) {
+      if (j.is_discarded() || !j.contains(key)) continue;
+      const nlohmann::json& v = j[key];
+      if (v.is_string()) writer->SetString(std::string("tokenizer.") + key, v.get<std::string>());
+      if (v.is_object() && v.contains("content") && v["content"].is_string()) {
+        writer->SetString(std::string("tokenizer.") + key, v["content"].get<std::string>());
+      }
+    }
     if (!j.is_discarded() && j.contains("chat_template")) {
       const nlohmann::json& t = j["chat_template"];
       if (t.is_string()) {

@@ -86,6 +86,9 @@ class Session {
   int64_t context_length() const { return model_->bundle().context_length(); }
   // Forgets the conversation: position 0, state cleared.
   void Reset();
+  // Goes back to `position` (<= position()): later KV cache rows are simply overwritten by the next
+  // steps. Lets a chat keep the part of the cache that still matches its new prompt.
+  Status Rewind(int64_t position);
 
   // Raw step: inputs must be written (TensorData) for n_tokens rows; runs every op at the current
   // position, then advances it by n_tokens.
