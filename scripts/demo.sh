@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# The README's first command. Until the chat demo and its default model land, it builds acorn,
-# writes a small sample bundle with the BundleWriter and prints it with acorn-inspect.
+# The README's first command: builds acorn and opens a chat with the bundled default model
+# (models/acorn-chat-mini.acorn, see models/acorn-chat-mini/MODEL_CARD.md). Extra arguments go to
+# acorn-chat, e.g. scripts/demo.sh --prompt "What is 7 plus 8?" or --temp 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh >&2
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target acorn-inspect acorn_write_sample
-out=build/release/sample.acorn
-build/release/tests/bundle/acorn_write_sample "$out"
-build/release/tools/acorn-inspect/acorn-inspect "$out"
+cmake --build --preset release -j "$(nproc)" --target acorn-chat >&2
+exec build/release/examples/chat/acorn-chat --model models/acorn-chat-mini.acorn "$@"

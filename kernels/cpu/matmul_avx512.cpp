@@ -52,14 +52,9 @@ struct Avx512FOps {
   static constexpr int kWidth = 16;
   static V Zero() { return _mm512_setzero_ps(); }
   static V Load(const float* p) { return _mm512_loadu_ps(p); }
-  static V Load(const uint16_t* p) {
-    // The masked forms: GCC 12's unmasked ones trip -Wuninitialized on their undefined operand.
-    return _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  }
+  static V Load(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
   static V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-  static float HSum(V v) {
-    return HSum256(_mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xff, v, 0), _mm512_maskz_extractf32x8_ps(0xff, v, 1)));
-  }
+  static float HSum(V v) { return _mm512_reduce_add_ps(v); }
   static float Widen(float v) { return v; }
   static float Widen(uint16_t v) { return F16ToF32(v); }
 };
@@ -74,7 +69,7 @@ const KernelSet& Avx512Kernels() {
   static const KernelSet set = {
       RowsF<Avx512FOps, float, kRows, kToks>, RowsF<Avx512FOps, uint16_t, kRows, kToks>,
       RowsQ8<Avx512Ops, kRows, kToks>,        RowsQ4<Avx512Ops, kRows, kToks>,
-      QuantizeRowX86<Avx512Ops>,              kRows};
+      QuantizeRowX86<Avx512Ops>,              kDecodeRows};
   return set;
 }
 

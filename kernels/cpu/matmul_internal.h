@@ -39,7 +39,8 @@ struct KernelSet {
   RowsFn q4_0;
   // Quantizes one row of K floats exactly as ref::QuantizeRowQ8_0 does.
   void (*quantize_row)(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4);
-  // Output rows handled together; thread ranges are cut on multiples of it.
+  // Thread ranges are cut on multiples of it: the largest row tile of the set, so that no
+  // thread is left a ragged tile in the middle of the matrix.
   int row_tile;
 };
 

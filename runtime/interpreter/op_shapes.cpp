@@ -148,6 +148,7 @@ class OpChecker {
         if (op_.inputs.size() == 6) {
           ACORN_RETURN_IF_ERROR(Rank(In(5), 2));
           ACORN_RETURN_IF_ERROR(F32(In(5)));
+          // Declared [T, cache rows]; kernels read T rows of pos+T floats, which fit inside it.
           ACORN_RETURN_IF_ERROR(Dim(In(5), 1, In(3).shape[0]));
           if (In(5).shape[0] != q.shape[0] || In(5).symbolic_axis != q.symbolic_axis) return Fail("must have the rows of q", In(5));
         }

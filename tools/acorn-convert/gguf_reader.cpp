@@ -178,7 +178,7 @@ class Parser {
       return ACORN_ERROR(kMalformed, "%s: not a GGUF file (the first bytes are not \"GGUF\"); acorn-convert reads GGUF files "
                          "and Hugging Face model directories", label_.c_str());
     }
-    if (!c_.Read(version)) return Error("the version is cut off", "the header");
+    if (!c_.Read(version)) return Error("the version is cut off", "");
     if (*version == 0x02000000u || *version == 0x03000000u) {
       return ACORN_ERROR(kUnsupported, "%s: a big-endian GGUF file; acorn reads little-endian GGUF only (convert the "
                          "model again with llama.cpp's convert_hf_to_gguf.py without --bigendian)", label_.c_str());
@@ -188,7 +188,7 @@ class Parser {
                          "files can be upgraded with llama.cpp's gguf tools)", label_.c_str(), *version);
     }
     uint64_t n_tensors = 0, n_kv = 0;
-    if (!c_.Read(&n_tensors) || !c_.Read(&n_kv)) return Error("the header is cut off", "the header");
+    if (!c_.Read(&n_tensors) || !c_.Read(&n_kv)) return Error("the header is cut off", "");
     // Each key/value pair takes at least 8 (key length) + 4 (type) + 1 bytes, each tensor info
     // 8 + 4 + 4 + 8; counts beyond that are lies, refused before anything is allocated.
     if (n_kv > c_.left() / 13) return Error("the key/value count exceeds what the file can hold", "the header");

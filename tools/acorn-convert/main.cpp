@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "acorn/platform.h"
+#include "bert_convert.h"
 #include "bundle_writer.h"
 #include "gguf_import.h"
 #include "hf_config.h"
@@ -113,6 +114,10 @@ int main(int argc, char** argv) {
   }
   if (a.src.empty()) return Usage("SRC (a Hugging Face model directory) is required");
   if (a.out.empty()) return Usage("-o OUT.acorn is required");
+  // BERT-family encoders (config.json model_type "bert") take their own path.
+  if (!acorn::convert::IsGgufPath(a.src) && acorn::convert::IsBertDirectory(a.src)) {
+    return acorn::convert::ConvertBertDirectory(a.src, a.out, a.options, a.random, a.quiet);
+  }
 
   const uint64_t start = acorn::platform::NowNanos();
   std::unique_ptr<acorn::convert::GgufFile> gguf;  // outlives the writer's fills, which read from it

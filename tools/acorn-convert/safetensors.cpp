@@ -86,7 +86,8 @@ Status SafetensorsCheckpoint::AddFile(const std::string& path) {
       elem = 2;
     } else {
       // Integer buffers (e.g. GPTQ) are not weights this converter reads; skip only those we never use.
-      if (s.name.find("rotary_emb") != std::string::npos) continue;
+      // Integer buffers that are not weights: cached rotary tables, BERT's position_ids.
+      if (s.name.find("rotary_emb") != std::string::npos || s.name.find("position_ids") != std::string::npos) continue;
       return ACORN_ERROR(kUnsupported, "%s: tensor '%s' has dtype %s; acorn-convert reads F32, F16 and BF16 weights",
                          path.c_str(), s.name.c_str(), dtype.c_str());
     }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "acorn/encoder.h"
 #include "acorn/model.h"
 #include "acorn/platform.h"
 #include "npy.h"
@@ -32,6 +33,10 @@ const char* kHelp =
     "  --threads N           CPU threads (default: all)\n"
     "  --backend LIST        comma-separated backend preference: cpu, reference (default cpu);\n"
     "                        ops a backend lacks fall back to the reference kernels\n"
+    "encoder bundles (BERT): the ids run as one sequence through the Encoder API\n"
+    "  --token-types IDS     comma-separated token type ids, one per token (default all 0)\n"
+    "  --hidden-out FILE     write the last hidden states as .npy, shape [n_tokens, hidden]\n"
+    "  --embedding-out FILE  write the pooled sentence embedding as .npy, shape [hidden]\n"
     "  -h, --help            this message\n";
 
 int Fail(const std::string& msg) {
@@ -51,11 +56,37 @@ bool ParseIds(const std::string& s, std::vector<int32_t>* out) {
   return !out->empty();
 }
 
+// Encoder bundles: one sequence through the Encoder API; hidden states and embedding as .npy, the
+// class logits (classifier bundles) printed.
+int RunEncoder(std::shared_ptr<const acorn::Model> model, const std::vector<int32_t>& tokens,
+               const std::vector<int32_t>& types, int threads, const std::string& hidden_out,
+               const std::string& embedding_out) {
+  acorn::SessionOptions so;
+  so.threads = threads;
+  auto encoder = acorn::Encoder::Create(model, so);
+  if (!encoder.ok()) return Fail(encoder.status().ToString());
+  acorn::EncoderInput in;
+  in.ids = acorn::Span<const int32_t>(tokens.data(), tokens.size());
+  in.token_types = acorn::Span<const int32_t>(types.data(), types.size());
+  std::vector<acorn::EncoderOutput> out;
+  acorn::Status st = (*encoder)->Encode(acorn::Span<const acorn::EncoderInput>(&in, 1), &out);
+  if (!st.ok()) return Fail(st.ToString());
+  const int64_t H = (*encoder)->hidden_size();
+  if (!hidden_out.empty()) st = acorn::WriteNpy(hidden_out, out[0].hidden.data(), {out[0].tokens, H});
+  if (st.ok() && !embedding_out.empty()) st = acorn::WriteNpy(embedding_out, out[0].embedding.data(), {H});
+  if (!st.ok()) return Fail(st.ToString());
+  for (size_t i = 0; i < out[0].logits.size(); ++i) std::printf("%s%.6g", i ? "," : "", out[0].logits[i]);
+  if (!out[0].logits.empty()) std::printf("\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string model_path, logits_out, backends = "cpu";
   std::vector<int32_t> tokens;
+  std::vector<int32_t> token_types;
+  std::string hidden_out, embedding_out;
   std::string prompt;
   bool has_prompt = false;
   int greedy = 0, threads = 0;
@@ -79,6 +110,12 @@ int main(int argc, char** argv) {
       if (threads < 1) return Fail("--threads needs a count >= 1");
     } else if (arg == "--backend" && has_value) {
       backends = argv[++i];
+    } else if (arg == "--token-types" && has_value) {
+      if (!ParseIds(argv[++i], &token_types)) return Fail("--token-types needs comma-separated ids, e.g. 0,0,1");
+    } else if (arg == "--hidden-out" && has_value) {
+      hidden_out = argv[++i];
+    } else if (arg == "--embedding-out" && has_value) {
+      embedding_out = argv[++i];
     } else if (arg == "--prompt" && has_value) {
       prompt = argv[++i];
       has_prompt = true;
@@ -104,6 +141,14 @@ int main(int argc, char** argv) {
   }
   auto model = acorn::Model::Load(model_path.c_str(), options);
   if (!model.ok()) return Fail(model.status().ToString());
+  std::string architecture;
+  if ((*model)->bundle().GetString("general.architecture", &architecture) && architecture == "bert") {
+    if (has_prompt) {
+      if ((*model)->tokenizer() == nullptr) return Fail(model_path + " has no tokenizer; pass token ids with --tokens");
+      tokens = (*model)->tokenizer()->Encode(prompt, true);
+    }
+    return RunEncoder(*model, tokens, token_types, threads, hidden_out, embedding_out);
+  }
   const int64_t vocab = (*model)->vocab_size();
   if (has_prompt) {
     const acorn::Tokenizer* tokenizer = (*model)->tokenizer();

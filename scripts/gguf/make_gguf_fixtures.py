@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Writes the GGUF test files in tests/fixtures/gguf from the transformers checkpoints in
+tests/fixtures/llama, the way llama.cpp's convert_hf_to_gguf.py would write them:
+
+- llama.* hyper-parameters, general.*, a chat template, a small tokenizer;
+- attn_q / attn_k rows permuted for llama.cpp's interleaved RoPE (LlamaModel.permute);
+- 1-D tensors in F32, matrices in the file's type; Q8_0 / Q4_0 blocks made by gguf.quants
+  (ggml's reference quantizers);
+- llama3 RoPE scaling as the rope_freqs.weight tensor (LlamaModel.generate_extra_tensors).
+
+Needs only numpy and PyPI's `gguf` (pip install gguf). Usage:
+    python3 scripts/gguf/make_gguf_fixtures.py [--src tests/fixtures/llama] [--out tests/fixtures/gguf]
+"""
+import argparse
+import json
+import math
+import os
+import struct
+
+import numpy as np
+import gguf
+from gguf import GGMLQuantizationType as T
+
+# (fixture, ggml type of the matrices, tokenizer kind, output name)
+FILES = [
+    ("mha_untied", T.F32, "spm", "mha_untied.f32.gguf"),
+    ("mha_untied", T.F16, "spm", "mha_untied.f16.gguf"),
+    ("mha_untied", T.Q8_0, "spm", "mha_untied.q8_0.gguf"),
+    ("mha_untied", T.Q4_0, "spm", "mha_untied.q4_0.gguf"),
+    ("gqa_tied_llama3", T.F32, "bpe", "gqa_tied_llama3.f32.gguf"),
+    ("gqa_tied_llama3", T.BF16, "bpe", "gqa_tied_llama3.bf16.gguf"),
+]
+
+CHAT_TEMPLATE = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{% endfor %}"
+
+
+def load_safetensors(directory):
+    """name -> float32 array (bf16/f16 widened exactly), without torch."""
+    files = sorted(f for f in os.listdir(directory) if f.endswith(".safetensors"))
+    out = {}
+    for f in files:
+        raw = open(os.path.join(directory, f), "rb").read()
+        n = struct.unpack("<Q", raw[:8])[0]
+        header = json.loads(raw[8:8 + n])
+        base = 8 + n
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            a, b = info["data_offsets"]
+            buf = raw[base + a: base + b]
+            if info["dtype"] == "F32":
+                arr = np.frombuffer(buf, dtype="<f4")
+            elif info["dtype"] == "F16":
+                arr = np.frombuffer(buf, dtype="<f2").astype(np.float32)
+            elif info["dtype"] == "BF16":
+                arr = (np.frombuffer(buf, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+            else:
+                raise SystemExit(f"{f}: {name}: dtype {info['dtype']} not handled")
+            out[name] = arr.reshape(info["shape"]).copy()
+    return out
+
+
+def permute(w, n_head, n_head_kv):
+    # convert_hf_to_gguf.py, LlamaModel.permute
+    if n_head_kv is not None and n_head != n_head_kv:
+        n_head = n_head_kv
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def rope_parameters(cfg):
+    rope = cfg.get("rope_parameters") or cfg.get("rope_scaling") or {}
+    theta = rope.get("rope_theta", cfg.get("rope_theta", 10000.0))
+    return theta, rope
+
+
+def llama3_rope_factors(cfg, head_dim):
+    # convert_hf_to_gguf.py, LlamaModel.generate_extra_tensors (float32 freqs, Python floats after)
+    theta, rope = rope_parameters(cfg)
+    freqs = 1.0 / (np.float32(theta) ** (np.arange(0, head_dim, 2, dtype=np.float32) / np.float32(head_dim)))
+    factor = rope.get("factor", 8.0)
+    low = rope.get("low_freq_factor", 1.0)
+    high = rope.get("high_freq_factor", 4.0)
+    old_ctx = rope.get("original_max_position_embeddings", 8192)
+    low_wavelen, high_wavelen = old_ctx / low, old_ctx / high
+    factors = []
+    for freq in freqs:
+        wavelen = 2 * math.pi / float(freq)
+        if wavelen < high_wavelen:
+            factors.append(1)
+        elif wavelen > low_wavelen:
+            factors.append(factor)
+        else:
+            smooth = (old_ctx / wavelen - low) / (high - low)
+            factors.append(1 / ((1 - smooth) / factor + smooth))
+    return np.array(factors, dtype=np.float32)
+
+
+def add_spm_tokenizer(w, vocab):
+    """A small SentencePiece-style vocabulary: <unk> <s> </s>, byte pieces, letters, a few merges."""
+    tokens, scores, types = ["<unk>", "<s>", "</s>"], [0.0, 0.0, 0.0], [2, 3, 3]
+    pieces = ["\u2581"] + [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    pieces += ["\u2581" + chr(c) for c in range(ord("a"), ord("z") + 1)]
+    pieces += ["he", "ll", "llo", "\u2581he", "\u2581hello", "or", "ld", "\u2581wor", "\u2581world"]
+    for i, p in enumerate(pieces):
+        tokens.append(p)
+        scores.append(-float(i))
+        types.append(1)
+    b = 0
+    while len(tokens) < vocab and b < 256:
+        tokens.append(f"<0x{b:02X}>")
+        scores.append(0.0)
+        types.append(6)
+        b += 1
+    while len(tokens) < vocab:
+        tokens.append(f"<unused{len(tokens)}>")
+        scores.append(0.0)
+        types.append(5)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens[:vocab])
+    w.add_token_scores(scores[:vocab])
+    w.add_token_types(types[:vocab])
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_unk_token_id(0)
+    w.add_add_bos_token(True)
+    w.add_add_space_prefix(True)
+
+
+def byte_to_unicode():
+    # GPT-2's printable stand-ins for bytes
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+def add_bpe_tokenizer(w, vocab):
+    """A small byte-level BPE vocabulary (Llama 3 style: llama-bpe pre-tokenizer, BOS added)."""
+    u = byte_to_unicode()
+    tokens = [u[b] for b in range(256)]
+    merges = [("h", "e"), ("l", "l"), ("he", "ll"), ("hell", "o"), ("Ġ", "w"), ("o", "r"), ("Ġw", "or"),
+              ("l", "d"), ("Ġwor", "ld"), ("Ġ", "t"), ("h", "e"), ("Ġt", "he")]
+    seen = set(tokens)
+    kept = []
+    for a, b in merges:
+        if a + b not in seen:
+            tokens.append(a + b)
+            seen.add(a + b)
+            kept.append(f"{a} {b}")
+    specials = ["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"]
+    n_normal = vocab - len(specials)
+    types = [1] * len(tokens)
+    while len(tokens) < n_normal:
+        tokens.append(f"<|reserved_{len(tokens)}|>")
+        types.append(4)
+    tokens += specials
+    types += [3] * len(specials)
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("llama-bpe")
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    w.add_token_merges(kept)
+    w.add_bos_token_id(vocab - 3)
+    w.add_eos_token_id(vocab - 2)
+    w.add_eot_token_id(vocab - 1)
+    w.add_add_bos_token(True)
+
+
+GGUF_NAMES = {
+    "input_layernorm.weight": "attn_norm.weight",
+    "self_attn.q_proj.weight": "attn_q.weight",
+    "self_attn.k_proj.weight": "attn_k.weight",
+    "self_attn.v_proj.weight": "attn_v.weight",
+    "self_attn.o_proj.weight": "attn_output.weight",
+    "post_attention_layernorm.weight": "ffn_norm.weight",
+    "mlp.gate_proj.weight": "ffn_gate.weight",
+    "mlp.up_proj.weight": "ffn_up.weight",
+    "mlp.down_proj.weight": "ffn_down.weight",
+}
+
+
+def gguf_name(hf):
+    top = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+           "lm_head.weight": "output.weight"}
+    if hf in top:
+        return top[hf]
+    parts = hf.split(".")
+    assert parts[0] == "model" and parts[1] == "layers", hf
+    return f"blk.{parts[2]}." + GGUF_NAMES[".".join(parts[3:])]
+
+
+def write(src_dir, qtype, tok, path):
+    cfg = json.load(open(os.path.join(src_dir, "config.json")))
+    weights = load_safetensors(src_dir)
+    heads, kv = cfg["num_attention_heads"], cfg.get("num_key_value_heads", cfg["num_attention_heads"])
+    head_dim = cfg.get("head_dim") or cfg["hidden_size"] // heads
+    theta, rope = rope_parameters(cfg)
+
+    w = gguf.GGUFWriter(path, "llama")
+    w.add_name(os.path.basename(src_dir))
+    w.add_license("apache-2.0")
+    w.add_context_length(cfg["max_position_embeddings"])
+    w.add_embedding_length(cfg["hidden_size"])
+    w.add_block_count(cfg["num_hidden_layers"])
+    w.add_feed_forward_length(cfg["intermediate_size"])
+    w.add_head_count(heads)
+    w.add_head_count_kv(kv)
+    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+    w.add_rope_freq_base(theta)
+    w.add_rope_dimension_count(head_dim)
+    w.add_key_length(head_dim)
+    w.add_value_length(head_dim)
+    w.add_vocab_size(cfg["vocab_size"])
+    w.add_file_type({T.F32: 0, T.F16: 1, T.Q4_0: 2, T.Q8_0: 7, T.BF16: 32}[qtype])
+    w.add_chat_template(CHAT_TEMPLATE)
+    (add_spm_tokenizer if tok == "spm" else add_bpe_tokenizer)(w, cfg["vocab_size"])
+
+    if rope.get("rope_type") == "llama3":
+        w.add_tensor("rope_freqs.weight", llama3_rope_factors(cfg, head_dim))
+    for name in sorted(weights):
+        data = weights[name]
+        if name.endswith("q_proj.weight"):
+            data = permute(data, heads, heads)
+        elif name.endswith("k_proj.weight"):
+            data = permute(data, heads, kv)
+        gname = gguf_name(name)
+        if data.ndim == 1 or qtype == T.F32:
+            w.add_tensor(gname, data.astype(np.float32))
+        elif qtype == T.F16:
+            w.add_tensor(gname, data.astype(np.float16))
+        else:
+            q = gguf.quants.quantize(data.astype(np.float32), qtype)
+            w.add_tensor(gname, q, raw_dtype=qtype)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(here))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--src", default=os.path.join(root, "tests/fixtures/llama"))
+    ap.add_argument("--out", default=os.path.join(root, "tests/fixtures/gguf"))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    for fixture, qtype, tok, name in FILES:
+        path = os.path.join(args.out, name)
+        write(os.path.join(args.src, fixture), qtype, tok, path)
+        print(f"{path}: {os.path.getsize(path)} bytes")
+
+
+if __name__ == "__main__":
+    main()
