@@ -1,6 +1,8 @@
 // Bundles written by BundleWriter load back with the same metadata, tensors, bytes and graph.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 
@@ -155,7 +157,7 @@ TEST(BundleWriterErrors, RejectsBadTensors) {
   const std::string path = ::testing::TempDir() + "/bad.acorn";
   EXPECT_FALSE(w.Write(path).ok());
   EXPECT_EQ(std::fopen(path.c_str(), "rb"), nullptr);
-  EXPECT_EQ(std::fopen((path + ".tmp").c_str(), "rb"), nullptr);
+  EXPECT_EQ(std::fopen((path + ".tmp." + std::to_string(static_cast<long>(getpid()))).c_str(), "rb"), nullptr);
 }
 
 TEST(BundleOpen, MissingFileNamesPath) {

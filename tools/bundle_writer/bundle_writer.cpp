@@ -1,5 +1,7 @@
 #include "bundle_writer.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -280,7 +282,9 @@ Status BundleWriter::WriteAll(Sink* sink, const Progress& progress) {
 }
 
 Status BundleWriter::Write(const std::string& path, const Progress& progress) {
-  const std::string tmp = path + ".tmp";
+  // A name of this process's own: concurrent writers of one path (parallel tests) never share a
+  // temporary file, and the rename makes whichever finishes last the complete bundle.
+  const std::string tmp = path + ".tmp." + std::to_string(static_cast<long>(getpid()));
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (f == nullptr) return ACORN_ERROR(kIo, "%s: cannot create: %s", tmp.c_str(), std::strerror(errno));
   Sink sink(f);
