@@ -1,5 +1,6 @@
 #include "kernel_table.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "acorn_generated.h"
@@ -17,14 +18,26 @@ const char* BackendName(Backend backend) {
   return "unknown";
 }
 
-bool ParseBackend(const char* name, Backend* out) {
-  for (Backend b : {Backend::kReference, Backend::kCpu, Backend::kCuda}) {
-    if (std::strcmp(name, BackendName(b)) == 0) {
-      *out = b;
-      return true;
+Status ParseBackendList(const std::string& list, std::vector<Backend>* out) {
+  out->clear();
+  size_t begin = 0;
+  while (begin <= list.size()) {
+    const size_t end = std::min(list.find(',', begin), list.size());
+    const std::string name = list.substr(begin, end - begin);
+    bool found = false;
+    for (Backend b : {Backend::kReference, Backend::kCpu, Backend::kCuda}) {
+      if (name == BackendName(b)) {
+        if (b == Backend::kCuda) {
+          return ACORN_ERROR(kUnsupported, "this build has no CUDA backend; use --backend cpu");
+        }
+        out->push_back(b);
+        found = true;
+      }
     }
+    if (!found) return ACORN_ERROR(kInvalidArgument, "unknown backend '%s' (use cpu or reference)", name.c_str());
+    begin = end + 1;
   }
-  return false;
+  return Status::Ok();
 }
 
 int WeightInput(uint16_t op_kind) {

@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "acorn/bundle.h"
 #include "acorn/dtype.h"
@@ -19,7 +21,9 @@ class ThreadPool;
 
 enum class Backend : uint8_t { kReference = 0, kCpu = 1, kCuda = 2 };
 const char* BackendName(Backend backend);
-bool ParseBackend(const char* name, Backend* out);
+// Parses a comma-separated preference list ("cpu", "reference,cpu"); the error names the bad entry
+// and what this build offers.
+Status ParseBackendList(const std::string& list, std::vector<Backend>* out);
 
 constexpr int kMaxOpInputs = 6;
 

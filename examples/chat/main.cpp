@@ -112,14 +112,7 @@ int main(int argc, char** argv) {
   const char* c_off = colors ? "\033[0m" : "";
 
   acorn::ModelOptions model_options;
-  model_options.backends.clear();
-  std::stringstream bs(backends);
-  std::string name;
-  while (std::getline(bs, name, ',')) {
-    acorn::Backend b;
-    if (!acorn::ParseBackend(name.c_str(), &b)) return Fail("unknown backend '" + name + "' (use cpu or reference)");
-    model_options.backends.push_back(b);
-  }
+  if (acorn::Status st = acorn::ParseBackendList(backends, &model_options.backends); !st.ok()) return Fail(st.message());
   const uint64_t load_start = acorn::platform::NowNanos();
   auto model = acorn::Model::Load(model_path.c_str(), model_options);
   if (!model.ok()) return Fail(model.status().ToString());

@@ -122,14 +122,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   acorn::ModelOptions options;
-  options.backends.clear();
-  std::stringstream bs(backends);
-  std::string name;
-  while (std::getline(bs, name, ',')) {
-    acorn::Backend b;
-    if (!acorn::ParseBackend(name.c_str(), &b)) return Fail("unknown backend '" + name + "'");
-    options.backends.push_back(b);
-  }
+  if (acorn::Status st = acorn::ParseBackendList(backends, &options.backends); !st.ok()) return Fail(st.message());
   const uint64_t load_start = acorn::platform::NowNanos();
   auto model = acorn::Model::Load(model_path.c_str(), options);
   if (!model.ok()) return Fail(model.status().ToString());

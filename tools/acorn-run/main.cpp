@@ -130,15 +130,7 @@ int main(int argc, char** argv) {
   }
 
   acorn::ModelOptions options;
-  options.backends.clear();
-  std::stringstream bs(backends);
-  std::string name;
-  while (std::getline(bs, name, ',')) {
-    acorn::Backend b;
-    if (!acorn::ParseBackend(name.c_str(), &b)) return Fail("unknown backend '" + name + "' (use cpu or reference)");
-    if (b == acorn::Backend::kCuda) return Fail("this build has no CUDA backend; use --backend cpu");
-    options.backends.push_back(b);
-  }
+  if (acorn::Status st = acorn::ParseBackendList(backends, &options.backends); !st.ok()) return Fail(st.message());
   auto model = acorn::Model::Load(model_path.c_str(), options);
   if (!model.ok()) return Fail(model.status().ToString());
   std::string architecture;
