@@ -6,6 +6,9 @@
 #include "acorn_generated.h"
 #include "cpu_kernels.h"
 #include "ops/op_adapters.h"
+#if ACORN_HAVE_CUDA
+#include "ops/cuda_ops.h"
+#endif
 
 namespace acorn {
 
@@ -27,14 +30,20 @@ Status ParseBackendList(const std::string& list, std::vector<Backend>* out) {
     bool found = false;
     for (Backend b : {Backend::kReference, Backend::kCpu, Backend::kCuda}) {
       if (name == BackendName(b)) {
+#if !ACORN_HAVE_CUDA
         if (b == Backend::kCuda) {
-          return ACORN_ERROR(kUnsupported, "this build has no CUDA backend; use --backend cpu");
+          return ACORN_ERROR(kUnsupported, "this build has no CUDA backend (configure with -DACORN_CUDA=ON where nvcc "
+                             "is installed); use --backend cpu");
         }
+#endif
         out->push_back(b);
         found = true;
       }
     }
-    if (!found) return ACORN_ERROR(kInvalidArgument, "unknown backend '%s' (use cpu or reference)", name.c_str());
+    if (!found) {
+      return ACORN_ERROR(kInvalidArgument, "unknown backend '%s' (use %s)", name.c_str(),
+                         ACORN_HAVE_CUDA ? "cuda, cpu or reference" : "cpu or reference");
+    }
     begin = end + 1;
   }
   return Status::Ok();
@@ -61,6 +70,29 @@ constexpr KernelEntry kBuiltin[] = {
     {K(fb::OpKind::MatMul), D(DType::kQ8_0), B::kCpu, ops::CpuMatMul, ops::CpuMatMulScratch},
     {K(fb::OpKind::MatMul), D(DType::kQ4_0), B::kCpu, ops::CpuMatMul, ops::CpuMatMulScratch},
     {K(fb::OpKind::Attention), kAnyDType, B::kCpu, ops::CpuAttention, ops::AttentionScratch},
+#if ACORN_HAVE_CUDA
+    // CUDA kernels: every op; matrix products for every weight dtype but the integer ones.
+    {K(fb::OpKind::Embedding), kAnyDType, B::kCuda, ops::CudaEmbedding, nullptr},
+    {K(fb::OpKind::RmsNorm), kAnyDType, B::kCuda, ops::CudaRmsNorm, nullptr},
+    {K(fb::OpKind::LayerNorm), kAnyDType, B::kCuda, ops::CudaLayerNorm, nullptr},
+    {K(fb::OpKind::MatMul), D(DType::kF32), B::kCuda, ops::CudaMatMul, ops::CudaMatMulScratch},
+    {K(fb::OpKind::MatMul), D(DType::kF16), B::kCuda, ops::CudaMatMul, ops::CudaMatMulScratch},
+    {K(fb::OpKind::MatMul), D(DType::kBF16), B::kCuda, ops::CudaMatMul, ops::CudaMatMulScratch},
+    {K(fb::OpKind::MatMul), D(DType::kQ8_0), B::kCuda, ops::CudaMatMul, ops::CudaMatMulScratch},
+    {K(fb::OpKind::MatMul), D(DType::kQ4_0), B::kCuda, ops::CudaMatMul, ops::CudaMatMulScratch},
+    {K(fb::OpKind::Add), kAnyDType, B::kCuda, ops::CudaAdd, nullptr},
+    {K(fb::OpKind::Mul), kAnyDType, B::kCuda, ops::CudaMul, nullptr},
+    {K(fb::OpKind::Rope), kAnyDType, B::kCuda, ops::CudaRope, nullptr, ops::CudaRopeSupports},
+    {K(fb::OpKind::Attention), kAnyDType, B::kCuda, ops::CudaAttention, ops::CudaAttentionScratch,
+     ops::CudaAttentionSupports},
+    {K(fb::OpKind::SwiGlu), kAnyDType, B::kCuda, ops::CudaSwiGlu, nullptr},
+    {K(fb::OpKind::Gelu), kAnyDType, B::kCuda, ops::CudaGelu, nullptr},
+    {K(fb::OpKind::Softmax), kAnyDType, B::kCuda, ops::CudaSoftmax, nullptr},
+    {K(fb::OpKind::Pool), kAnyDType, B::kCuda, ops::CudaPool, nullptr},
+    {K(fb::OpKind::L2Normalize), kAnyDType, B::kCuda, ops::CudaL2Normalize, nullptr},
+    {K(fb::OpKind::Tanh), kAnyDType, B::kCuda, ops::CudaTanh, nullptr},
+    {K(fb::OpKind::Copy), kAnyDType, B::kCuda, ops::CudaCopy, nullptr},
+#endif
     // Reference kernels: every op, every dtype the reference dequantizes.
     {K(fb::OpKind::Embedding), kAnyDType, B::kReference, ops::RefEmbedding, nullptr},
     {K(fb::OpKind::RmsNorm), kAnyDType, B::kReference, ops::RefRmsNorm, nullptr},
@@ -83,7 +115,8 @@ const KernelEntry* Search(Span<const KernelEntry> table, const Bundle& bundle, c
   const int w = WeightInput(op.kind);
   const int dtype = w >= 0 ? static_cast<int>(bundle.tensors()[op.inputs[w]].dtype) : kAnyDType;
   for (const KernelEntry& e : table) {
-    if (e.op_kind == op.kind && e.backend == backend && (e.weight_dtype == kAnyDType || e.weight_dtype == dtype)) {
+    if (e.op_kind == op.kind && e.backend == backend && (e.weight_dtype == kAnyDType || e.weight_dtype == dtype) &&
+        (e.supports == nullptr || e.supports(bundle, op))) {
       return &e;
     }
   }
@@ -94,7 +127,7 @@ const KernelEntry* Search(Span<const KernelEntry> table, const Bundle& bundle, c
 Span<const KernelEntry> BuiltinKernels() { return Span<const KernelEntry>(kBuiltin, sizeof(kBuiltin) / sizeof(kBuiltin[0])); }
 
 const KernelEntry* FindKernel(const Bundle& bundle, const OpDesc& op, Backend backend, Span<const KernelEntry> custom) {
-  if (const KernelEntry* e = Search(custom, bundle, op, backend)) return e;
+  if (const KernelEntry* e = Search(custom, bundle, op, backend)) return e->fn != nullptr ? e : nullptr;
   return Search(BuiltinKernels(), bundle, op, backend);
 }
 

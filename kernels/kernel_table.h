@@ -27,22 +27,32 @@ Status ParseBackendList(const std::string& list, std::vector<Backend>* out);
 
 constexpr int kMaxOpInputs = 6;
 
+// How a constant's bytes are laid out where a kernel reads them. Bundles hold the canonical (GGUF)
+// layout; a backend may repack weights at load (the CUDA backend splits q8_0/q4_0 blocks into an
+// array of quants followed by an array of scales, so that loads are aligned and coalesced).
+enum class WeightLayout : uint8_t { kCanonical = 0, kSplitBlocks = 1 };
+
 // A tensor as a kernel sees it in one step: data and dims with the tokens dimension resolved.
 struct TensorArg {
   void* data = nullptr;
   const TensorDesc* desc = nullptr;
+  WeightLayout layout = WeightLayout::kCanonical;
   int64_t dims[kMaxRank] = {};
   int64_t Rows() const { return desc->rank == 1 ? 1 : dims[0]; }
   int64_t Cols() const { return dims[desc->rank - 1]; }
   float* f32() const { return static_cast<float*>(data); }
 };
 
-// Per-session resources a kernel may use: threads and one scratch buffer sized at bind.
+// Per-session resources a kernel may use: threads and one scratch buffer sized at bind. Kernels of
+// an accelerator get its queue and scratch in its memory instead, and read the step's position from
+// device memory (device_step[0]), so that a captured step can be replayed at any position.
 struct KernelResources {
   cpu::ThreadPool* pool = nullptr;
   int threads = 1;
   uint8_t* scratch = nullptr;
   size_t scratch_bytes = 0;
+  void* stream = nullptr;
+  const int64_t* device_step = nullptr;
 };
 
 struct OpCall {
@@ -60,6 +70,11 @@ using KernelFn = Status (*)(const OpCall& call);
 // bundle's context length, `threads` threads); null means none.
 using ScratchFn = size_t (*)(const Bundle& bundle, const OpDesc& op, int threads);
 
+// Whether the kernel handles this op's attributes and sizes (a head size within its limits, say);
+// null means every op of its kind and dtype. Checked at bind, so that a bundle that loads never
+// fails mid-step for a reason the loader could see.
+using SupportsFn = bool (*)(const Bundle& bundle, const OpDesc& op);
+
 constexpr int kAnyDType = -1;
 
 struct KernelEntry {
@@ -68,6 +83,7 @@ struct KernelEntry {
   Backend backend;
   KernelFn fn;
   ScratchFn scratch;
+  SupportsFn supports = nullptr;
 };
 
 // Which input of an op kind holds its weights (whose dtype selects the kernel), or -1.
@@ -76,7 +92,8 @@ int WeightInput(uint16_t op_kind);
 // The built-in table: reference kernels for every op, CPU kernels for the hot ones.
 Span<const KernelEntry> BuiltinKernels();
 
-// First entry for `op` on `backend`, searching `custom` before the built-in table; nullptr when none.
+// First entry for `op` on `backend`, searching `custom` before the built-in table; nullptr when none,
+// or when the first matching custom entry has a null fn (the application hides that kernel).
 const KernelEntry* FindKernel(const Bundle& bundle, const OpDesc& op, Backend backend, Span<const KernelEntry> custom);
 
 }  // namespace acorn

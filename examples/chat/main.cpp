@@ -38,7 +38,8 @@ const char* kHelp =
     "  --seed S              sampling seed; same seed, same output (default 0)\n"
     "  --sliding-window      drop the oldest turns when the context is full, instead of an error\n"
     "  --threads N           CPU threads (default: all)\n"
-    "  --backend LIST        backend preference: cpu, reference (default cpu)\n"
+    "  --backend LIST        backend preference: cuda, cpu, reference (default cpu); \"cuda,cpu\"\n"
+    "                        runs on the GPU where there is one and on the CPU elsewhere\n"
     "  --color / --no-color  force colours on or off (default: on when stdout is a terminal)\n"
     "  -h, --help            this message\n";
 

@@ -1,14 +1,44 @@
-// Model: load = open and verify the bundle, plan memory, check every op's shapes, bind every op to
-// a kernel. Nothing after this can fail for a reason visible in the bundle.
+// Model: load = open and verify the bundle, check every op's shapes, bind every op to a kernel,
+// cut the ops into backend segments, give every tensor a home and plan the arenas, and let an
+// accelerator place its weights. Nothing after this can fail for a reason visible in the bundle.
 #include <cstring>
 
 #include "acorn/model.h"
+#include "acorn/platform.h"
 #include "graph/op_info.h"
 #include "interpreter/op_shapes.h"
 #include "acorn_generated.h"
 #include "tokenizer/tokenizer_bundle.h"
 
 namespace acorn {
+
+namespace {
+
+bool IsHost(Backend b) { return b == Backend::kCpu || b == Backend::kReference; }
+
+// Ops whose output rows each depend on the same input row only (and on constants): they may run on
+// one row of a step. Attention mixes rows, Pool and a ranged Copy change the row count.
+bool RowWise(const Bundle& b, const OpDesc& op) {
+  switch (static_cast<fb::OpKind>(op.kind)) {
+    case fb::OpKind::Attention:
+    case fb::OpKind::Pool:
+    case fb::OpKind::Copy:
+      return false;
+    default:
+      break;
+  }
+  for (uint32_t t : op.outputs) {
+    const TensorDesc& d = b.tensors()[t];
+    if (d.symbolic_axis != 0 || d.storage == Storage::kState) return false;
+  }
+  for (uint32_t t : op.inputs) {
+    const TensorDesc& d = b.tensors()[t];
+    if (d.storage != Storage::kConstant && d.symbolic_axis != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 Result<std::shared_ptr<const Model>> Model::Load(const char* path, const ModelOptions& options) {
   ACORN_ASSIGN_OR_RETURN(std::unique_ptr<Bundle> bundle, Bundle::Open(path, options.load_mode));
@@ -17,30 +47,132 @@ Result<std::shared_ptr<const Model>> Model::Load(const char* path, const ModelOp
   return model;
 }
 
+Status Model::Bind(const ModelOptions& options) {
+  const Bundle& bundle = *bundle_;
+  // Accelerators that cannot run here drop out of the list, with a warning, as long as a host
+  // backend remains to take their ops.
+  std::vector<Backend> backends;
+  bool host_listed = false;
+  for (Backend b : options.backends) host_listed |= IsHost(b);
+  Accelerator* accelerator = nullptr;
+  for (Backend b : options.backends) {
+    if (IsHost(b)) {
+      backends.push_back(b);
+      continue;
+    }
+    Accelerator* acc = FindAccelerator(b);
+    Status st = acc != nullptr ? acc->Probe(options.accelerator)
+                               : ACORN_ERROR(kUnsupported, "this build of acorn has no %s backend", BackendName(b));
+    if (!st.ok()) {
+      if (!host_listed) {
+        return Status(st.code(), StrFormat("backend %s is unavailable: %s; use the cpu backend, or list it after "
+                                           "%s (\"%s,cpu\") to fall back", BackendName(b), st.message().c_str(),
+                                           BackendName(b), BackendName(b)));
+      }
+      Log(LogLevel::kWarning, "backend %s is unavailable (%s); its ops run on the next backend in the list",
+          BackendName(b), st.message().c_str());
+      continue;
+    }
+    if (accelerator != nullptr && accelerator != acc) {
+      return ACORN_ERROR(kUnsupported, "only one accelerator backend per model");
+    }
+    accelerator = acc;
+    backends.push_back(b);
+  }
+
+  const Span<const KernelEntry> custom(custom_);
+  for (const OpDesc& op : bundle.ops()) {
+    ACORN_RETURN_IF_ERROR(CheckOpShapes(bundle, op));
+    BoundOp bound;
+    bound.op = &op;
+    for (Backend backend : backends) {
+      bound.kernel = FindKernel(bundle, op, backend, custom);
+      if (bound.kernel != nullptr) break;
+    }
+    if (bound.kernel == nullptr) bound.kernel = FindKernel(bundle, op, Backend::kReference, custom);
+    if (bound.kernel == nullptr) {
+      const int w = WeightInput(op.kind);
+      return ACORN_ERROR(kUnsupported, "op '%s' (%s%s%s) has no kernel on any backend", op.name, OpKindName(op.kind),
+                         w >= 0 ? ", weights " : "", w >= 0 ? DTypeName(bundle.tensors()[op.inputs[w]].dtype) : "");
+    }
+    ops_.push_back(bound);
+  }
+
+  // Segments: maximal runs of ops on the host (reference and cpu kernels mix freely) or on the
+  // accelerator.
+  for (int i = 0; i < static_cast<int>(ops_.size()); ++i) {
+    const Backend side = IsHost(ops_[i].kernel->backend) ? Backend::kCpu : ops_[i].kernel->backend;
+    if (segments_.empty() || segments_.back().backend != side) segments_.push_back(OpSegment{side, i, i});
+    segments_.back().end = i + 1;
+  }
+  tail_begin_ = static_cast<int>(ops_.size());
+  while (tail_begin_ > 0 && RowWise(bundle, *ops_[tail_begin_ - 1].op)) --tail_begin_;
+  return PlaceTensors(accelerator, options);
+}
+
+Status Model::PlaceTensors(Accelerator* accelerator, const ModelOptions& options) {
+  const Bundle& bundle = *bundle_;
+  const size_t n = bundle.tensors().size();
+  homes_.assign(n, TensorHome::kHost);
+  bool any_device = false;
+  for (const OpSegment& s : segments_) any_device |= !IsHost(s.backend);
+  if (!any_device) {
+    ACORN_ASSIGN_OR_RETURN(plan_, PlanMemory(bundle));
+    return Status::Ok();
+  }
+
+  std::vector<uint8_t> host_use(n, 0), device_use(n, 0);
+  for (const OpSegment& s : segments_) {
+    for (int i = s.begin; i < s.end; ++i) {
+      const OpDesc& op = *ops_[i].op;
+      std::vector<uint8_t>& use = IsHost(s.backend) ? host_use : device_use;
+      for (uint32_t t : op.inputs) use[t] = 1;
+      for (uint32_t t : op.outputs) use[t] = 1;
+    }
+  }
+  const bool zero_copy = options.accelerator.zero_copy || accelerator->unified_memory(options.accelerator);
+  std::vector<uint8_t> in_host(n, 0), in_device(n, 0);
+  for (size_t t = 0; t < n; ++t) {
+    const TensorDesc& d = bundle.tensors()[t];
+    if (d.storage == Storage::kConstant) continue;
+    const bool io = d.storage == Storage::kInput || d.storage == Storage::kOutput;
+    TensorHome home = TensorHome::kHost;
+    if (device_use[t]) {
+      if (zero_copy || host_use[t]) {
+        home = TensorHome::kShared;
+      } else {
+        home = io ? TensorHome::kMirrored : TensorHome::kDevice;
+      }
+    }
+    homes_[t] = home;
+    in_host[t] = home != TensorHome::kDevice;
+    in_device[t] = home == TensorHome::kDevice || home == TensorHome::kMirrored;
+  }
+  DeviceProgramSpec spec;
+  spec.bundle = &bundle;
+  spec.ops = Span<const BoundOp>(ops_);
+  spec.segments = Span<const OpSegment>(segments_);
+  spec.homes = Span<const TensorHome>(homes_);
+  spec.tail_begin = tail_begin_;
+  AcceleratorOptions accel = options.accelerator;
+  accel.zero_copy = zero_copy;
+  ACORN_ASSIGN_OR_RETURN(std::vector<int> keep, accelerator->KeepAlive(spec, accel));
+  ACORN_ASSIGN_OR_RETURN(plan_, PlanMemory(bundle, in_host, &keep));
+  ACORN_ASSIGN_OR_RETURN(device_plan_, PlanMemory(bundle, in_device, &keep));
+  spec.host_plan = &plan_;
+  spec.device_plan = &device_plan_;
+  ACORN_ASSIGN_OR_RETURN(device_model_, accelerator->Prepare(spec, accel));
+  return Status::Ok();
+}
+
 Result<std::shared_ptr<const Model>> Model::FromBundle(std::unique_ptr<Bundle> bundle, const ModelOptions& options) {
   if (bundle == nullptr) return ACORN_ERROR(kInvalidArgument, "no bundle");
   std::shared_ptr<Model> model(new Model());
   model->custom_ = options.custom_kernels;
-  ACORN_ASSIGN_OR_RETURN(model->plan_, PlanMemory(*bundle));
-  const Span<const KernelEntry> custom(model->custom_);
-  for (const OpDesc& op : bundle->ops()) {
-    ACORN_RETURN_IF_ERROR(CheckOpShapes(*bundle, op));
-    BoundOp bound;
-    bound.op = &op;
-    for (Backend backend : options.backends) {
-      bound.kernel = FindKernel(*bundle, op, backend, custom);
-      if (bound.kernel != nullptr) break;
-    }
-    if (bound.kernel == nullptr) bound.kernel = FindKernel(*bundle, op, Backend::kReference, custom);
-    if (bound.kernel == nullptr) {
-      const int w = WeightInput(op.kind);
-      return ACORN_ERROR(kUnsupported, "op '%s' (%s%s%s) has no kernel on any backend", op.name, OpKindName(op.kind),
-                         w >= 0 ? ", weights " : "", w >= 0 ? DTypeName(bundle->tensors()[op.inputs[w]].dtype) : "");
-    }
-    model->ops_.push_back(bound);
-  }
-  for (uint32_t t : bundle->graph_inputs()) {
-    const TensorDesc& d = bundle->tensors()[t];
+  model->bundle_ = std::move(bundle);
+  const Bundle& b = *model->bundle_;
+  for (uint32_t t : b.graph_inputs()) {
+    const TensorDesc& d = b.tensors()[t];
     if (std::strcmp(d.name, "tokens") == 0 && d.dtype == DType::kI32 && d.rank == 1 && d.symbolic_axis == 0) {
       model->tokens_input_ = static_cast<int>(t);
     }
@@ -48,13 +180,14 @@ Result<std::shared_ptr<const Model>> Model::FromBundle(std::unique_ptr<Bundle> b
       model->positions_input_ = static_cast<int>(t);
     }
   }
-  for (uint32_t t : bundle->graph_outputs()) {
-    const TensorDesc& d = bundle->tensors()[t];
+  for (uint32_t t : b.graph_outputs()) {
+    const TensorDesc& d = b.tensors()[t];
     if (std::strcmp(d.name, "logits") == 0 && d.dtype == DType::kF32 && d.rank == 2 && d.symbolic_axis == 0) {
       model->logits_output_ = static_cast<int>(t);
     }
   }
-  const fb::Tokenizer* tok = bundle->flatbuffer()->tokenizer();
+  ACORN_RETURN_IF_ERROR(model->Bind(options));
+  const fb::Tokenizer* tok = b.flatbuffer()->tokenizer();
   if (tok != nullptr && tok->kind() != fb::TokenizerKind::None) {
     Result<TokenizerSpec> spec = TokenizerSpecFromBundle(tok);
     if (!spec.ok()) return Status(spec.status().code(), "tokenizer: " + spec.status().message());
@@ -62,7 +195,6 @@ Result<std::shared_ptr<const Model>> Model::FromBundle(std::unique_ptr<Bundle> b
     if (!tokenizer.ok()) return Status(tokenizer.status().code(), "tokenizer: " + tokenizer.status().message());
     model->tokenizer_.reset(new Tokenizer(std::move(tokenizer).value()));
   }
-  model->bundle_ = std::move(bundle);
   return std::shared_ptr<const Model>(std::move(model));
 }
 

@@ -1,13 +1,28 @@
-// Session: the arena, the thread pool and the position of one conversation; Step is a flat loop over
-// the bound ops that allocates nothing.
+// Session: the arenas, the thread pool and the position of one conversation. Step is a flat loop
+// over the model's segments that allocates nothing: host segments call their bound kernels one op at
+// a time, accelerator segments are enqueued on the device and waited for only where the host needs
+// their results.
 #include <algorithm>
 #include <cstring>
 
 #include "acorn/model.h"
 #include "acorn/platform.h"
+#include "acorn_generated.h"
 #include "cpu/thread_pool.h"
 
 namespace acorn {
+
+namespace {
+
+bool IsHost(Backend b) { return b == Backend::kCpu || b == Backend::kReference; }
+
+// Bytes of one row along the tokens dimension, or 0 for a tensor without one at axis 0.
+uint64_t TokenRowBytes(const TensorDesc& d) {
+  if (d.storage == Storage::kConstant || d.symbolic_axis != 0) return 0;
+  return d.Elements(1) * GetDTypeInfo(d.dtype).block_bytes / GetDTypeInfo(d.dtype).block_elems;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> model, const SessionOptions& options) {
   if (model == nullptr) return ACORN_ERROR(kInvalidArgument, "no model");
@@ -26,6 +41,14 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
       return ACORN_ERROR(kInvalidArgument, "arena memory must be %llu-byte aligned",
                          static_cast<unsigned long long>(kArenaAlignment));
     }
+  }
+  if (model->device_model() != nullptr) {
+    // The accelerator allocates (or registers the caller's) host arena: it must be pinned and
+    // mapped so that the device reaches the tensors that cross between the two.
+    DeviceModel* device = const_cast<DeviceModel*>(model->device_model());
+    ACORN_ASSIGN_OR_RETURN(s->device_, device->CreateSession(options.arena, options.arena_bytes));
+    s->arena_ = s->device_->host_arena();
+  } else if (options.arena != nullptr) {
     s->arena_ = static_cast<uint8_t*>(options.arena);
   } else {
     s->arena_ = static_cast<uint8_t*>(platform::AlignedAlloc(plan.arena_bytes, kArenaAlignment));
@@ -43,7 +66,9 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
 
   size_t scratch = 0;
   for (const BoundOp& b : model->ops()) {
-    if (b.kernel->scratch) scratch = std::max(scratch, b.kernel->scratch(bundle, *b.op, s->res_.threads));
+    if (b.kernel->scratch && IsHost(b.kernel->backend)) {
+      scratch = std::max(scratch, b.kernel->scratch(bundle, *b.op, s->res_.threads));
+    }
   }
   if (scratch > 0) {
     s->scratch_ = static_cast<uint8_t*>(platform::AlignedAlloc(scratch, 64));
@@ -55,28 +80,37 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
   const std::vector<TensorDesc>& tensors = bundle.tensors();
   s->data_.resize(tensors.size());
   for (size_t i = 0; i < tensors.size(); ++i) {
-    s->data_[i] = tensors[i].storage == Storage::kConstant ? const_cast<uint8_t*>(tensors[i].data)
-                                                            : s->arena_ + plan.offsets[i];
+    if (tensors[i].storage == Storage::kConstant) {
+      s->data_[i] = const_cast<uint8_t*>(tensors[i].data);
+    } else {
+      s->data_[i] = plan.offsets[i] == kNotInArena ? nullptr : s->arena_ + plan.offsets[i];
+    }
   }
-  // One prepared call per op; a step only fills in the token count.
+  // One prepared call per op; a step only fills in the token count (and, for a last-row step, the
+  // row offset of the tail's tensors).
   for (const BoundOp& b : model->ops()) {
     OpCall call;
     call.op = b.op;
     call.res = &s->res_;
     call.n_in = static_cast<int>(b.op->inputs.size());
+    std::vector<uint64_t> rows(static_cast<size_t>(call.n_in) + 1);
     for (int k = 0; k < call.n_in; ++k) {
       call.in[k].data = s->data_[b.op->inputs[k]];
       call.in[k].desc = &tensors[b.op->inputs[k]];
+      rows[k] = TokenRowBytes(tensors[b.op->inputs[k]]);
     }
     call.out.data = s->data_[b.op->outputs[0]];
     call.out.desc = &tensors[b.op->outputs[0]];
+    rows[call.n_in] = TokenRowBytes(tensors[b.op->outputs[0]]);
     s->calls_.push_back(call);
+    s->row_bytes_.push_back(std::move(rows));
   }
   s->Reset();
   return s;
 }
 
 Session::~Session() {
+  // The device session owns a pinned host arena; it goes with device_.
   if (owns_arena_) platform::AlignedFree(arena_);
   platform::AlignedFree(scratch_);
 }
@@ -84,6 +118,10 @@ Session::~Session() {
 void Session::Reset() {
   pos_ = 0;
   std::memset(arena_, 0, model_->plan().state_bytes);
+  if (device_ != nullptr) {
+    Status st = device_->ResetState();
+    if (!st.ok()) Log(LogLevel::kError, "session reset: %s", st.message().c_str());
+  }
 }
 
 Status Session::Rewind(int64_t position) {
@@ -103,7 +141,53 @@ void ResolveDims(TensorArg* t, int64_t n_tokens) {
 }
 }  // namespace
 
-Status Session::Step(int64_t n_tokens) {
+// Token ids that index an embedding table are checked here, on the host, for every backend: a
+// device kernel cannot report them, and an id outside the table must never be read.
+Status Session::CheckTokenIds(int64_t n_tokens) const {
+  const Bundle& bundle = model_->bundle();
+  for (const BoundOp& b : model_->ops()) {
+    if (b.op->kind != static_cast<uint16_t>(fb::OpKind::Embedding)) continue;
+    const uint32_t ids_index = b.op->inputs[1];
+    if (bundle.tensors()[ids_index].storage != Storage::kInput) continue;
+    const int32_t* ids = static_cast<const int32_t*>(data_[ids_index]);
+    const int64_t rows = bundle.tensors()[b.op->inputs[0]].shape[0];
+    const int64_t n = bundle.tensors()[ids_index].Elements(n_tokens);
+    for (int64_t t = 0; t < n; ++t) {
+      if (ids[t] < 0 || ids[t] >= rows) {
+        return ACORN_ERROR(kOutOfRange, "op '%s': token id %d at row %lld is outside the table of %lld rows ('%s')",
+                           b.op->name, ids[t], static_cast<long long>(t), static_cast<long long>(rows),
+                           bundle.tensors()[ids_index].name);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Session::RunHostOps(const OpSegment& segment, int64_t n_tokens, bool last_row_only) {
+  const int tail = model_->tail_begin();
+  for (int i = segment.begin; i < segment.end; ++i) {
+    OpCall& call = calls_[i];
+    const BoundOp& b = model_->ops()[i];
+    const bool one_row = last_row_only && i >= tail;
+    const int64_t rows = one_row ? 1 : n_tokens;
+    const std::vector<uint64_t>& rb = row_bytes_[i];
+    call.n_tokens = rows;
+    call.pos = one_row ? pos_ + n_tokens - 1 : pos_;
+    for (int k = 0; k < call.n_in; ++k) {
+      uint8_t* base = static_cast<uint8_t*>(data_[b.op->inputs[k]]);
+      call.in[k].data = base != nullptr && one_row ? base + rb[k] * (n_tokens - 1) : base;
+      ResolveDims(&call.in[k], rows);
+    }
+    uint8_t* out = static_cast<uint8_t*>(data_[b.op->outputs[0]]);
+    call.out.data = out != nullptr && one_row ? out + rb[call.n_in] * (n_tokens - 1) : out;
+    ResolveDims(&call.out, rows);
+    Status st = b.kernel->fn(call);
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status Session::Step(int64_t n_tokens, StepRows rows) {
   const Bundle& bundle = model_->bundle();
   if (n_tokens < 1 || n_tokens > bundle.max_tokens()) {
     return ACORN_ERROR(kInvalidArgument, "a step takes 1..%u tokens, not %lld", bundle.max_tokens(),
@@ -118,14 +202,31 @@ Status Session::Step(int64_t n_tokens) {
     int32_t* positions = static_cast<int32_t*>(data_[model_->positions_input()]);
     for (int64_t i = 0; i < n_tokens; ++i) positions[i] = static_cast<int32_t>(pos_ + i);
   }
-  for (OpCall& call : calls_) {
-    call.n_tokens = n_tokens;
-    call.pos = pos_;
-    for (int k = 0; k < call.n_in; ++k) ResolveDims(&call.in[k], n_tokens);
-    ResolveDims(&call.out, n_tokens);
-    Status st = model_->ops()[&call - calls_.data()].kernel->fn(call);
-    if (!st.ok()) return st;
+  ACORN_RETURN_IF_ERROR(CheckTokenIds(n_tokens));
+  const bool last_row_only = rows == StepRows::kLast && n_tokens > 1;
+  DeviceStep step;
+  step.n_tokens = n_tokens;
+  step.pos = pos_;
+  step.last_row_only = last_row_only;
+  bool device_pending = false;
+  const std::vector<OpSegment>& segments = model_->segments();
+  for (size_t s = 0; s < segments.size(); ++s) {
+    if (IsHost(segments[s].backend)) {
+      if (device_pending) {
+        ACORN_RETURN_IF_ERROR(device_->Finish());
+        device_pending = false;
+      }
+      ACORN_RETURN_IF_ERROR(RunHostOps(segments[s], n_tokens, last_row_only));
+    } else {
+      Status st = device_->Run(static_cast<int>(s), step);
+      if (!st.ok()) {
+        (void)device_->Finish();  // the queue may hold earlier work: drain it before reporting
+        return st;
+      }
+      device_pending = true;
+    }
   }
+  if (device_pending) ACORN_RETURN_IF_ERROR(device_->Finish());
   pos_ += n_tokens;
   return Status::Ok();
 }
@@ -144,7 +245,8 @@ Status Session::Forward(const int32_t* tokens, int64_t n, float* logits, bool al
   for (int64_t done = 0; done < n;) {
     const int64_t chunk = std::min<int64_t>(n - done, bundle.max_tokens());
     std::memcpy(ids, tokens + done, static_cast<size_t>(chunk) * sizeof(int32_t));
-    ACORN_RETURN_IF_ERROR(Step(chunk));
+    // Only the last row's logits are wanted unless the caller asked for every position.
+    ACORN_RETURN_IF_ERROR(Step(chunk, logits != nullptr && all_positions ? StepRows::kAll : StepRows::kLast));
     done += chunk;
     if (logits == nullptr) continue;
     const float* out = static_cast<const float*>(data_[model_->logits_output()]);

@@ -19,7 +19,13 @@ struct Interval {
 }  // namespace
 
 Result<MemoryPlan> PlanMemory(const Bundle& bundle) {
+  return PlanMemory(bundle, std::vector<uint8_t>(bundle.tensors().size(), 1));
+}
+
+Result<MemoryPlan> PlanMemory(const Bundle& bundle, const std::vector<uint8_t>& include,
+                              const std::vector<int>* keep_until) {
   const std::vector<TensorDesc>& tensors = bundle.tensors();
+  if (include.size() != tensors.size()) return ACORN_ERROR(kInternal, "PlanMemory: include has the wrong size");
   const std::vector<OpDesc>& ops = bundle.ops();
   const int64_t n_ops = static_cast<int64_t>(ops.size());
   MemoryPlan plan;
@@ -28,7 +34,7 @@ Result<MemoryPlan> PlanMemory(const Bundle& bundle) {
   // State region first: stable offsets across steps.
   uint64_t cursor = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    if (tensors[i].storage != Storage::kState) continue;
+    if (tensors[i].storage != Storage::kState || !include[i]) continue;
     plan.offsets[i] = cursor;
     cursor = AlignUp(cursor + tensors[i].max_bytes);
     if (cursor > kMaxArenaBytes) return ACORN_ERROR(kMalformed, "state tensors need more than 2^48 bytes");
@@ -45,9 +51,15 @@ Result<MemoryPlan> PlanMemory(const Bundle& bundle) {
     }
     for (uint32_t t : ops[k].inputs) last[t] = std::max(last[t], k);
   }
+  if (keep_until != nullptr) {
+    if (keep_until->size() != tensors.size()) return ACORN_ERROR(kInternal, "PlanMemory: keep_until has the wrong size");
+    for (size_t t = 0; t < tensors.size(); ++t) {
+      if ((*keep_until)[t] >= 0) last[t] = std::max<int64_t>(last[t], std::min<int64_t>((*keep_until)[t], n_ops - 1));
+    }
+  }
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Storage s = tensors[i].storage;
-    if (s == Storage::kConstant || s == Storage::kState) continue;
+    if (s == Storage::kConstant || s == Storage::kState || !include[i]) continue;
     Interval iv{static_cast<uint32_t>(i), first[i], last[i], AlignUp(tensors[i].max_bytes)};
     if (s == Storage::kInput || iv.first == -2) iv.first = -1;  // inputs exist before the first op
     if (s == Storage::kOutput) iv.last = n_ops;                  // outputs are read after the last op

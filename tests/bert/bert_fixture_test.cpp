@@ -141,6 +141,45 @@ TEST_P(BertFixture, ReducedPrecisionWithinBounds) {
   }
 }
 
+// The same fixtures on the CUDA backend: packed batches run the tiled kernels (19 rows), single short
+// sequences the one-pass ones (7 rows). Skipped, with the reason, where this build or this machine
+// has no CUDA device; any other failure to load fails the test.
+TEST_P(BertFixture, CudaMatchesTransformers) {
+  const std::string bundle = Convert(dir_, "f32", 32);
+  ASSERT_FALSE(bundle.empty());
+  ModelOptions mo;
+  mo.backends = {Backend::kCuda};
+  auto probe = Model::Load(bundle.c_str(), mo);
+  if (!probe.ok()) {
+    const std::string& m = probe.status().message();
+    ASSERT_TRUE(m.find("unavailable") != std::string::npos) << m;
+    GTEST_SKIP() << m;
+  }
+  std::vector<EncoderOutput> out = EncodeAll(bundle, seqs_, Backend::kCuda);
+  ASSERT_EQ(out.size(), seqs_.size());
+  auto [rel, cos] = Compare(out);
+  std::printf("[ measured ] %s f32 cuda: hidden max rel %.2e, min embedding cosine %.7f\n", GetParam(), rel, cos);
+  EXPECT_LE(rel, 1e-4);
+  EXPECT_GE(cos, 0.9999);
+  if (!logits_.empty()) {
+    std::vector<float> logits;
+    for (const EncoderOutput& o : out) logits.insert(logits.end(), o.logits.begin(), o.logits.end());
+    EXPECT_LE(RelMaxDiff(logits, logits_), 1e-4) << "class logits";
+  }
+  for (size_t i = 0; i < seqs_.size(); ++i) {
+    std::vector<EncoderOutput> alone = EncodeAll(bundle, {seqs_[i]}, Backend::kCuda);
+    ASSERT_EQ(alone.size(), 1u);
+    EXPECT_LE(RelMaxDiff(alone[0].hidden, hidden_[i]), 1e-4) << "sequence " << i << " alone";
+  }
+  for (const char* dtype : {"f16", "q8_0"}) {
+    const std::string reduced = Convert(dir_, dtype, 32);
+    auto [r, c] = Compare(EncodeAll(reduced, seqs_, Backend::kCuda));
+    std::printf("[ measured ] %s %s cuda: hidden max rel %.2e, min embedding cosine %.7f\n", GetParam(), dtype, r, c);
+    EXPECT_LE(r, std::string(dtype) == "f16" ? 5e-3 : 0.15) << dtype;
+    EXPECT_GE(c, std::string(dtype) == "f16" ? 0.99999 : 0.998) << dtype;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, BertFixture, ::testing::ValuesIn(kFixtures),
                          [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 

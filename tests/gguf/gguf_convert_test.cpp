@@ -16,6 +16,7 @@
 #include "acorn/tokenizer.h"
 #include "gguf_reader.h"
 #include "gguf_test_util.h"
+#include "model_test_util.h"
 #include "npy.h"
 #include "tokenizer/tokenizer_bundle.h"
 
@@ -63,60 +64,12 @@ std::vector<int32_t> ReadIds(const std::string& path, const char* key) {
   return ids;
 }
 
-struct Logits {
-  std::vector<float> values;
-  std::vector<int32_t> greedy;
-  int64_t vocab = 0;
-};
+using model_test::MinRowCosine;
+using model_test::ModelRun;
+using model_test::RelMaxDiff;
 
-Logits RunModel(const std::string& bundle, const std::vector<int32_t>& prompt, Backend backend, int greedy = 0) {
-  ModelOptions mo;
-  mo.backends = {backend};
-  auto model = Model::Load(bundle.c_str(), mo);
-  EXPECT_TRUE(model.ok()) << model.status().ToString();
-  Logits r;
-  if (!model.ok()) return r;
-  SessionOptions so;
-  so.threads = 2;
-  auto session = Session::Create(*model, so);
-  EXPECT_TRUE(session.ok()) << session.status().ToString();
-  if (!session.ok()) return r;
-  r.vocab = (*model)->vocab_size();
-  r.values.resize(prompt.size() * static_cast<size_t>(r.vocab));
-  Status st = (*session)->Forward(prompt.data(), static_cast<int64_t>(prompt.size()), r.values.data(), true);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  std::vector<float> step(r.values.end() - r.vocab, r.values.end());
-  for (int g = 0; g < greedy && st.ok(); ++g) {
-    const int32_t next = static_cast<int32_t>(std::max_element(step.begin(), step.end()) - step.begin());
-    r.greedy.push_back(next);
-    st = (*session)->Forward(&next, 1, step.data(), false);
-  }
-  return r;
-}
-
-double RelMaxDiff(const std::vector<float>& a, const std::vector<float>& b) {
-  if (a.size() != b.size()) return 1e30;
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, static_cast<double>(std::fabs(a[i] - b[i])));
-    scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
-  }
-  return diff / scale;
-}
-
-double MinRowCosine(const std::vector<float>& a, const std::vector<float>& b, int64_t cols) {
-  double worst = 1;
-  for (size_t r = 0; (r + 1) * cols <= a.size(); ++r) {
-    double ab = 0, aa = 0, bb = 0;
-    for (int64_t c = 0; c < cols; ++c) {
-      const double x = a[r * cols + c], y = b[r * cols + c];
-      ab += x * y;
-      aa += x * x;
-      bb += y * y;
-    }
-    worst = std::min(worst, ab / std::sqrt(aa * bb));
-  }
-  return worst;
+ModelRun RunModel(const std::string& bundle, const std::vector<int32_t>& prompt, Backend backend, int greedy = 0) {
+  return model_test::RunModel(bundle, prompt, greedy, backend);
 }
 
 struct Reference {
@@ -144,8 +97,8 @@ TEST(GgufConvert, FloatFilesMatchTransformers) {
     ASSERT_FALSE(ref.prompt.empty());
     const std::string bundle = ConvertFixture(c.first);
     for (Backend backend : {Backend::kCpu, Backend::kReference}) {
-      Logits r = RunModel(bundle, ref.prompt, backend, static_cast<int>(ref.greedy.size()));
-      const double rel = RelMaxDiff(r.values, ref.logits);
+      ModelRun r = RunModel(bundle, ref.prompt, backend, static_cast<int>(ref.greedy.size()));
+      const double rel = RelMaxDiff(r.logits, ref.logits);
       EXPECT_LE(rel, 1e-4) << c.first << " on " << BackendName(backend) << ": max |diff| / max |logit| = " << rel;
       EXPECT_EQ(r.greedy, ref.greedy) << c.first << " on " << BackendName(backend);
     }
@@ -160,8 +113,8 @@ TEST(GgufConvert, F16FileStaysF16AndIsClose) {
   ASSERT_GE(q, 0);
   EXPECT_EQ((*b)->tensors()[q].dtype, DType::kF16);
   const Reference ref = LoadReference("mha_untied");
-  Logits r = RunModel(bundle, ref.prompt, Backend::kCpu);
-  EXPECT_LE(RelMaxDiff(r.values, ref.logits), 5e-3);
+  ModelRun r = RunModel(bundle, ref.prompt, Backend::kCpu);
+  EXPECT_LE(RelMaxDiff(r.logits, ref.logits), 5e-3);
 }
 
 // The bundle tensor that holds a GGUF tensor: the builder drops ".weight" from non-Linear tensors.
@@ -223,12 +176,12 @@ TEST(GgufConvert, QuantizedFilesRunLikeAcornsOwnQuantization) {
   const Reference ref = LoadReference("mha_untied");
   for (const char* dtype : {"f16", "q8_0", "q4_0"}) {
     const std::string gguf = ConvertFixture(std::string("mha_untied.") + dtype + ".gguf");
-    Logits from_gguf = RunModel(gguf, ref.prompt, Backend::kCpu);
-    Logits from_hf = RunModel(ConvertCheckpoint("mha_untied", dtype), ref.prompt, Backend::kCpu);
-    EXPECT_LE(RelMaxDiff(from_gguf.values, from_hf.values), 1e-6) << dtype;
-    Logits exact = RunModel(gguf, ref.prompt, Backend::kReference);
-    const double rel = RelMaxDiff(from_gguf.values, exact.values);
-    const double cos = MinRowCosine(from_gguf.values, exact.values, exact.vocab);
+    ModelRun from_gguf = RunModel(gguf, ref.prompt, Backend::kCpu);
+    ModelRun from_hf = RunModel(ConvertCheckpoint("mha_untied", dtype), ref.prompt, Backend::kCpu);
+    EXPECT_LE(RelMaxDiff(from_gguf.logits, from_hf.logits), 1e-6) << dtype;
+    ModelRun exact = RunModel(gguf, ref.prompt, Backend::kReference);
+    const double rel = RelMaxDiff(from_gguf.logits, exact.logits);
+    const double cos = MinRowCosine(from_gguf.logits, exact.logits, exact.vocab);
     std::printf("[ measured ] mha_untied.%s.gguf: vs reference kernels: max rel %.2e, min cosine %.6f\n", dtype, rel, cos);
     EXPECT_LE(rel, 0.25) << dtype;
     EXPECT_GE(cos, 0.99) << dtype;
@@ -241,10 +194,10 @@ TEST(GgufConvert, DtypeFlagRequantizes) {
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ((*b)->tensors()[(*b)->FindTensor("blk.1.ffn_down.weight")].dtype, DType::kQ8_0);
   const Reference ref = LoadReference("mha_untied");
-  Logits r = RunModel(bundle, ref.prompt, Backend::kCpu);
-  Logits exact = RunModel(bundle, ref.prompt, Backend::kReference);
-  EXPECT_GE(MinRowCosine(r.values, exact.values, r.vocab), 0.99);
-  EXPECT_GE(MinRowCosine(r.values, ref.logits, r.vocab), 0.99);
+  ModelRun r = RunModel(bundle, ref.prompt, Backend::kCpu);
+  ModelRun exact = RunModel(bundle, ref.prompt, Backend::kReference);
+  EXPECT_GE(MinRowCosine(r.logits, exact.logits, r.vocab), 0.99);
+  EXPECT_GE(MinRowCosine(r.logits, ref.logits, r.vocab), 0.99);
 }
 
 TEST(GgufConvert, MetadataAndChatTemplate) {

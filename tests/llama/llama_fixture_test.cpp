@@ -14,101 +14,12 @@
 #include <nlohmann/json.hpp>
 
 #include "acorn/model.h"
+#include "model_test_util.h"
 #include "npy.h"
 
 namespace acorn {
+namespace model_test {
 namespace {
-
-const char* const kFixtures[] = {"mha_untied", "gqa_tied_llama3", "sharded_f16", "qwen2_bias", "tiny_mqa_big_context"};
-
-std::string FixtureDir(const std::string& name) { return std::string(ACORN_FIXTURES) + "/" + name; }
-
-int RunCommand(const std::string& cmd) {
-  const int status = std::system((cmd + " >/dev/null 2>&1").c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// Converts a fixture once per (dtype, max_tokens) and caches the bundle path for the test binary.
-std::string Convert(const std::string& name, const std::string& dtype, int max_tokens = 8, int context = 0) {
-  static std::map<std::string, std::string> cache;
-  const std::string key = name + "/" + dtype + "/" + std::to_string(max_tokens) + "/" + std::to_string(context);
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  const std::string out = ::testing::TempDir() + "/llama_" + name + "_" + dtype + "_" + std::to_string(max_tokens) + "_" +
-                          std::to_string(context) + ".acorn";
-  std::string cmd = std::string(ACORN_CONVERT_BIN) + " " + FixtureDir(name) + " -o " + out + " --quiet --dtype " + dtype +
-                    " --max-tokens " + std::to_string(max_tokens);
-  if (context > 0) cmd += " --context " + std::to_string(context);
-  EXPECT_EQ(RunCommand(cmd), 0) << cmd;
-  cache[key] = out;
-  return out;
-}
-
-nlohmann::json ReadJson(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
-
-std::vector<int32_t> Ids(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
-
-struct ModelRun {
-  std::vector<float> logits;  // [n, vocab]
-  std::vector<int32_t> greedy;
-  int64_t vocab = 0;
-};
-
-ModelRun RunModel(const std::string& bundle, const std::vector<int32_t>& prompt, int greedy, Backend backend, int threads) {
-  ModelOptions mo;
-  mo.backends = {backend};
-  auto model = Model::Load(bundle.c_str(), mo);
-  EXPECT_TRUE(model.ok()) << model.status().ToString();
-  ModelRun r;
-  if (!model.ok()) return r;
-  SessionOptions so;
-  so.threads = threads;
-  auto session = Session::Create(*model, so);
-  EXPECT_TRUE(session.ok()) << session.status().ToString();
-  if (!session.ok()) return r;
-  r.vocab = (*model)->vocab_size();
-  const int64_t n = static_cast<int64_t>(prompt.size());
-  r.logits.resize(static_cast<size_t>(n * r.vocab));
-  Status st = (*session)->Forward(prompt.data(), n, r.logits.data(), true);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  std::vector<float> step(r.logits.end() - r.vocab, r.logits.end());
-  for (int g = 0; g < greedy && st.ok(); ++g) {
-    const int32_t next = static_cast<int32_t>(std::max_element(step.begin(), step.end()) - step.begin());
-    r.greedy.push_back(next);
-    st = (*session)->Forward(&next, 1, step.data(), false);
-    EXPECT_TRUE(st.ok()) << st.ToString();
-  }
-  return r;
-}
-
-// max |a - b| / max |b|
-double RelMaxDiff(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, static_cast<double>(std::fabs(a[i] - b[i])));
-    scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
-  }
-  return diff / scale;
-}
-
-// Smallest cosine similarity over rows of [rows, cols].
-double MinRowCosine(const std::vector<float>& a, const std::vector<float>& b, int64_t cols) {
-  double worst = 1;
-  for (size_t r = 0; r * cols < a.size(); ++r) {
-    double ab = 0, aa = 0, bb = 0;
-    for (int64_t c = 0; c < cols; ++c) {
-      const double x = a[r * cols + c], y = b[r * cols + c];
-      ab += x * y;
-      aa += x * x;
-      bb += y * y;
-    }
-    worst = std::min(worst, ab / std::sqrt(aa * bb));
-  }
-  return worst;
-}
 
 class LlamaFixture : public ::testing::TestWithParam<const char*> {
  protected:
@@ -148,6 +59,22 @@ TEST_P(LlamaFixture, ChunkedPrefillAndThreadsAgree) {
   ModelRun three = RunModel(Convert(GetParam(), "f32", 8), prompt_, 0, Backend::kCpu, 3);
   EXPECT_LE(RelMaxDiff(one.logits, ref_), 1e-4);
   EXPECT_LE(RelMaxDiff(three.logits, one.logits), 1e-5);
+}
+
+TEST_P(LlamaFixture, LastRowStepMatchesTheFullStep) {
+  // Forward without all positions runs the row-wise tail (last MLP, final norm, LM head) on the last
+  // row only: same logits for that row, up to the float reordering of a one-row product.
+  auto model = Model::Load(Convert(GetParam(), "f32").c_str());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_LT((*model)->tail_begin(), static_cast<int>((*model)->ops().size()));
+  auto session = Session::Create(*model);
+  ASSERT_TRUE(session.ok());
+  const int64_t n = static_cast<int64_t>(prompt_.size());
+  std::vector<float> all(static_cast<size_t>(n * vocab_)), last(static_cast<size_t>(vocab_));
+  ASSERT_TRUE((*session)->Forward(prompt_.data(), n, all.data(), true).ok());
+  (*session)->Reset();
+  ASSERT_TRUE((*session)->Forward(prompt_.data(), n, last.data(), false).ok());
+  EXPECT_LE(RelMaxDiff(last, std::vector<float>(all.end() - vocab_, all.end())), 1e-5);
 }
 
 // Quantized weights. The reference kernels multiply by exactly the dequantized weights (and match
@@ -257,4 +184,5 @@ TEST(LlamaRunTool, WritesNpyAndGreedy) {
 }
 
 }  // namespace
+}  // namespace model_test
 }  // namespace acorn

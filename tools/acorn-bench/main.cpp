@@ -26,9 +26,15 @@ const char* kHelp =
     "  -n, --n-gen LIST     generation lengths (default 128; 0 skips)\n"
     "  -t, --threads LIST   thread counts (default: all hardware threads)\n"
     "  -r, --repetitions R  measured runs per test (default 5)\n"
-    "  --backend LIST       backend preference: cpu, reference (default cpu)\n"
-    "  --bandwidth          also measure streaming read bandwidth (the decode limit) with each\n"
-    "                       thread count; needs no model\n"
+    "  --backend LIST       backend preference: cuda, cpu, reference (default cpu); ops the first\n"
+    "                       lacks go to the next\n"
+    "  --zero-copy          cuda: use the weights in place from the mapped file instead of\n"
+    "                       uploading them (the integrated-GPU path; slow on a discrete GPU)\n"
+    "  --no-fuse            cuda: one kernel per op (to see what fusion gains)\n"
+    "  --no-graphs          cuda: launch one-token steps' kernels directly, not from a graph\n"
+    "  --bandwidth          also measure memory bandwidth, the decode limit: streaming reads with\n"
+    "                       each thread count, and with --backend cuda the device's copy rate\n"
+    "                       (bytes read + written); needs no model\n"
     "  -h, --help           this message\n";
 
 std::vector<int> ParseList(const std::string& s) {
@@ -87,7 +93,7 @@ int main(int argc, char** argv) {
   std::string model_path, backends = "cpu";
   std::vector<int> prompts = {512}, gens = {128}, threads = {acorn::platform::HardwareThreads()};
   int reps = 5;
-  bool bandwidth = false;
+  bool bandwidth = false, zero_copy = false, fuse = true, graphs = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool v = i + 1 < argc;
@@ -106,6 +112,12 @@ int main(int argc, char** argv) {
       reps = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--bandwidth") {
       bandwidth = true;
+    } else if (a == "--zero-copy") {
+      zero_copy = true;
+    } else if (a == "--no-fuse") {
+      fuse = false;
+    } else if (a == "--no-graphs") {
+      graphs = false;
     } else if (a == "--backend" && v) {
       backends = argv[++i];
     } else {
@@ -113,16 +125,27 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  acorn::ModelOptions options;
+  if (acorn::Status st = acorn::ParseBackendList(backends, &options.backends); !st.ok()) return Fail(st.message());
+  options.accelerator.zero_copy = zero_copy;
+  options.accelerator.fuse = fuse;
+  options.accelerator.graphs = graphs;
   if (bandwidth) {
     for (int t : threads) std::printf("memory read bandwidth, %d threads: %.1f GB/s (median of %d)\n", t, ReadBandwidthGBs(t, reps), reps);
+    for (acorn::Backend b : options.backends) {
+      acorn::Accelerator* acc = acorn::FindAccelerator(b);
+      if (acc == nullptr) continue;
+      auto gbs = acc->MemoryBandwidthGBs(options.accelerator);
+      if (!gbs.ok()) return Fail(gbs.status().ToString());
+      std::printf("%s device memory bandwidth (copy, bytes read + written): %.0f GB/s (median of %d)\n",
+                  acorn::BackendName(b), *gbs, reps);
+    }
     if (model_path.empty()) return 0;
   }
   if (model_path.empty()) {
     std::fprintf(stderr, "acorn-bench: -m MODEL is required\n\n%s", kHelp);
     return 2;
   }
-  acorn::ModelOptions options;
-  if (acorn::Status st = acorn::ParseBackendList(backends, &options.backends); !st.ok()) return Fail(st.message());
   const uint64_t load_start = acorn::platform::NowNanos();
   auto model = acorn::Model::Load(model_path.c_str(), options);
   if (!model.ok()) return Fail(model.status().ToString());
@@ -139,6 +162,14 @@ int main(int argc, char** argv) {
   std::printf("model: %s (%s, %.2f GiB of weights, context %u, max %u tokens per step), load %.1f ms\n",
               model_path.c_str(), dtype.c_str(), weight_bytes / 1073741824.0, bundle.context_length(),
               bundle.max_tokens(), load_ms);
+  if (const acorn::DeviceModel* dev = (*model)->device_model()) {
+    if (dev->zero_copy()) {
+      std::printf("device: %s, weights used in place (zero-copy)\n", dev->device_name().c_str());
+    } else {
+      std::printf("device: %s, weights uploaded: %.2f GiB in %.0f ms\n", dev->device_name().c_str(),
+                  dev->uploaded_bytes() / 1073741824.0, dev->upload_ms());
+    }
+  }
   std::printf("| backend | threads | test | t/s (median) | min | max | runs |\n|---|---|---|---|---|---|---|\n");
 
   for (int t : threads) {

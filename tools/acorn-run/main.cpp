@@ -31,8 +31,11 @@ const char* kHelp =
     "  --greedy N            generate N ids greedily after the prompt and print them on one line,\n"
     "                        comma-separated\n"
     "  --threads N           CPU threads (default: all)\n"
-    "  --backend LIST        comma-separated backend preference: cpu, reference (default cpu);\n"
-    "                        ops a backend lacks fall back to the reference kernels\n"
+    "  --backend LIST        comma-separated backend preference: cuda, cpu, reference (default\n"
+    "                        cpu); an op the first lacks goes to the next, the reference kernels\n"
+    "                        last; \"cuda,cpu\" also falls back to the CPU where no GPU is usable\n"
+    "  --zero-copy           cuda: read the weights in place from the mapped file (the integrated-\n"
+    "                        GPU path) instead of uploading them\n"
     "encoder bundles (BERT): the ids run as one sequence through the Encoder API\n"
     "  --token-types IDS     comma-separated token type ids, one per token (default all 0)\n"
     "  --hidden-out FILE     write the last hidden states as .npy, shape [n_tokens, hidden]\n"
@@ -90,6 +93,7 @@ int main(int argc, char** argv) {
   std::string prompt;
   bool has_prompt = false;
   int greedy = 0, threads = 0;
+  bool zero_copy = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -110,6 +114,8 @@ int main(int argc, char** argv) {
       if (threads < 1) return Fail("--threads needs a count >= 1");
     } else if (arg == "--backend" && has_value) {
       backends = argv[++i];
+    } else if (arg == "--zero-copy") {
+      zero_copy = true;
     } else if (arg == "--token-types" && has_value) {
       if (!ParseIds(argv[++i], &token_types)) return Fail("--token-types needs comma-separated ids, e.g. 0,0,1");
     } else if (arg == "--hidden-out" && has_value) {
@@ -131,6 +137,7 @@ int main(int argc, char** argv) {
 
   acorn::ModelOptions options;
   if (acorn::Status st = acorn::ParseBackendList(backends, &options.backends); !st.ok()) return Fail(st.message());
+  options.accelerator.zero_copy = zero_copy;
   auto model = acorn::Model::Load(model_path.c_str(), options);
   if (!model.ok()) return Fail(model.status().ToString());
   std::string architecture;

@@ -23,5 +23,12 @@ struct MemoryPlan {
 };
 
 Result<MemoryPlan> PlanMemory(const Bundle& bundle);
+// Plans only the tensors t with include[t] != 0 (one entry per tensor); the others get
+// kNotInArena. A backend with memory of its own (a discrete GPU) plans its arena this way beside
+// the host's, each holding the tensors that live there. With keep_until, tensor t stays allocated
+// at least until op keep_until[t] (-1: as the graph says): a backend that runs several ops as one
+// kernel reads some inputs later than the graph does.
+Result<MemoryPlan> PlanMemory(const Bundle& bundle, const std::vector<uint8_t>& include,
+                              const std::vector<int>* keep_until = nullptr);
 
 }  // namespace acorn

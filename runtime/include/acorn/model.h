@@ -5,6 +5,13 @@
 // preference list that has one, the reference kernels last). It is immutable and may be shared by
 // many sessions on many threads.
 //
+// With an accelerator in the preference list (cuda), consecutive ops on one side form segments;
+// the weights the accelerator's ops read are placed on it once, here (uploaded, or used in place
+// from the mapped file on unified memory), and every tensor gets a home (kernels/accelerator.h):
+// device memory, host memory, or pinned host memory both sides reach when it crosses a segment
+// boundary. An accelerator that is missing or unusable falls back to the next backend in the list,
+// with a warning; if the list has no other backend, loading fails and says why.
+//
 // A Session is one conversation's state: the arena (activations, the KV cache), a thread pool, the
 // current position. Creating one allocates (or takes the caller's memory); running steps never does.
 #pragma once
@@ -17,6 +24,7 @@
 #include "acorn/memory_plan.h"
 #include "acorn/status.h"
 #include "acorn/tokenizer.h"
+#include "accelerator.h"
 #include "kernel_table.h"
 
 namespace acorn {
@@ -29,13 +37,11 @@ struct ModelOptions {
   LoadMode load_mode = LoadMode::kMap;
   // Backends in order of preference; reference kernels always serve as the last resort.
   std::vector<Backend> backends = {Backend::kCpu};
-  // Application kernels, searched before the built-in table.
+  // Application kernels, searched before the built-in table. An entry whose fn is null hides the
+  // kernels of its (op, dtype, backend) instead, so that the op goes to the next backend.
   std::vector<KernelEntry> custom_kernels;
-};
-
-struct BoundOp {
-  const OpDesc* op = nullptr;
-  const KernelEntry* kernel = nullptr;
+  // Settings of the accelerator (cuda) when it is in the list: device index, forced zero-copy.
+  AcceleratorOptions accelerator;
 };
 
 class Model {
@@ -45,8 +51,18 @@ class Model {
                                                          const ModelOptions& options = ModelOptions());
 
   const Bundle& bundle() const { return *bundle_; }
+  // The host arena's plan: every tensor when all ops run on the host, else the tensors whose home
+  // is host memory (device_plan() has the others).
   const MemoryPlan& plan() const { return plan_; }
+  const MemoryPlan& device_plan() const { return device_plan_; }
   const std::vector<BoundOp>& ops() const { return ops_; }
+  const std::vector<OpSegment>& segments() const { return segments_; }
+  // Per tensor; all kHost when no op runs on an accelerator.
+  const std::vector<TensorHome>& homes() const { return homes_; }
+  // The accelerator's share of this model (weights placed, programs built), or null.
+  const DeviceModel* device_model() const { return device_model_.get(); }
+  // Ops from tail_begin() on are row-wise: Step(n, StepRows::kLast) runs them on the last row only.
+  int tail_begin() const { return tail_begin_; }
   // Tensor indices of well-known roles, -1 when absent: token ids in, positions in, logits out.
   int tokens_input() const { return tokens_input_; }
   int positions_input() const { return positions_input_; }
@@ -57,14 +73,30 @@ class Model {
 
  private:
   Model() = default;
+  Status Bind(const ModelOptions& options);
+  Status PlaceTensors(Accelerator* accelerator, const ModelOptions& options);
+
   std::unique_ptr<Bundle> bundle_;
   MemoryPlan plan_;
+  MemoryPlan device_plan_;
   std::vector<KernelEntry> custom_;
   std::vector<BoundOp> ops_;
+  std::vector<OpSegment> segments_;
+  std::vector<TensorHome> homes_;
   std::unique_ptr<Tokenizer> tokenizer_;
   int tokens_input_ = -1;
   int positions_input_ = -1;
   int logits_output_ = -1;
+  int tail_begin_ = 0;
+  // Last, so that it goes first: it refers to everything above.
+  std::unique_ptr<DeviceModel> device_model_;
+};
+
+// Which rows of a step's outputs the caller needs.
+enum class StepRows {
+  kAll,   // every row
+  kLast,  // the last row only: the row-wise tail of the graph (the last layer's MLP, the final norm,
+          // the LM head) runs on that row alone, so a prompt pays for one row of logits
 };
 
 struct SessionOptions {
@@ -91,9 +123,11 @@ class Session {
   Status Rewind(int64_t position);
 
   // Raw step: inputs must be written (TensorData) for n_tokens rows; runs every op at the current
-  // position, then advances it by n_tokens.
-  Status Step(int64_t n_tokens);
-  // Where tensor `index` lives for this session (arena or constant data).
+  // position, then advances it by n_tokens. With StepRows::kLast only the last row of each output
+  // is computed; the other rows hold stale data.
+  Status Step(int64_t n_tokens, StepRows rows = StepRows::kAll);
+  // Where tensor `index` lives for this session on the host (arena or constant data); null for a
+  // tensor that lives in device memory only (an intermediate of accelerator ops).
   void* TensorData(int index) const;
 
   // Runs `n` token ids from the current position, in chunks of the bundle's max_tokens. If logits
@@ -103,7 +137,11 @@ class Session {
 
  private:
   Session() = default;
+  Status RunHostOps(const OpSegment& segment, int64_t n_tokens, bool last_row_only);
+  Status CheckTokenIds(int64_t n_tokens) const;
+
   std::shared_ptr<const Model> model_;
+  std::unique_ptr<DeviceSession> device_;
   uint8_t* arena_ = nullptr;
   bool owns_arena_ = false;
   uint8_t* scratch_ = nullptr;
@@ -111,6 +149,9 @@ class Session {
   KernelResources res_;
   std::vector<OpCall> calls_;
   std::vector<void*> data_;  // per tensor
+  // Per op: the tokens-dimension row size in bytes of each input (and the output), 0 for tensors
+  // without one; a last-row step offsets the tail's pointers by (n - 1) rows.
+  std::vector<std::vector<uint64_t>> row_bytes_;
   int64_t pos_ = 0;
 };
 

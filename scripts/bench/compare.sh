@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# acorn and llama.cpp on the same weights, in one run: for each shape and dtype, a random-weight GGUF
+# (scripts/bench/make_random_gguf.py) that llama-bench reads as it is and acorn-convert turns into a
+# bundle byte for byte; then llama-bench and acorn-bench, pp512 and tg128, the same repetitions.
+# Prints every raw result, then one table of medians and ratios. Not part of CI.
+#
+# usage: scripts/bench/compare.sh [options]
+#   --backend cuda|cpu     (default cuda)
+#   --llama-bench PATH     llama.cpp's llama-bench (built from the llama-cpp-python sdist:
+#                          scripts/gguf/compare_llamacpp.sh shows how); without it only acorn runs
+#   --shapes "A B"         llama3.2-1b llama2-7b (default both)
+#   --dtypes "A B"         q4_0 q8_0 f16 (default "q4_0 q8_0")
+#   --reps N               repetitions (default 3)   --threads N   CPU threads (default: all)
+#   --acorn DIR            acorn build folder (default build/cuda, else build/release)
+#   --work DIR             scratch for the model files (default /tmp/acorn-compare)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+backend=cuda llama_bench="" shapes="llama3.2-1b llama2-7b" dtypes="q4_0 q8_0" reps=3 threads=$(nproc)
+acorn=""
+work=/tmp/acorn-compare
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --backend) backend=$2; shift 2 ;;
+    --llama-bench) llama_bench=$2; shift 2 ;;
+    --shapes) shapes=$2; shift 2 ;;
+    --dtypes) dtypes=$2; shift 2 ;;
+    --reps) reps=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --acorn) acorn=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
+    *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+if [ -z "$acorn" ]; then acorn=build/cuda; [ -x $acorn/tools/acorn-bench/acorn-bench ] || acorn=build/release; fi
+for t in acorn-convert acorn-bench; do
+  [ -x "$acorn/tools/$t/$t" ] || { echo "compare.sh: $acorn/tools/$t/$t missing: build acorn first" >&2; exit 1; }
+done
+mkdir -p "$work"
+summary=$work/summary.txt
+: > "$summary"
+ngl=()
+[ "$backend" = cuda ] && ngl=(-ngl 99)
+
+echo "== memory bandwidth"
+"$acorn/tools/acorn-bench/acorn-bench" --bandwidth --backend "$backend" -t "$threads" -r 5 | tee "$work/bandwidth.txt"
+
+for shape in $shapes; do
+  for dtype in $dtypes; do
+    gguf=$work/$shape.$dtype.gguf
+    bundle=$work/$shape.$dtype.acorn
+    echo "== $shape $dtype"
+    python3 scripts/bench/make_random_gguf.py --shape "$shape" --dtype "$dtype" -o "$gguf" || exit 1
+    "$acorn/tools/acorn-convert/acorn-convert" "$gguf" -o "$bundle" --quiet --max-tokens 512 --context 1024 || exit 1
+    if [ -n "$llama_bench" ]; then
+      for fa in 0 1; do
+        "$llama_bench" -m "$gguf" "${ngl[@]}" -p 512 -n 128 -r "$reps" -t "$threads" -fa $fa 2>/dev/null |
+          tee "$work/llama.$shape.$dtype.fa$fa.txt"
+        for test in pp512 tg128; do
+          v=$(grep -E "\| +$test +\|" "$work/llama.$shape.$dtype.fa$fa.txt" | awk -F'|' '{print $(NF-1)}' | awk '{print $1}')
+          echo "$shape $dtype llama.cpp(fa=$fa) $test ${v:-?}" >> "$summary"
+        done
+      done
+    fi
+    "$acorn/tools/acorn-bench/acorn-bench" -m "$bundle" --backend "$backend" -p 512 -n 128 -r "$reps" -t "$threads" |
+      tee "$work/acorn.$shape.$dtype.txt"
+    for test in pp512 tg128; do
+      v=$(grep -E "\| $test \|" "$work/acorn.$shape.$dtype.txt" | awk -F'|' '{print $5}' | tr -d ' ')
+      echo "$shape $dtype acorn $test ${v:-?}" >> "$summary"
+    done
+    rm -f "$gguf" "$bundle"
+  done
+done
+echo
+echo "== medians (tokens/s)"
+printf "| shape | dtype | test | acorn | llama.cpp | llama.cpp (flash attn) | acorn / best llama.cpp |\n|---|---|---|---|---|---|---|\n"
+for shape in $shapes; do
+  for dtype in $dtypes; do
+    for test in pp512 tg128; do
+      a=$(awk -v s="$shape" -v d="$dtype" -v t="$test" '$1==s && $2==d && $3=="acorn" && $4==t {print $5}' "$summary")
+      l0=$(awk -v s="$shape" -v d="$dtype" -v t="$test" '$1==s && $2==d && $3=="llama.cpp(fa=0)" && $4==t {print $5}' "$summary")
+      l1=$(awk -v s="$shape" -v d="$dtype" -v t="$test" '$1==s && $2==d && $3=="llama.cpp(fa=1)" && $4==t {print $5}' "$summary")
+      ratio=$(awk -v a="${a:-0}" -v x="${l0:-0}" -v y="${l1:-0}" 'BEGIN{b=(x>y?x:y); if (b>0 && a>0) printf "%.2f", a/b; else print "-"}')
+      echo "| $shape | $dtype | $test | ${a:--} | ${l0:--} | ${l1:--} | $ratio |"
+    done
+  done
+done
