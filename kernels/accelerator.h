@@ -67,6 +67,9 @@ struct AcceleratorOptions {
   bool fuse = true;
   // Capture one-token steps into device graphs and replay them (fewer launches per token).
   bool graphs = true;
+  // Time every launch with device events (graphs off): DeviceSession::ProfileReport says where a
+  // step's time goes. For benchmarks; it adds a little time of its own.
+  bool profile = false;
 };
 
 // One step as a device segment sees it.
@@ -89,6 +92,9 @@ class DeviceSession {
   virtual Status Finish() = 0;
   // Zeroes the state tensors in device memory (the KV cache), as Session::Reset does on the host.
   virtual Status ResetState() = 0;
+  // With AcceleratorOptions::profile: device time per kind of launch since the last call, as a
+  // table; then starts over. Empty otherwise.
+  virtual std::string ProfileReport() = 0;
 };
 
 class DeviceModel {

@@ -1,9 +1,9 @@
 // Grouped-query attention over the KV cache, as ref::Attention (scores scaled, then the additive
 // mask; softmax in float), in two kernels neither of which materializes the score matrix:
 //  - decode (T <= kSmallRows): one block per (query row, head, split of the keys) computes a partial
-//    softmax over its keys; a second kernel combines the splits (flash-decoding) and can quantize
-//    the output rows for the next matrix product. The split count depends on the cache size only,
-//    so a captured step replays at any position.
+//    softmax over its keys, warps walking the keys with an online softmax; a second kernel combines
+//    the splits (flash-decoding) and can quantize the output rows for the next matrix product. The
+//    split count depends on the cache size only, so a captured step replays at any position.
 //  - flash (any T): one block per (32 query rows, head) walks the keys in tiles of 64 with an online
 //    softmax, K and V tiles in shared memory.
 // The step's first position comes from device memory (device_pos[0]).
@@ -17,24 +17,21 @@ namespace cuda {
 
 namespace {
 
-constexpr int kDecodeThreads = 128;
-constexpr int kMaxSplits = 32;
-constexpr int64_t kMaxKeysPerSplit = 8192;
+constexpr int kDecodeThreads = 128;  // 4 warps
+constexpr int kDecodeWarps = kDecodeThreads / 32;
+constexpr int kMaxSplits = 256;
+constexpr int kKeysPerGroup = 4;      // keys a warp takes at once: their loads are in flight together
 
 struct Splits {
   int64_t count;
   int64_t keys;  // keys per split
 };
 
+// Splits of 16 keys (one group per warp: one round trip to memory), more keys per split only when
+// the cache would need more than kMaxSplits. Blocks past the step's last key return at once.
 Splits SplitsFor(int64_t cache_rows) {
-  int64_t count = std::min<int64_t>(kMaxSplits, std::max<int64_t>(1, (cache_rows + 255) / 256));
-  int64_t keys = (cache_rows + count - 1) / count;
-  if (keys > kMaxKeysPerSplit) {
-    count = (cache_rows + kMaxKeysPerSplit - 1) / kMaxKeysPerSplit;
-    keys = kMaxKeysPerSplit;
-  }
-  keys = (keys + 31) / 32 * 32;
-  return Splits{count, keys};
+  const int64_t keys = std::max<int64_t>(16, (cache_rows + kMaxSplits - 1) / kMaxSplits + 15) / 16 * 16;
+  return Splits{(cache_rows + keys - 1) / keys, keys};
 }
 
 struct DecodeParams {
@@ -49,9 +46,13 @@ __device__ __forceinline__ int64_t PartialIndex(const DecodeParams& p, int64_t t
   return (t * p.a.n_heads + h) * p.splits + s;
 }
 
+// One block per (head, split, query row). Each warp walks every fourth group of keys of the split
+// with an online softmax, its lanes spread over head_dim (dimension lane + 32 i), so that every
+// load is coalesced and several keys' loads are in flight at once; then the four warps combine.
+template <int NV>
 __global__ void __launch_bounds__(kDecodeThreads) AttentionSplitKernel(const DecodeParams p) {
-  extern __shared__ float smem[];
-  __shared__ float red[32];
+  __shared__ float warp_m[kDecodeWarps], warp_l[kDecodeWarps];
+  __shared__ float warp_o[kDecodeWarps][NV * 32];
   const AttentionArgs& a = p.a;
   const int64_t h = blockIdx.x, s = blockIdx.y, t = blockIdx.z;
   const int64_t pos = a.device_pos[0];
@@ -59,56 +60,97 @@ __global__ void __launch_bounds__(kDecodeThreads) AttentionSplitKernel(const Dec
   const int64_t len = a.causal ? pos + t + 1 : kv_len;
   const int64_t begin = s * p.keys_per_split;
   if (begin >= len) return;  // the combine step reads only the splits that hold keys
-  const int64_t n = std::min(len - begin, p.keys_per_split);
-  const int64_t hd = a.head_dim, group = a.n_heads / a.n_kv_heads, g = h / group;
+  const int64_t end = std::min(len, begin + p.keys_per_split);
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int64_t hd = a.head_dim, g = h / (a.n_heads / a.n_kv_heads);
   const int64_t kv_stride = a.n_kv_heads * hd;
-  float* q = smem;             // [hd]
-  float* scores = smem + hd;   // [keys_per_split]
-  for (int64_t d = threadIdx.x; d < hd; d += blockDim.x) q[d] = a.q[(t * a.n_heads + h) * hd + d];
-  __syncthreads();
-  float mx = -INFINITY;
-  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-    const float* k = a.k_cache + (begin + j) * kv_stride + g * hd;
-    float dot = 0.0f;
-    if (hd % 4 == 0) {
-      for (int64_t d = 0; d < hd; d += 4) {
-        const float4 kv = *reinterpret_cast<const float4*>(k + d);
-        dot += q[d] * kv.x + q[d + 1] * kv.y + q[d + 2] * kv.z + q[d + 3] * kv.w;
+  const float* kbase = a.k_cache + g * hd;
+  const float* vbase = a.v_cache + g * hd;
+  float q[NV], o[NV];
+#pragma unroll
+  for (int i = 0; i < NV; ++i) {
+    const int64_t d = lane + 32 * i;
+    q[i] = d < hd ? a.q[(t * a.n_heads + h) * hd + d] : 0.0f;
+    o[i] = 0.0f;
+  }
+  float m = -INFINITY, l = 0.0f;
+  for (int64_t j0 = begin + warp * kKeysPerGroup; j0 < end; j0 += kDecodeWarps * kKeysPerGroup) {
+    // The group's keys and values, all loads issued before any is used.
+    float kv[kKeysPerGroup][NV], vv[kKeysPerGroup][NV];
+#pragma unroll
+    for (int k = 0; k < kKeysPerGroup; ++k) {
+      const int64_t j = j0 + k;
+      const float* kr = kbase + j * kv_stride;
+      const float* vr = vbase + j * kv_stride;
+#pragma unroll
+      for (int i = 0; i < NV; ++i) {
+        const int64_t d = lane + 32 * i;
+        const bool ok = j < end && d < hd;
+        kv[k][i] = ok ? __ldg(kr + d) : 0.0f;
+        vv[k][i] = ok ? __ldg(vr + d) : 0.0f;
       }
-    } else {
-      for (int64_t d = 0; d < hd; ++d) dot += q[d] * k[d];
     }
-    float v = dot * a.scale;
-    if (a.mask) v += a.mask[t * kv_len + begin + j];
-    scores[j] = v;
-    mx = fmaxf(mx, v);
+    float sc[kKeysPerGroup];
+    float mx = m;
+#pragma unroll
+    for (int k = 0; k < kKeysPerGroup; ++k) {
+      float dot = 0.0f;
+#pragma unroll
+      for (int i = 0; i < NV; ++i) dot += q[i] * kv[k][i];
+      const int64_t j = j0 + k;
+      float v = WarpSum(dot) * a.scale;
+      if (a.mask && j < end) v += a.mask[t * kv_len + j];
+      sc[k] = j < end ? v : -INFINITY;
+      mx = fmaxf(mx, sc[k]);
+    }
+    if (mx == -INFINITY) continue;  // every key of the group hidden (warp-uniform)
+    const float corr = expf(m - mx);  // 0 while m is still -inf
+    l *= corr;
+#pragma unroll
+    for (int i = 0; i < NV; ++i) o[i] *= corr;
+#pragma unroll
+    for (int k = 0; k < kKeysPerGroup; ++k) {
+      const float pk = expf(sc[k] - mx);  // 0 for hidden keys and keys past the end
+      l += pk;
+#pragma unroll
+      for (int i = 0; i < NV; ++i) o[i] = fmaf(pk, vv[k][i], o[i]);
+    }
+    m = mx;
   }
-  mx = BlockMax(mx, red);
-  float sum = 0.0f;
-  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
-    const float e = mx == -INFINITY ? 0.0f : expf(scores[j] - mx);
-    scores[j] = e;
-    sum += e;
+  if (lane == 0) {
+    warp_m[warp] = m;
+    warp_l[warp] = l;
   }
-  sum = BlockSum(sum, red);  // its barriers also publish the scores
+#pragma unroll
+  for (int i = 0; i < NV; ++i) warp_o[warp][lane + 32 * i] = o[i];
+  __syncthreads();
+  float mb = -INFINITY;
+#pragma unroll
+  for (int w = 0; w < kDecodeWarps; ++w) mb = fmaxf(mb, warp_m[w]);
+  float wgt[kDecodeWarps], lb = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kDecodeWarps; ++w) {
+    wgt[w] = warp_m[w] == -INFINITY ? 0.0f : expf(warp_m[w] - mb);
+    lb += wgt[w] * warp_l[w];
+  }
   const int64_t pi = PartialIndex(p, t, h, s);
-  float* o = a.scratch + pi * hd;
+  float* po = a.scratch + pi * hd;
   for (int64_t d = threadIdx.x; d < hd; d += blockDim.x) {
-    const float* v = a.v_cache + begin * kv_stride + g * hd + d;
-    float acc = 0.0f;
-    for (int64_t j = 0; j < n; ++j) acc += scores[j] * v[j * kv_stride];
-    o[d] = acc;
+    float y = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kDecodeWarps; ++w) y += wgt[w] * warp_o[w][d];
+    po[d] = y;
   }
   if (threadIdx.x == 0) {
     float* ml = a.scratch + a.T * a.n_heads * p.splits * hd;
-    ml[2 * pi] = mx;
-    ml[2 * pi + 1] = sum;
+    ml[2 * pi] = mb;
+    ml[2 * pi + 1] = lb;
   }
 }
 
 // One block per (head, row): blockDim.x == head_dim rounded up to a multiple of 32.
 __global__ void AttentionCombineKernel(const DecodeParams p) {
-  __shared__ float weight[kMaxSplits * 8];
+  __shared__ float weight[kMaxSplits];
   __shared__ float total;
   const AttentionArgs& a = p.a;
   const int64_t h = blockIdx.x, t = blockIdx.y, hd = a.head_dim;
@@ -324,10 +366,17 @@ Status LaunchAttentionDecode(cudaStream_t stream, const AttentionArgs& a) {
   }
   const Splits s = SplitsFor(a.cache_rows);
   const DecodeParams p{a, s.count, s.keys};
-  const size_t smem = static_cast<size_t>(a.head_dim + s.keys) * sizeof(float);
-  AttentionSplitKernel<<<dim3(static_cast<unsigned>(a.n_heads), static_cast<unsigned>(s.count),
-                              static_cast<unsigned>(a.T)),
-                         kDecodeThreads, smem, stream>>>(p);
+  const dim3 grid(static_cast<unsigned>(a.n_heads), static_cast<unsigned>(s.count), static_cast<unsigned>(a.T));
+  const int64_t nv = (a.head_dim + 31) / 32;
+  if (nv <= 1) {
+    AttentionSplitKernel<1><<<grid, kDecodeThreads, 0, stream>>>(p);
+  } else if (nv <= 2) {
+    AttentionSplitKernel<2><<<grid, kDecodeThreads, 0, stream>>>(p);
+  } else if (nv <= 4) {
+    AttentionSplitKernel<4><<<grid, kDecodeThreads, 0, stream>>>(p);
+  } else {
+    AttentionSplitKernel<8><<<grid, kDecodeThreads, 0, stream>>>(p);
+  }
   ACORN_RETURN_IF_ERROR(LaunchStatus("attention (decode splits)"));
   const unsigned threads = static_cast<unsigned>((a.head_dim + 31) / 32 * 32);
   AttentionCombineKernel<<<dim3(static_cast<unsigned>(a.n_heads), static_cast<unsigned>(a.T)), threads, 0, stream>>>(p);
@@ -352,9 +401,7 @@ Status PrepareAttentionKernels() {
       cudaFuncSetAttribute(AttentionFlashKernel<128>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                            static_cast<int>(FlashSmemFloats<128>() * sizeof(float))) != cudaSuccess ||
       cudaFuncSetAttribute(AttentionFlashKernel<256>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                           static_cast<int>(FlashSmemFloats<256>() * sizeof(float))) != cudaSuccess ||
-      cudaFuncSetAttribute(AttentionSplitKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                           static_cast<int>((kMaxHeadDim + kMaxKeysPerSplit) * sizeof(float))) != cudaSuccess) {
+                           static_cast<int>(FlashSmemFloats<256>() * sizeof(float))) != cudaSuccess) {
     return LaunchStatus("raising the attention kernels' shared memory");
   }
   return Status::Ok();

@@ -71,6 +71,7 @@ class CudaSession : public DeviceSession {
   Status Run(int segment, const DeviceStep& step) override;
   Status Finish() override;
   Status ResetState() override;
+  std::string ProfileReport() override;
 
  private:
   explicit CudaSession(const CudaModel& model) : model_(model) {}
@@ -102,6 +103,24 @@ class CudaSession : public DeviceSession {
   bool graphs_enabled_ = true;
   std::vector<uint64_t> row_bytes_;      // per tensor: bytes of one tokens-dimension row (0: none)
   Status error_;                         // a failed step leaves the session unusable
+
+  // Profiling (AcceleratorOptions::profile): an event pair around each launch of the step in flight.
+  struct Timed {
+    std::string name;
+    cudaEvent_t begin, end;
+  };
+  Status Mark(const std::string& name, bool begin);
+  std::string LaunchName(const Launch& l) const;
+  std::vector<cudaEvent_t> event_pool_;
+  size_t events_used_ = 0;
+  std::vector<Timed> timed_;
+  struct Total {
+    std::string name;
+    int64_t launches = 0;
+    double ms = 0;
+  };
+  std::vector<Total> totals_;
+  int64_t profiled_steps_ = 0;
 };
 
 }  // namespace cuda

@@ -93,7 +93,7 @@ Result<std::unique_ptr<CudaSession>> CudaSession::Create(const CudaModel& model,
     s->last_device_segment_ = static_cast<int>(i);
   }
   s->graphs_.assign(spec.segments.size(), nullptr);
-  s->graphs_enabled_ = model.options().graphs;
+  s->graphs_enabled_ = model.options().graphs && !model.options().profile;
   s->row_bytes_.resize(b.tensors().size(), 0);
   for (size_t t = 0; t < b.tensors().size(); ++t) {
     const TensorDesc& d = b.tensors()[t];
@@ -109,6 +109,7 @@ CudaSession::~CudaSession() {
   for (cudaGraphExec_t g : graphs_) {
     if (g != nullptr) cudaGraphExecDestroy(g);
   }
+  for (cudaEvent_t e : event_pool_) cudaEventDestroy(e);
   if (device_arena_ != nullptr) cudaFree(device_arena_);
   if (scratch_ != nullptr) cudaFree(scratch_);
   if (step_host_ != nullptr) cudaFreeHost(step_host_);
@@ -207,7 +208,72 @@ Status CudaSession::Finish() {
                                                    cudaGetErrorName(e)));
     return error_;
   }
+  if (!timed_.empty()) {
+    for (const Timed& t : timed_) {
+      float ms = 0;
+      cudaEventElapsedTime(&ms, t.begin, t.end);
+      auto it = std::find_if(totals_.begin(), totals_.end(), [&](const Total& x) { return x.name == t.name; });
+      if (it == totals_.end()) it = totals_.insert(totals_.end(), Total{t.name, 0, 0});
+      it->launches += 1;
+      it->ms += ms;
+    }
+    timed_.clear();
+    events_used_ = 0;
+    ++profiled_steps_;
+  }
   return Status::Ok();
+}
+
+Status CudaSession::Mark(const std::string& name, bool begin) {
+  if (events_used_ == event_pool_.size()) {
+    cudaEvent_t e = nullptr;
+    ACORN_CUDA_TRY(cudaEventCreate(&e), "creating a profiling event");
+    event_pool_.push_back(e);
+  }
+  cudaEvent_t e = event_pool_[events_used_++];
+  ACORN_CUDA_TRY(cudaEventRecord(e, stream_), "recording a profiling event");
+  if (begin) {
+    timed_.push_back(Timed{name, e, nullptr});
+  } else {
+    timed_.back().end = e;
+  }
+  return Status::Ok();
+}
+
+// The launch's op name without its layer ("blk.7.attn_q" -> "attn_q"), and what it fuses.
+std::string CudaSession::LaunchName(const Launch& l) const {
+  std::string name = model_.spec().ops[l.op].op->name;
+  if (name.compare(0, 4, "blk.") == 0) {
+    const size_t dot = name.find('.', 4);
+    if (dot != std::string::npos) name = name.substr(dot + 1);
+  }
+  switch (l.kind) {
+    case LaunchKind::kOp: return name;
+    case LaunchKind::kNorm: return name + (l.q8_out >= 0 ? " (+int8 out)" : "");
+    case LaunchKind::kLinear:
+      return name + (l.n_matmuls > 1 ? " (x" + std::to_string(l.n_matmuls) + ")" : "") +
+             (l.swiglu_op >= 0 ? " +swiglu" : "") + (l.add_op >= 0 ? " +residual" : "") +
+             (l.quantize_input ? " +quantize" : "");
+    case LaunchKind::kAttention: return name + (l.rope_q >= 0 ? " (+rope, kv)" : " (+kv)");
+  }
+  return name;
+}
+
+std::string CudaSession::ProfileReport() {
+  if (totals_.empty()) return std::string();
+  std::sort(totals_.begin(), totals_.end(), [](const Total& a, const Total& b) { return a.ms > b.ms; });
+  double sum = 0;
+  for (const Total& t : totals_) sum += t.ms;
+  std::string out = StrFormat("cuda launch profile over %lld steps: %.3f ms of device time per step\n"
+                              "| launch | per step | us each | share |\n|---|---|---|---|\n",
+                              static_cast<long long>(profiled_steps_), sum / profiled_steps_);
+  for (const Total& t : totals_) {
+    out += StrFormat("| %s | %.1f | %.2f | %.1f %% |\n", t.name.c_str(), static_cast<double>(t.launches) / profiled_steps_,
+                     1000.0 * t.ms / t.launches, 100.0 * t.ms / sum);
+  }
+  totals_.clear();
+  profiled_steps_ = 0;
+  return out;
 }
 
 Status CudaSession::Enqueue(int segment, const DeviceStep& step) {
@@ -224,7 +290,12 @@ Status CudaSession::Enqueue(int segment, const DeviceStep& step) {
                      "copying inputs to the device");
     }
   }
-  for (const Launch& l : model_.program().segments[segment]) ACORN_RETURN_IF_ERROR(RunLaunch(l, step));
+  const bool profile = model_.options().profile;
+  for (const Launch& l : model_.program().segments[segment]) {
+    if (profile) ACORN_RETURN_IF_ERROR(Mark(LaunchName(l), true));
+    ACORN_RETURN_IF_ERROR(RunLaunch(l, step));
+    if (profile) ACORN_RETURN_IF_ERROR(Mark("", false));
+  }
   if (segment == last_device_segment_) {
     for (uint32_t t : b.graph_outputs()) {
       if (spec.homes[t] != TensorHome::kMirrored) continue;

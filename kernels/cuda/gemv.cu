@@ -1,7 +1,9 @@
 // Matrix x vector products for steps of up to kSmallRows rows (decode): memory-bound, so each
 // weight is read once for all rows and the kernels aim at streaming the weights at full bandwidth.
-// A warp owns kRowsPerWarp output rows and walks their K dimension with all 32 lanes (consecutive
-// blocks per lane, so a warp's loads form one contiguous span), then reduces across lanes.
+// A block of 4 warps owns a few output rows and walks their K dimension with all 128 threads
+// (consecutive blocks per thread, so the loads form one contiguous span per row): a row of 4096
+// q4_0 weights is then one 16-byte load per thread, all rows' loads in flight at once, one trip to
+// memory. Partial sums are reduced across lanes, then across warps in shared memory.
 //  - q8_0/q4_0 weights: integer dot products (dp4a) against int8 activations, one float scale
 //    multiply per 32-block, as ref::MatMulQ8Activations defines the result.
 //  - f32/f16/bf16 weights: fp32 multiply-adds against the float activations.
@@ -16,9 +18,9 @@ namespace cuda {
 namespace {
 
 constexpr int kWarps = 4;
-constexpr int kRowsPerWarp = 2;
 constexpr int kThreads = kWarps * 32;
-constexpr int kRowsPerBlock = kWarps * kRowsPerWarp;
+// Output rows per block: four for one-token steps, two when each weight serves up to eight rows.
+constexpr int RowsPerBlock(int tmax) { return tmax == 1 ? 4 : 2; }
 
 struct GemvParams {
   const uint8_t* data[3];
@@ -44,7 +46,7 @@ __device__ __forceinline__ int MatrixOf(const GemvParams& p, int64_t r) {
   return (p.n > 1 && r >= p.row_start[1]) ? ((p.n > 2 && r >= p.row_start[2]) ? 2 : 1) : 0;
 }
 
-// Which matrix and row weight slot j of the warp starting at global row r0 reads.
+// Which matrix and row weight slot j of the block starting at global row r0 reads.
 template <bool kSwiGlu>
 __device__ __forceinline__ void SlotRow(const GemvParams& p, int64_t r0, int j, int64_t total, int* m, int64_t* row) {
   const int64_t r = r0 + (kSwiGlu ? j / 2 : j);
@@ -62,53 +64,60 @@ __device__ __forceinline__ void SlotRow(const GemvParams& p, int64_t r0, int j, 
   }
 }
 
-template <int NW, int TMAX, bool kSwiGlu>
+// Sums the block's partial products (lanes, then warps through shared memory) and writes each
+// (row, token) output from its own thread: bias, then SwiGLU or the residual.
+template <int R, int NW, int TMAX, bool kSwiGlu>
 __device__ __forceinline__ void Epilogue(const GemvParams& p, float (&acc)[NW][TMAX], int64_t r0, int64_t total) {
+  __shared__ float red[kWarps][NW][TMAX];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
 #pragma unroll
   for (int j = 0; j < NW; ++j) {
 #pragma unroll
-    for (int t = 0; t < TMAX; ++t) acc[j][t] = WarpSum(acc[j][t]);
-  }
-  if ((threadIdx.x & 31) != 0) return;
-#pragma unroll
-  for (int jr = 0; jr < kRowsPerWarp; ++jr) {
-    const int64_t r = r0 + jr;
-    if (r >= total) break;
-#pragma unroll
     for (int t = 0; t < TMAX; ++t) {
-      if (t >= p.T) break;
-      if (kSwiGlu) {
-        float g = acc[2 * jr][t], u = acc[2 * jr + 1][t];
-        if (p.bias[0]) g += p.bias[0][r];
-        if (p.bias[1]) u += p.bias[1][r];
-        float y = g / (1.0f + expf(-g)) * u;
-        if (p.residual[0]) y += p.residual[0][t * total + r];
-        p.out[0][t * total + r] = y;
-      } else {
-        const int m = MatrixOf(p, r);
-        const int64_t begin = Sel(m, p.row_start[0], p.row_start[1], p.row_start[2]);
-        const int64_t n = Sel(m, p.row_start[1], p.row_start[2], p.row_start[3]) - begin;
-        const int64_t lr = r - begin;
-        const float* bias = Sel(m, p.bias[0], p.bias[1], p.bias[2]);
-        const float* res = Sel(m, p.residual[0], p.residual[1], p.residual[2]);
-        float* out = Sel(m, p.out[0], p.out[1], p.out[2]);
-        float y = acc[jr][t];
-        if (bias) y += bias[lr];
-        if (res) y += res[t * n + lr];
-        out[t * n + lr] = y;
-      }
+      const float v = WarpSum(acc[j][t]);
+      if (lane == 0) red[warp][j][t] = v;
     }
+  }
+  __syncthreads();
+  const int jr = threadIdx.x / TMAX, t = threadIdx.x % TMAX;
+  if (jr >= R || t >= p.T) return;
+  const int64_t r = r0 + jr;
+  if (r >= total) return;
+  auto sum = [&](int j) {
+    float v = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) v += red[w][j][t];
+    return v;
+  };
+  if (kSwiGlu) {
+    float g = sum(2 * jr), u = sum(2 * jr + 1);
+    if (p.bias[0]) g += p.bias[0][r];
+    if (p.bias[1]) u += p.bias[1][r];
+    float y = g / (1.0f + expf(-g)) * u;
+    if (p.residual[0]) y += p.residual[0][t * total + r];
+    p.out[0][t * total + r] = y;
+  } else {
+    const int m = MatrixOf(p, r);
+    const int64_t begin = Sel(m, p.row_start[0], p.row_start[1], p.row_start[2]);
+    const int64_t n = Sel(m, p.row_start[1], p.row_start[2], p.row_start[3]) - begin;
+    const int64_t lr = r - begin;
+    const float* bias = Sel(m, p.bias[0], p.bias[1], p.bias[2]);
+    const float* res = Sel(m, p.residual[0], p.residual[1], p.residual[2]);
+    float* out = Sel(m, p.out[0], p.out[1], p.out[2]);
+    float y = sum(jr);
+    if (bias) y += bias[lr];
+    if (res) y += res[t * n + lr];
+    out[t * n + lr] = y;
   }
 }
 
 template <DType DT, bool kSplit, int TMAX, bool kSwiGlu>
 __global__ void __launch_bounds__(kThreads) GemvQuantKernel(const GemvParams p) {
   constexpr int kWords = DT == DType::kQ4_0 ? 4 : 8;
-  constexpr int NW = kSwiGlu ? 2 * kRowsPerWarp : kRowsPerWarp;
-  const int lane = threadIdx.x & 31;
+  constexpr int R = RowsPerBlock(TMAX);
+  constexpr int NW = kSwiGlu ? 2 * R : R;
   const int64_t total = kSwiGlu ? p.row_start[1] : p.row_start[p.n];
-  const int64_t r0 = (static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5)) * kRowsPerWarp;
-  if (r0 >= total) return;
+  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * R;
   const int64_t nb = p.K / kQBlock;
   const uint8_t* wdata[NW];
   const uint16_t* wscales[NW];
@@ -126,8 +135,11 @@ __global__ void __launch_bounds__(kThreads) GemvQuantKernel(const GemvParams p) 
 #pragma unroll
     for (int t = 0; t < TMAX; ++t) acc[j][t] = 0.0f;
   }
-#pragma unroll 2
-  for (int64_t b = lane; b < nb; b += 32) {
+  // Loads of several iterations in flight where registers allow: a gate/up pair or q8_0 rows hold
+  // twice the quants, and unrolling those further costs more in occupancy than it gains.
+  constexpr int kUnroll = NW * kWords > 16 ? 2 : 4;
+#pragma unroll kUnroll
+  for (int64_t b = threadIdx.x; b < nb; b += kThreads) {
     uint32_t q[NW][kWords];
     float d[NW];
 #pragma unroll
@@ -160,7 +172,7 @@ __global__ void __launch_bounds__(kThreads) GemvQuantKernel(const GemvParams p) 
       }
     }
   }
-  Epilogue<NW, TMAX, kSwiGlu>(p, acc, r0, total);
+  Epilogue<R, NW, TMAX, kSwiGlu>(p, acc, r0, total);
 }
 
 template <DType DT>
@@ -194,12 +206,11 @@ __device__ __forceinline__ float Load1(const uint8_t* row, int64_t k) {
 
 template <DType DT, int TMAX, bool kSwiGlu>
 __global__ void __launch_bounds__(kThreads) GemvFloatKernel(const GemvParams p) {
-  constexpr int NW = kSwiGlu ? 2 * kRowsPerWarp : kRowsPerWarp;
+  constexpr int R = RowsPerBlock(TMAX);
+  constexpr int NW = kSwiGlu ? 2 * R : R;
   constexpr int kElem = DT == DType::kF32 ? 4 : 2;
-  const int lane = threadIdx.x & 31;
   const int64_t total = kSwiGlu ? p.row_start[1] : p.row_start[p.n];
-  const int64_t r0 = (static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5)) * kRowsPerWarp;
-  if (r0 >= total) return;
+  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * R;
   const uint8_t* wrow[NW];
 #pragma unroll
   for (int j = 0; j < NW; ++j) {
@@ -215,7 +226,7 @@ __global__ void __launch_bounds__(kThreads) GemvFloatKernel(const GemvParams p) 
     for (int t = 0; t < TMAX; ++t) acc[j][t] = 0.0f;
   }
   if (p.K % 8 == 0) {
-    for (int64_t c = lane; c < p.K / 8; c += 32) {
+    for (int64_t c = threadIdx.x; c < p.K / 8; c += kThreads) {
       float w[NW][8];
 #pragma unroll
       for (int j = 0; j < NW; ++j) Load8<DT>(wrow[j], c * 8, w[j]);
@@ -233,7 +244,7 @@ __global__ void __launch_bounds__(kThreads) GemvFloatKernel(const GemvParams p) 
       }
     }
   } else {
-    for (int64_t k = lane; k < p.K; k += 32) {
+    for (int64_t k = threadIdx.x; k < p.K; k += kThreads) {
       float w[NW];
 #pragma unroll
       for (int j = 0; j < NW; ++j) w[j] = Load1<DT>(wrow[j], k);
@@ -246,12 +257,13 @@ __global__ void __launch_bounds__(kThreads) GemvFloatKernel(const GemvParams p) 
       }
     }
   }
-  Epilogue<NW, TMAX, kSwiGlu>(p, acc, r0, total);
+  Epilogue<R, NW, TMAX, kSwiGlu>(p, acc, r0, total);
 }
 
 template <int TMAX, bool kSwiGlu>
-Status Dispatch(cudaStream_t stream, const GemvParams& p, DType dtype, WeightLayout layout, unsigned blocks) {
+Status Dispatch(cudaStream_t stream, const GemvParams& p, DType dtype, WeightLayout layout, int64_t total) {
   const bool split = layout == WeightLayout::kSplitBlocks;
+  const unsigned blocks = static_cast<unsigned>((total + RowsPerBlock(TMAX) - 1) / RowsPerBlock(TMAX));
   switch (dtype) {
     case DType::kQ4_0:
       if (split) {
@@ -310,13 +322,12 @@ Status LaunchGemv(cudaStream_t stream, const LinearArgs& a) {
   }
   const int64_t total = a.swiglu ? a.w[0].rows : p.row_start[a.n];
   if (total == 0) return Status::Ok();
-  const unsigned blocks = static_cast<unsigned>((total + kRowsPerBlock - 1) / kRowsPerBlock);
   if (a.T == 1) {
-    return a.swiglu ? Dispatch<1, true>(stream, p, dtype, a.w[0].layout, blocks)
-                    : Dispatch<1, false>(stream, p, dtype, a.w[0].layout, blocks);
+    return a.swiglu ? Dispatch<1, true>(stream, p, dtype, a.w[0].layout, total)
+                    : Dispatch<1, false>(stream, p, dtype, a.w[0].layout, total);
   }
-  return a.swiglu ? Dispatch<kSmallRows, true>(stream, p, dtype, a.w[0].layout, blocks)
-                  : Dispatch<kSmallRows, false>(stream, p, dtype, a.w[0].layout, blocks);
+  return a.swiglu ? Dispatch<kSmallRows, true>(stream, p, dtype, a.w[0].layout, total)
+                  : Dispatch<kSmallRows, false>(stream, p, dtype, a.w[0].layout, total);
 }
 
 }  // namespace cuda

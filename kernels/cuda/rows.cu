@@ -65,6 +65,40 @@ __global__ void RmsNormKernel(const float* __restrict__ x, const float* __restri
   }
 }
 
+// H <= 8 x blockDim: every element stays in a register between the reduction and the output, and
+// a warp's 32 consecutive elements of one pass are one quantization block.
+constexpr int kRegs = 8;
+__global__ void RmsNormRegsKernel(const float* __restrict__ x, const float* __restrict__ w, int64_t H, float eps,
+                                  float* __restrict__ out, Q8Rows q) {
+  __shared__ float scratch[32];
+  const float* xr = x + blockIdx.x * H;
+  float v[kRegs];
+  float ss = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kRegs; ++i) {
+    const int64_t idx = i * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+    v[i] = idx < H ? xr[idx] : 0.0f;
+    ss += v[i] * v[i];
+  }
+  ss = BlockSum(ss, scratch);
+  const float r = 1.0f / sqrtf(ss / static_cast<float>(H) + eps);
+  float* o = out + blockIdx.x * H;
+  const int lane = threadIdx.x & 31;
+  const int64_t nb = H / kQBlock;
+#pragma unroll
+  for (int i = 0; i < kRegs; ++i) {
+    const int64_t base = i * static_cast<int64_t>(blockDim.x) + (threadIdx.x & ~31);  // this warp's 32 elements
+    if (base >= H) break;  // warp-uniform
+    const int64_t idx = base + lane;
+    const float y = idx < H ? w[idx] * (v[i] * r) : 0.0f;
+    if (idx < H) o[idx] = y;
+    if (q.qs != nullptr) {
+      const int64_t b = base / kQBlock;
+      QuantizeBlock(y, lane, q.qs + blockIdx.x * H + base, q.d + blockIdx.x * nb + b, q.sum + blockIdx.x * nb + b);
+    }
+  }
+}
+
 __global__ void LayerNormKernel(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ b,
                                 int64_t H, float eps, float* __restrict__ out) {
   __shared__ float scratch[32];
@@ -171,7 +205,12 @@ Status LaunchQuantizeRows(cudaStream_t stream, const float* x, int64_t rows, int
 Status LaunchRmsNorm(cudaStream_t stream, const float* x, const float* w, int64_t T, int64_t H, float eps, float* out,
                      const Q8Rows* q) {
   Q8Rows none;
-  RmsNormKernel<<<static_cast<unsigned>(T), RowThreads(H), 0, stream>>>(x, w, H, eps, out, q ? *q : none);
+  const int threads = RowThreads(H);
+  if (H <= static_cast<int64_t>(kRegs) * threads && (q == nullptr || H % kQBlock == 0)) {
+    RmsNormRegsKernel<<<static_cast<unsigned>(T), threads, 0, stream>>>(x, w, H, eps, out, q ? *q : none);
+  } else {
+    RmsNormKernel<<<static_cast<unsigned>(T), threads, 0, stream>>>(x, w, H, eps, out, q ? *q : none);
+  }
   return LaunchStatus("rms norm");
 }
 

@@ -143,17 +143,9 @@ Status CudaPool(const OpCall& c) {
 }
 
 Status CudaCopy(const OpCall& c) {
-  const auto* a = static_cast<const fb::CopyAttrs*>(c.op->attrs);
-  const int64_t rows = c.in[0].Rows(), cols = c.in[0].Cols();
-  int64_t begin = 0, count = rows;
-  if (a != nullptr && a->row_count() > 0) {
-    begin = a->row_begin() < 0 ? rows + a->row_begin() : a->row_begin();
-    count = a->row_count();
-  }
-  if (begin < 0 || begin + count > rows) {
-    return ACORN_ERROR(kOutOfRange, "op '%s': rows %lld..%lld of %lld", c.op->name, static_cast<long long>(begin),
-                       static_cast<long long>(begin + count), static_cast<long long>(rows));
-  }
+  const int64_t cols = c.in[0].Cols();
+  int64_t begin = 0, count = 0;
+  ACORN_RETURN_IF_ERROR(CopyRange(c, &begin, &count));
   const cudaError_t e = cudaMemcpyAsync(c.out.data, F(c.in[0]) + begin * cols,
                                         static_cast<size_t>(count * cols) * sizeof(float), cudaMemcpyDeviceToDevice,
                                         Stream(c));

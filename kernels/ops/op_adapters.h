@@ -32,6 +32,9 @@ Status CpuAttention(const OpCall& c);
 size_t AttentionScratch(const Bundle& bundle, const OpDesc& op, int threads);
 size_t CpuMatMulScratch(const Bundle& bundle, const OpDesc& op, int threads);
 
+// The row range a Copy op takes from its input (all rows, or its CopyAttrs range), checked.
+Status CopyRange(const OpCall& c, int64_t* begin, int64_t* count);
+
 // Inverse frequencies of a Rope op (head_dim / 2 floats).
 void RopeFrequencies(const fb::RopeAttrs& attrs, float* inv_freq);
 

@@ -97,18 +97,26 @@ Status RefPool(const OpCall& c) {
   return Status::Ok();
 }
 
-Status RefCopy(const OpCall& c) {
+Status CopyRange(const OpCall& c, int64_t* begin, int64_t* count) {
   const auto* a = static_cast<const fb::CopyAttrs*>(c.op->attrs);
-  const int64_t rows = c.in[0].Rows(), cols = c.in[0].Cols();
-  int64_t begin = 0, count = rows;
+  const int64_t rows = c.in[0].Rows();
+  *begin = 0;
+  *count = rows;
   if (a != nullptr && a->row_count() > 0) {
-    begin = a->row_begin() < 0 ? rows + a->row_begin() : a->row_begin();
-    count = a->row_count();
+    *begin = a->row_begin() < 0 ? rows + a->row_begin() : a->row_begin();
+    *count = a->row_count();
   }
-  if (begin < 0 || begin + count > rows) {
-    return ACORN_ERROR(kOutOfRange, "op '%s': rows %lld..%lld of %lld", c.op->name, static_cast<long long>(begin),
-                       static_cast<long long>(begin + count), static_cast<long long>(rows));
+  if (*begin < 0 || *begin + *count > rows) {
+    return ACORN_ERROR(kOutOfRange, "op '%s': rows %lld..%lld of %lld", c.op->name, static_cast<long long>(*begin),
+                       static_cast<long long>(*begin + *count), static_cast<long long>(rows));
   }
+  return Status::Ok();
+}
+
+Status RefCopy(const OpCall& c) {
+  const int64_t cols = c.in[0].Cols();
+  int64_t begin = 0, count = 0;
+  ACORN_RETURN_IF_ERROR(CopyRange(c, &begin, &count));
   const float* src = F(c.in[0]) + begin * cols;
   std::copy(src, src + count * cols, c.out.f32());
   return Status::Ok();

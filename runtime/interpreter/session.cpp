@@ -135,6 +135,8 @@ Status Session::Rewind(int64_t position) {
 
 void* Session::TensorData(int index) const { return data_[index]; }
 
+std::string Session::DeviceProfile() const { return device_ != nullptr ? device_->ProfileReport() : std::string(); }
+
 namespace {
 void ResolveDims(TensorArg* t, int64_t n_tokens) {
   for (int i = 0; i < t->desc->rank; ++i) t->dims[i] = t->desc->Dim(i, n_tokens);

@@ -1,5 +1,7 @@
 #include "model_test_util.h"
 
+#include "npy.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -42,6 +44,36 @@ nlohmann::json ReadJson(const std::string& path) {
 }
 
 std::vector<int32_t> Ids(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
+
+Reference LoadReference(const std::string& fixture) {
+  Reference r;
+  const std::string dir = FixtureDir(fixture);
+  std::ifstream probe(dir + "/config.json");
+  if (!probe.good()) {
+    ADD_FAILURE() << "fixture missing: " << dir << " (made by scripts/fixtures/make_llama_fixtures.py)";
+    return r;
+  }
+  r.prompt = Ids(ReadJson(dir + "/prompt.json")["tokens"]);
+  const nlohmann::json greedy = ReadJson(dir + "/greedy.json");
+  EXPECT_EQ(Ids(greedy["prompt"]), r.prompt) << fixture << ": greedy.json is for another prompt";
+  r.greedy = Ids(greedy["greedy"]);
+  auto logits = ReadNpy(dir + "/logits.npy");
+  if (!logits.ok()) {
+    ADD_FAILURE() << logits.status().ToString();
+    return r;
+  }
+  r.logits = std::move(logits->data);
+  r.vocab = logits->shape[1];
+  return r;
+}
+
+void FixtureTest::LoadFixture() {
+  Reference r = LoadReference(GetParam());
+  prompt_ = r.prompt;
+  greedy_ = r.greedy;
+  ref_ = std::move(r.logits);
+  vocab_ = r.vocab;
+}
 
 ModelRun RunModel(const std::string& bundle, const std::vector<int32_t>& prompt, int greedy, const ModelOptions& options,
                   int threads) {

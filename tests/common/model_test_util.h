@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "acorn/model.h"
@@ -24,6 +25,24 @@ int RunCommand(const std::string& cmd);
 std::string Convert(const std::string& name, const std::string& dtype, int max_tokens = 8, int context = 0);
 nlohmann::json ReadJson(const std::string& path);
 std::vector<int32_t> Ids(const nlohmann::json& j);
+
+// A fixture's prompt, transformers' greedy continuation of it and logits of every prompt position
+// ([prompt, vocab]). Fails the calling test, and returns empty logits, when a file is missing.
+struct Reference {
+  std::vector<int32_t> prompt, greedy;
+  std::vector<float> logits;
+  int64_t vocab = 0;
+};
+Reference LoadReference(const std::string& fixture);
+
+// Tests parameterized by fixture name, with its Reference in members after LoadFixture().
+class FixtureTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  void LoadFixture();
+  std::vector<int32_t> prompt_, greedy_;
+  std::vector<float> ref_;
+  int64_t vocab_ = 0;
+};
 
 struct ModelRun {
   std::vector<float> logits;  // [n, vocab]

@@ -291,7 +291,7 @@ void ExpectNear(const std::vector<float>& got, const std::vector<float>& want, f
 }
 
 TEST_F(CudaKernels, NormsMatchReference) {
-  for (int64_t H : {1, 33, 64, 1000, 4096}) {
+  for (int64_t H : {1, 33, 64, 1000, 4096, 10016}) {
     SCOPED_TRACE(::testing::Message() << "H=" << H);
     const int64_t T = 5;
     const auto x = test::RandomFloats(static_cast<size_t>(T * H), 40 + H, 2.0f);

@@ -42,28 +42,6 @@ std::string ConvertFixture(const std::string& gguf, const std::string& extra = "
   return out;
 }
 
-std::vector<int32_t> ReadIds(const std::string& path, const char* key) {
-  std::ifstream in(path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // {"tokens": [..]} / {"prompt": [..], "greedy": [..]}: the list after "key".
-  std::vector<int32_t> ids;
-  size_t p = text.find(std::string("\"") + key + "\"");
-  if (p == std::string::npos) return ids;
-  p = text.find('[', p);
-  const size_t end = text.find(']', p);
-  for (size_t i = p + 1; i < end;) {
-    char* stop = nullptr;
-    const long v = std::strtol(text.c_str() + i, &stop, 10);
-    if (stop == text.c_str() + i) {
-      ++i;
-      continue;
-    }
-    ids.push_back(static_cast<int32_t>(v));
-    i = static_cast<size_t>(stop - text.c_str());
-  }
-  return ids;
-}
-
 using model_test::MinRowCosine;
 using model_test::ModelRun;
 using model_test::RelMaxDiff;
@@ -72,20 +50,8 @@ ModelRun RunModel(const std::string& bundle, const std::vector<int32_t>& prompt,
   return model_test::RunModel(bundle, prompt, greedy, backend);
 }
 
-struct Reference {
-  std::vector<int32_t> prompt, greedy;
-  std::vector<float> logits;
-};
-
-Reference LoadReference(const std::string& fixture) {
-  Reference ref;
-  ref.prompt = ReadIds(LlamaFixture(fixture) + "/prompt.json", "tokens");
-  ref.greedy = ReadIds(LlamaFixture(fixture) + "/greedy.json", "greedy");
-  auto npy = ReadNpy(LlamaFixture(fixture) + "/logits.npy");
-  EXPECT_TRUE(npy.ok()) << npy.status().ToString();
-  if (npy.ok()) ref.logits = std::move(npy->data);
-  return ref;
-}
+using model_test::LoadReference;
+using model_test::Reference;
 
 // Float GGUFs (weights exact: F32, and BF16 of a bf16 checkpoint) give transformers' logits.
 TEST(GgufConvert, FloatFilesMatchTransformers) {

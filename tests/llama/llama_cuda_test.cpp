@@ -29,21 +29,13 @@ ModelOptions Cuda(bool zero_copy = false, bool fuse = true, bool graphs = true) 
   return mo;
 }
 
-class LlamaCuda : public ::testing::TestWithParam<const char*> {
+class LlamaCuda : public FixtureTest {
  protected:
   void SetUp() override {
     ACORN_SKIP_WITHOUT_GPU();
-    const std::string dir = FixtureDir(GetParam());
-    prompt_ = Ids(ReadJson(dir + "/prompt.json")["tokens"]);
-    greedy_ = Ids(ReadJson(dir + "/greedy.json")["greedy"]);
-    auto logits = ReadNpy(dir + "/logits.npy");
-    ASSERT_TRUE(logits.ok()) << logits.status().ToString();
-    ref_ = std::move(logits->data);
-    vocab_ = logits->shape[1];
+    LoadFixture();
+    ASSERT_FALSE(ref_.empty());
   }
-  std::vector<int32_t> prompt_, greedy_;
-  std::vector<float> ref_;
-  int64_t vocab_ = 0;
 };
 
 TEST_P(LlamaCuda, F32MatchesTransformers) {

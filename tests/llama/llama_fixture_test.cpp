@@ -21,34 +21,22 @@ namespace acorn {
 namespace model_test {
 namespace {
 
-class LlamaFixture : public ::testing::TestWithParam<const char*> {
+class LlamaFixture : public FixtureTest {
  protected:
   void SetUp() override {
-    const std::string dir = FixtureDir(GetParam());
-    std::ifstream probe(dir + "/config.json");
-    ASSERT_TRUE(probe.good()) << "fixture missing: " << dir << " (made by scripts/fixtures/make_llama_fixtures.py)";
-    prompt_ = Ids(ReadJson(dir + "/prompt.json")["tokens"]);
-    auto greedy = ReadJson(dir + "/greedy.json");
-    ASSERT_EQ(Ids(greedy["prompt"]), prompt_);
-    expected_greedy_ = Ids(greedy["greedy"]);
-    auto logits = ReadNpy(dir + "/logits.npy");
-    ASSERT_TRUE(logits.ok()) << logits.status().ToString();
-    ref_ = std::move(logits->data);
-    vocab_ = logits->shape[1];
+    LoadFixture();
+    ASSERT_FALSE(ref_.empty());
   }
-  std::vector<int32_t> prompt_, expected_greedy_;
-  std::vector<float> ref_;
-  int64_t vocab_ = 0;
 };
 
 TEST_P(LlamaFixture, F32MatchesTransformers) {
   const std::string bundle = Convert(GetParam(), "f32");
   for (Backend backend : {Backend::kCpu, Backend::kReference}) {
-    ModelRun r = RunModel(bundle, prompt_, static_cast<int>(expected_greedy_.size()), backend, 2);
+    ModelRun r = RunModel(bundle, prompt_, static_cast<int>(greedy_.size()), backend, 2);
     ASSERT_EQ(r.vocab, vocab_);
     const double rel = RelMaxDiff(r.logits, ref_);
     EXPECT_LE(rel, 1e-4) << BackendName(backend) << ": max |diff| / max |logit| = " << rel;
-    EXPECT_EQ(r.greedy, expected_greedy_) << BackendName(backend);
+    EXPECT_EQ(r.greedy, greedy_) << BackendName(backend);
   }
 }
 

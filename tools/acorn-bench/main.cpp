@@ -32,6 +32,8 @@ const char* kHelp =
     "                       uploading them (the integrated-GPU path; slow on a discrete GPU)\n"
     "  --no-fuse            cuda: one kernel per op (to see what fusion gains)\n"
     "  --no-graphs          cuda: launch one-token steps' kernels directly, not from a graph\n"
+    "  --profile            cuda: time every kernel launch (graphs off) and print where each\n"
+    "                       test's device time went\n"
     "  --bandwidth          also measure memory bandwidth, the decode limit: streaming reads with\n"
     "                       each thread count, and with --backend cuda the device's copy rate\n"
     "                       (bytes read + written); needs no model\n"
@@ -93,7 +95,7 @@ int main(int argc, char** argv) {
   std::string model_path, backends = "cpu";
   std::vector<int> prompts = {512}, gens = {128}, threads = {acorn::platform::HardwareThreads()};
   int reps = 5;
-  bool bandwidth = false, zero_copy = false, fuse = true, graphs = true;
+  bool bandwidth = false, zero_copy = false, fuse = true, graphs = true, profile = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool v = i + 1 < argc;
@@ -118,6 +120,8 @@ int main(int argc, char** argv) {
       fuse = false;
     } else if (a == "--no-graphs") {
       graphs = false;
+    } else if (a == "--profile") {
+      profile = true;
     } else if (a == "--backend" && v) {
       backends = argv[++i];
     } else {
@@ -130,6 +134,7 @@ int main(int argc, char** argv) {
   options.accelerator.zero_copy = zero_copy;
   options.accelerator.fuse = fuse;
   options.accelerator.graphs = graphs;
+  options.accelerator.profile = profile;
   if (bandwidth) {
     for (int t : threads) std::printf("memory read bandwidth, %d threads: %.1f GB/s (median of %d)\n", t, ReadBandwidthGBs(t, reps), reps);
     for (acorn::Backend b : options.backends) {
@@ -213,6 +218,8 @@ int main(int argc, char** argv) {
       std::printf("| %s | %d | %s%d | %.2f | %.2f | %.2f | %d |\n", backends.c_str(), t, prompt ? "pp" : "tg", n,
                   Median(rates), *std::min_element(rates.begin(), rates.end()),
                   *std::max_element(rates.begin(), rates.end()), reps);
+      const std::string report = s.DeviceProfile();
+      if (!report.empty()) std::printf("%s%d:\n%s", prompt ? "pp" : "tg", n, report.c_str());
       std::fflush(stdout);
       return 0;
     };

@@ -126,6 +126,8 @@ class Session {
   // position, then advances it by n_tokens. With StepRows::kLast only the last row of each output
   // is computed; the other rows hold stale data.
   Status Step(int64_t n_tokens, StepRows rows = StepRows::kAll);
+  // The accelerator's launch profile since the last call (ModelOptions::accelerator.profile), or "".
+  std::string DeviceProfile() const;
   // Where tensor `index` lives for this session on the host (arena or constant data); null for a
   // tensor that lives in device memory only (an intermediate of accelerator ops).
   void* TensorData(int index) const;
