@@ -70,6 +70,12 @@ constexpr KernelEntry kBuiltin[] = {
     {K(fb::OpKind::MatMul), D(DType::kQ8_0), B::kCpu, ops::CpuMatMul, ops::CpuMatMulScratch},
     {K(fb::OpKind::MatMul), D(DType::kQ4_0), B::kCpu, ops::CpuMatMul, ops::CpuMatMulScratch},
     {K(fb::OpKind::Attention), kAnyDType, B::kCpu, ops::CpuAttention, ops::AttentionScratch},
+    {K(fb::OpKind::RmsNorm), kAnyDType, B::kCpu, ops::CpuRmsNorm, nullptr},
+    {K(fb::OpKind::LayerNorm), kAnyDType, B::kCpu, ops::CpuLayerNorm, nullptr},
+    {K(fb::OpKind::Rope), kAnyDType, B::kCpu, ops::CpuRope, nullptr},
+    {K(fb::OpKind::Add), kAnyDType, B::kCpu, ops::CpuAdd, nullptr},
+    {K(fb::OpKind::SwiGlu), kAnyDType, B::kCpu, ops::CpuSwiGlu, nullptr},
+    {K(fb::OpKind::Gelu), kAnyDType, B::kCpu, ops::CpuGelu, nullptr},
 #if ACORN_HAVE_CUDA
     // CUDA kernels: every op; matrix products for every weight dtype but the integer ones.
     {K(fb::OpKind::Embedding), kAnyDType, B::kCuda, ops::CudaEmbedding, nullptr},

@@ -124,5 +124,95 @@ Status CpuAttention(const OpCall& c) {
   return Status::Ok();
 }
 
+// ---- Row-wise and element-wise ops over threads ----------------------------------------------------
+// The reference kernels, each thread on its own range of rows (element-wise: of elements), so the
+// results are the reference's bit for bit. Small steps (decode) run on the calling thread: waking
+// the pool would cost more than the work.
+
+namespace {
+constexpr int64_t kParallelRowElements = 1 << 12;
+constexpr int64_t kParallelElements = 1 << 14;
+
+int64_t Elements(const TensorArg& t) {
+  int64_t n = 1;
+  for (int i = 0; i < t.desc->rank; ++i) n *= t.dims[i];
+  return n;
+}
+const float* F(const TensorArg& t) { return static_cast<const float*>(t.data); }
+
+template <typename Fn>
+void ForRows(const OpCall& c, int64_t rows, int64_t cols, Fn& f) {
+  if (rows < 2 || rows * cols < kParallelRowElements) {
+    f(int64_t{0}, rows);
+  } else {
+    cpu::ParallelFor(c.res->pool, rows, f);
+  }
+}
+
+// Element-wise kernels in chunks of whole cache lines, so that threads do not share them.
+template <typename Fn>
+void ForElements(const OpCall& c, int64_t n, Fn& f) {
+  constexpr int64_t kChunk = 1024;
+  auto chunks = [&](int64_t b, int64_t e) { f(b * kChunk, std::min(n, e * kChunk)); };
+  if (n < kParallelElements) {
+    f(int64_t{0}, n);
+  } else {
+    cpu::ParallelFor(c.res->pool, (n + kChunk - 1) / kChunk, chunks);
+  }
+}
+}  // namespace
+
+Status CpuRmsNorm(const OpCall& c) {
+  const auto* a = static_cast<const fb::NormAttrs*>(c.op->attrs);
+  const float eps = a ? a->epsilon() : 1e-5f;
+  const int64_t T = c.in[0].Rows(), H = c.in[0].Cols();
+  auto rows = [&](int64_t b, int64_t e) { ref::RmsNorm(F(c.in[0]) + b * H, F(c.in[1]), e - b, H, eps, c.out.f32() + b * H); };
+  ForRows(c, T, H, rows);
+  return Status::Ok();
+}
+
+Status CpuLayerNorm(const OpCall& c) {
+  const auto* a = static_cast<const fb::NormAttrs*>(c.op->attrs);
+  const float eps = a ? a->epsilon() : 1e-5f;
+  const int64_t T = c.in[0].Rows(), H = c.in[0].Cols();
+  auto rows = [&](int64_t b, int64_t e) {
+    ref::LayerNorm(F(c.in[0]) + b * H, F(c.in[1]), F(c.in[2]), e - b, H, eps, c.out.f32() + b * H);
+  };
+  ForRows(c, T, H, rows);
+  return Status::Ok();
+}
+
+Status CpuRope(const OpCall& c) {
+  const auto* a = static_cast<const fb::RopeAttrs*>(c.op->attrs);
+  float inv_freq[2048];
+  RopeFrequencies(*a, inv_freq);
+  const int64_t T = c.in[0].Rows(), W = c.in[0].Cols();
+  const int32_t* positions = static_cast<const int32_t*>(c.in[1].data);
+  auto rows = [&](int64_t b, int64_t e) {
+    ref::Rope(F(c.in[0]) + b * W, e - b, a->n_heads(), a->head_dim(), positions + b, inv_freq, a->attention_factor(),
+              a->style() == fb::RopeStyle::Half, c.out.f32() + b * W);
+  };
+  ForRows(c, T, W, rows);
+  return Status::Ok();
+}
+
+Status CpuAdd(const OpCall& c) {
+  auto run = [&](int64_t b, int64_t e) { ref::Add(F(c.in[0]) + b, F(c.in[1]) + b, e - b, c.out.f32() + b); };
+  ForElements(c, Elements(c.out), run);
+  return Status::Ok();
+}
+
+Status CpuSwiGlu(const OpCall& c) {
+  auto run = [&](int64_t b, int64_t e) { ref::SwiGlu(F(c.in[0]) + b, F(c.in[1]) + b, e - b, c.out.f32() + b); };
+  ForElements(c, Elements(c.out), run);
+  return Status::Ok();
+}
+
+Status CpuGelu(const OpCall& c) {
+  auto run = [&](int64_t b, int64_t e) { ref::Gelu(F(c.in[0]) + b, e - b, c.out.f32() + b); };
+  ForElements(c, Elements(c.out), run);
+  return Status::Ok();
+}
+
 }  // namespace ops
 }  // namespace acorn

@@ -28,6 +28,12 @@ Status RefCopy(const OpCall& c);
 
 Status CpuMatMul(const OpCall& c);
 Status CpuAttention(const OpCall& c);
+Status CpuRmsNorm(const OpCall& c);
+Status CpuLayerNorm(const OpCall& c);
+Status CpuRope(const OpCall& c);
+Status CpuAdd(const OpCall& c);
+Status CpuSwiGlu(const OpCall& c);
+Status CpuGelu(const OpCall& c);
 
 size_t AttentionScratch(const Bundle& bundle, const OpDesc& op, int threads);
 size_t CpuMatMulScratch(const Bundle& bundle, const OpDesc& op, int threads);

@@ -6,8 +6,9 @@
 #
 # usage: scripts/bench/compare.sh [options]
 #   --backend cuda|cpu     (default cuda)
-#   --llama-bench PATH     llama.cpp's llama-bench (built from the llama-cpp-python sdist:
-#                          scripts/gguf/compare_llamacpp.sh shows how); without it only acorn runs
+#   --llama-bench PATH     llama.cpp's llama-bench (scripts/llamacpp/build.sh builds it from the
+#                          llama-cpp-python sdist); without it only acorn runs
+#   --gguf FILE            one GGUF of your own instead of the random shapes (llama architecture)
 #   --shapes "A B"         llama3.2-1b llama2-7b (default both)
 #   --dtypes "A B"         q4_0 q8_0 f16 (default "q4_0 q8_0")
 #   --reps N               repetitions (default 3)   --threads N   CPU threads (default: all)
@@ -15,7 +16,7 @@
 #   --work DIR             scratch for the model files (default /tmp/acorn-compare)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-backend=cuda llama_bench="" shapes="llama3.2-1b llama2-7b" dtypes="q4_0 q8_0" reps=3 threads=$(nproc)
+backend=cuda llama_bench="" shapes="llama3.2-1b llama2-7b" dtypes="q4_0 q8_0" reps=3 threads=$(nproc) own=
 acorn=""
 work=/tmp/acorn-compare
 while [ $# -gt 0 ]; do
@@ -28,7 +29,8 @@ while [ $# -gt 0 ]; do
     --threads) threads=$2; shift 2 ;;
     --acorn) acorn=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
-    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
+    --gguf) own=$2; shapes=$(basename "${2%.gguf}"); dtypes=file; shift 2 ;;
+    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -50,7 +52,11 @@ for shape in $shapes; do
     gguf=$work/$shape.$dtype.gguf
     bundle=$work/$shape.$dtype.acorn
     echo "== $shape $dtype"
-    python3 scripts/bench/make_random_gguf.py --shape "$shape" --dtype "$dtype" -o "$gguf" || exit 1
+    if [ -n "$own" ]; then
+      gguf=$own
+    else
+      python3 scripts/bench/make_random_gguf.py --shape "$shape" --dtype "$dtype" -o "$gguf" || exit 1
+    fi
     "$acorn/tools/acorn-convert/acorn-convert" "$gguf" -o "$bundle" --quiet --max-tokens 512 --context 1024 || exit 1
     if [ -n "$llama_bench" ]; then
       for fa in 0 1; do
@@ -68,7 +74,8 @@ for shape in $shapes; do
       v=$(grep -E "\| $test \|" "$work/acorn.$shape.$dtype.txt" | awk -F'|' '{print $5}' | tr -d ' ')
       echo "$shape $dtype acorn $test ${v:-?}" >> "$summary"
     done
-    rm -f "$gguf" "$bundle"
+    [ -n "$own" ] || rm -f "$gguf"
+    rm -f "$bundle"
   done
 done
 echo

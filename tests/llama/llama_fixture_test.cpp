@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "acorn/model.h"
+#include "acorn_generated.h"
 #include "model_test_util.h"
 #include "npy.h"
 
@@ -105,6 +106,28 @@ TEST(LlamaLongPrompt, ChunkedPrefillOf300Tokens) {
   ModelRun r = RunModel(Convert("tiny_mqa_big_context", "f32", 16, 512), prompt, 0, Backend::kCpu, 2);
   const std::vector<float> last(r.logits.end() - r.vocab, r.logits.end());
   EXPECT_LE(RelMaxDiff(last, expected->data), 1e-4);
+}
+
+// The CPU backend's row-wise kernels (norms, RoPE, SwiGLU, residual adds) run the reference kernels
+// on each thread's rows: with the matrix products and attention on the reference kernels too (their
+// CPU kernels hidden), a long prompt on 3 threads gives the reference backend's logits bit for bit.
+TEST(LlamaCpuRowOps, EqualTheReferenceBitForBit) {
+  const std::string dir = FixtureDir("tiny_mqa_big_context");
+  const std::vector<int32_t> prompt = Ids(ReadJson(dir + "/long_prompt.json")["tokens"]);
+  const std::string bundle = Convert("tiny_mqa_big_context", "f32", 512, 512);
+  ModelOptions mo;
+  mo.backends = {Backend::kCpu};
+  mo.custom_kernels = {
+      KernelEntry{static_cast<uint16_t>(fb::OpKind::MatMul), kAnyDType, Backend::kCpu, nullptr, nullptr},
+      KernelEntry{static_cast<uint16_t>(fb::OpKind::Attention), kAnyDType, Backend::kCpu, nullptr, nullptr}};
+  auto model = Model::Load(bundle.c_str(), mo);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  int cpu_ops = 0;
+  for (const BoundOp& b : (*model)->ops()) cpu_ops += b.kernel->backend == Backend::kCpu;
+  EXPECT_GT(cpu_ops, 0);
+  ModelRun cpu = RunModel(bundle, prompt, 0, mo, 3);
+  ModelRun ref = RunModel(bundle, prompt, 0, Backend::kReference, 1);
+  EXPECT_EQ(cpu.logits, ref.logits);
 }
 
 TEST(LlamaContext, PositionBeyondContextIsRefused) {
