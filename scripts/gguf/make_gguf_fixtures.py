@@ -8,6 +8,11 @@ tests/fixtures/llama, the way llama.cpp's convert_hf_to_gguf.py would write them
   (ggml's reference quantizers);
 - llama3 RoPE scaling as the rope_freqs.weight tensor (LlamaModel.generate_extra_tensors).
 
+and BERT files the way its BertModel conversion writes them (bert.* keys, "phantom space" WordPiece
+vocabulary, cls/sep as llama.cpp's special-token ids): from tests/fixtures/bert, plus one small
+random-weight model that carries the real all-MiniLM-L6-v2 vocabulary
+(tests/fixtures/tokenizer/bert-minilm.tokenizer.json) for the tokenizer tests.
+
 Needs only numpy and PyPI's `gguf` (pip install gguf). Usage:
     python3 scripts/gguf/make_gguf_fixtures.py [--src tests/fixtures/llama] [--out tests/fixtures/gguf]
 """
@@ -242,6 +247,123 @@ def write(src_dir, qtype, tok, path):
     w.close()
 
 
+BERT_FILES = [
+    ("bert_h64", T.F32, "bert_h64.f32.gguf"),
+    ("st_mean_norm", T.Q8_0, "st_mean_norm.q8_0.gguf"),
+]
+BERT_NAMES = {
+    "embeddings.word_embeddings.weight": "token_embd.weight",
+    "embeddings.position_embeddings.weight": "position_embd.weight",
+    "embeddings.token_type_embeddings.weight": "token_types.weight",
+    "embeddings.LayerNorm.weight": "token_embd_norm.weight",
+    "embeddings.LayerNorm.bias": "token_embd_norm.bias",
+}
+BERT_LAYER = {
+    "attention.self.query": "attn_q", "attention.self.key": "attn_k", "attention.self.value": "attn_v",
+    "attention.output.dense": "attn_output", "attention.output.LayerNorm": "attn_output_norm",
+    "intermediate.dense": "ffn_up", "output.dense": "ffn_down", "output.LayerNorm": "layer_output_norm",
+}
+
+
+def bert_gguf_name(hf):
+    hf = hf[5:] if hf.startswith("bert.") else hf
+    if hf in BERT_NAMES:
+        return BERT_NAMES[hf]
+    parts = hf.split(".")
+    if parts[0] != "encoder" or parts[1] != "layer":
+        return None  # pooler, classifier: not used for embeddings
+    return f"blk.{parts[2]}." + BERT_LAYER[".".join(parts[3:-1])] + "." + parts[-1]
+
+
+def add_bert_tokenizer(w, vocab_size, root):
+    """The WordPiece vocabulary (its first vocab_size tokens), as llama.cpp's BertModel.set_vocab writes it."""
+    tj = json.load(open(os.path.join(root, "tests/fixtures/tokenizer/bert-minilm.tokenizer.json")))
+    by_id = {i: t for t, i in tj["model"]["vocab"].items()}
+    special = {t["id"] for t in tj["added_tokens"] if t["special"]}
+    tokens, types = [], []
+    for i in range(vocab_size):
+        tok = by_id[i]
+        if i in special:
+            tokens.append(tok)
+            types.append(3)  # CONTROL
+        else:
+            tokens.append(tok[2:] if tok.startswith("##") else "\u2581" + tok)
+            types.append(1)
+    w.add_tokenizer_model("bert")
+    w.add_tokenizer_pre("default")
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    ids = {t: i for i, t in by_id.items() if i < vocab_size}
+    w.add_unk_token_id(ids["[UNK]"])
+    w.add_sep_token_id(ids["[SEP]"])
+    w.add_pad_token_id(ids["[PAD]"])
+    w.add_mask_token_id(ids["[MASK]"])
+
+
+def write_bert(cfg, weights, qtype, pooling, path, root):
+    w = gguf.GGUFWriter(path, "bert")
+    w.add_name(os.path.basename(path))
+    w.add_context_length(cfg["max_position_embeddings"])
+    w.add_embedding_length(cfg["hidden_size"])
+    w.add_feed_forward_length(cfg["intermediate_size"])
+    w.add_block_count(cfg["num_hidden_layers"])
+    w.add_head_count(cfg["num_attention_heads"])
+    w.add_layer_norm_eps(cfg.get("layer_norm_eps", 1e-12))
+    w.add_causal_attention(False)
+    if pooling is not None:
+        w.add_pooling_type(pooling)
+    w.add_file_type({T.F32: 0, T.Q8_0: 7}[qtype])
+    w.add_token_type_count(cfg.get("type_vocab_size", 2))
+    add_bert_tokenizer(w, cfg["vocab_size"], root)
+    for name in sorted(weights):
+        gname = bert_gguf_name(name)
+        if gname is None:
+            continue
+        data = weights[name].astype(np.float32)
+        table = gname in ("position_embd.weight", "token_types.weight")
+        if data.ndim == 1 or qtype == T.F32 or table:
+            w.add_tensor(gname, data)
+        else:
+            w.add_tensor(gname, gguf.quants.quantize(data, qtype), raw_dtype=qtype)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def random_bert_weights(cfg, seed):
+    rng = np.random.default_rng(seed)
+    H, F, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    out = {"embeddings.word_embeddings.weight": (cfg["vocab_size"], H),
+           "embeddings.position_embeddings.weight": (cfg["max_position_embeddings"], H),
+           "embeddings.token_type_embeddings.weight": (cfg["type_vocab_size"], H),
+           "embeddings.LayerNorm.weight": (H,), "embeddings.LayerNorm.bias": (H,)}
+    for l in range(L):
+        p = f"encoder.layer.{l}."
+        for m, shape in (("attention.self.query", (H, H)), ("attention.self.key", (H, H)),
+                         ("attention.self.value", (H, H)), ("attention.output.dense", (H, H)),
+                         ("intermediate.dense", (F, H)), ("output.dense", (H, F))):
+            out[p + m + ".weight"] = shape
+            out[p + m + ".bias"] = (shape[0],)
+        for m in ("attention.output.LayerNorm", "output.LayerNorm"):
+            out[p + m + ".weight"] = (H,)
+            out[p + m + ".bias"] = (H,)
+    return {k: (rng.standard_normal(v) * 0.05 + (1.0 if k.endswith("LayerNorm.weight") else 0.0)).astype(np.float32)
+            for k, v in out.items()}
+
+
+def pooling_of(src_dir):
+    """llama.cpp's pooling_type from sentence-transformers' Pooling module (None when there is none)."""
+    modules = os.path.join(src_dir, "modules.json")
+    if not os.path.exists(modules):
+        return None
+    for m in json.load(open(modules)):
+        if m["type"].endswith("models.Pooling"):
+            pc = json.load(open(os.path.join(src_dir, m["path"], "config.json")))
+            return gguf.PoolingType.CLS if pc.get("pooling_mode_cls_token") else gguf.PoolingType.MEAN
+    return None
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
@@ -254,6 +376,18 @@ def main():
         path = os.path.join(args.out, name)
         write(os.path.join(args.src, fixture), qtype, tok, path)
         print(f"{path}: {os.path.getsize(path)} bytes")
+    bert_src = os.path.join(root, "tests/fixtures/bert")
+    for fixture, qtype, name in BERT_FILES:
+        d = os.path.join(bert_src, fixture)
+        path = os.path.join(args.out, name)
+        write_bert(json.load(open(os.path.join(d, "config.json"))), load_safetensors(d), qtype, pooling_of(d), path, root)
+        print(f"{path}: {os.path.getsize(path)} bytes")
+    # The real vocabulary on a small random model: for the tokenizer, not the numbers.
+    cfg = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+           "vocab_size": 30522, "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12}
+    path = os.path.join(args.out, "bert_minilm_vocab.q8_0.gguf")
+    write_bert(cfg, random_bert_weights(cfg, 7), T.Q8_0, gguf.PoolingType.MEAN, path, root)
+    print(f"{path}: {os.path.getsize(path)} bytes")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,10 @@ namespace acorn {
 namespace convert {
 
 namespace {
-
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+}  // namespace
 
-// general.* strings (name, license, ...) as bundle metadata, and tokenizer.chat_template.
-void CopyMetadata(const GgufFile& file, BundleWriter* writer) {
+void CopyGgufMetadata(const GgufFile& file, BundleWriter* writer) {
   std::string base = file.label();
   const size_t slash = base.find_last_of('/');
   if (slash != std::string::npos) base = base.substr(slash + 1);
@@ -31,26 +30,7 @@ void CopyMetadata(const GgufFile& file, BundleWriter* writer) {
   if (tmpl != nullptr && tmpl->type == GgufValueType::kString) writer->SetChatTemplate(tmpl->s);
 }
 
-}  // namespace
-
-bool IsGgufPath(const std::string& path) {
-  return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0;
-}
-
-Status ImportGguf(const GgufFile& file, const LlamaConfig& config, bool dtype_given, bool quiet,
-                  ConvertOptions* options, BundleWriter* writer) {
-  bool mixed = false;
-  ACORN_ASSIGN_OR_RETURN(DType own, GgufMatrixDType(file, &mixed));
-  if (!dtype_given) {
-    options->dtype = own;
-    if (mixed && !quiet) {
-      std::fprintf(stderr, "acorn-convert: note: %s mixes matrix types; matrices not in %s are converted to it "
-                   "(pass --dtype to choose)\n", file.label().c_str(), DTypeName(own));
-    }
-  }
-  ACORN_RETURN_IF_ERROR(BuildLlamaBundle(config, GgufWeights(file, config), *options, writer));
-  CopyMetadata(file, writer);
-
+void AttachGgufTokenizer(const GgufFile& file, bool quiet, BundleWriter* writer) {
   auto spec = TokenizerSpecFromGguf(file);
   if (spec.ok()) {
     auto shared = std::make_shared<TokenizerSpec>(std::move(spec).value());
@@ -58,6 +38,29 @@ Status ImportGguf(const GgufFile& file, const LlamaConfig& config, bool dtype_gi
   } else if (!quiet || spec.status().code() != ErrorCode::kNotFound) {
     std::fprintf(stderr, "acorn-convert: warning: the bundle has no tokenizer: %s\n", spec.status().message().c_str());
   }
+}
+
+Result<DType> GgufBundleDType(const GgufFile& file, bool dtype_given, DType given, bool quiet) {
+  bool mixed = false;
+  ACORN_ASSIGN_OR_RETURN(DType own, GgufMatrixDType(file, &mixed));
+  if (dtype_given) return given;
+  if (mixed && !quiet) {
+    std::fprintf(stderr, "acorn-convert: note: %s mixes matrix types; matrices not in %s are converted to it "
+                 "(pass --dtype to choose)\n", file.label().c_str(), DTypeName(own));
+  }
+  return own;
+}
+
+bool IsGgufPath(const std::string& path) {
+  return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0;
+}
+
+Status ImportGguf(const GgufFile& file, const LlamaConfig& config, bool dtype_given, bool quiet,
+                  ConvertOptions* options, BundleWriter* writer) {
+  ACORN_ASSIGN_OR_RETURN(options->dtype, GgufBundleDType(file, dtype_given, options->dtype, quiet));
+  ACORN_RETURN_IF_ERROR(BuildLlamaBundle(config, GgufWeights(file, config), *options, writer));
+  CopyGgufMetadata(file, writer);
+  AttachGgufTokenizer(file, quiet, writer);
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
-// acorn-convert's GGUF path: a parsed GGUF file (llama architecture) -> the bundle writer, with the
-// weights (gguf_weights.h), the general.* metadata, the chat template and the tokenizer
-// (gguf_tokenizer.h).
+// acorn-convert's GGUF path: a parsed GGUF file -> the bundle writer, with the weights
+// (gguf_weights.h), the general.* metadata, the chat template and the tokenizer (gguf_tokenizer.h).
+// The llama architecture goes through ImportGguf; bert files through bert_convert.h, which uses the
+// helpers here.
 #pragma once
 
 #include <string>
@@ -15,6 +16,13 @@ namespace acorn {
 namespace convert {
 
 bool IsGgufPath(const std::string& path);
+
+// general.* strings (name, license, ...) as bundle metadata, and tokenizer.chat_template.
+void CopyGgufMetadata(const GgufFile& file, BundleWriter* writer);
+// The tokenizer.ggml.* vocabulary as the bundle's tokenizer; a warning when there is none usable.
+void AttachGgufTokenizer(const GgufFile& file, bool quiet, BundleWriter* writer);
+// The dtype the bundle's matrices get: `given` with --dtype, else the file's own (noting a mix).
+Result<DType> GgufBundleDType(const GgufFile& file, bool dtype_given, DType given, bool quiet);
 
 // Without dtype_given, options->dtype becomes the type most of the file's matrices have, so they
 // are copied as they are. A tokenizer that cannot be converted is reported on stderr and left out

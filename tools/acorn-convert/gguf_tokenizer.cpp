@@ -77,6 +77,19 @@ Result<Vocab> ReadVocab(const GgufFile& f, bool add_bos_default) {
   return v;
 }
 
+// Control and user-defined tokens are matched whole in the raw text, before any normalization.
+void AddControlTokens(const Vocab& v, TokenizerSpec* spec) {
+  for (size_t i = 0; i < spec->vocab.size(); ++i) {
+    if (v.types[i] != kControl && v.types[i] != kUserDefined) continue;
+    AddedTokenSpec t;
+    t.id = static_cast<int32_t>(i);
+    t.content = spec->vocab[i];
+    t.special = v.types[i] == kControl;
+    t.normalized = false;
+    spec->added_tokens.push_back(std::move(t));
+  }
+}
+
 // "llama": the vocabulary re-encoded as the tokenizer.model it came from.
 Result<TokenizerSpec> FromSentencePiece(const GgufFile& f) {
   ACORN_ASSIGN_OR_RETURN(Vocab v, ReadVocab(f, true));
@@ -162,15 +175,7 @@ Result<TokenizerSpec> FromByteLevelBpe(const GgufFile& f) {
   DecoderStep decoder;
   decoder.kind = DecoderKind::kByteLevel;
   spec.decoders.push_back(decoder);
-  for (size_t i = 0; i < spec.vocab.size(); ++i) {
-    if (v.types[i] != kControl && v.types[i] != kUserDefined) continue;
-    AddedTokenSpec t;
-    t.id = static_cast<int32_t>(i);
-    t.content = spec.vocab[i];
-    t.special = v.types[i] == kControl;
-    t.normalized = false;
-    spec.added_tokens.push_back(std::move(t));
-  }
+  AddControlTokens(v, &spec);
   if (v.add_bos) {
     const std::string& bos = spec.vocab[static_cast<size_t>(v.bos)];
     TemplatePiece b, a;
@@ -186,6 +191,74 @@ Result<TokenizerSpec> FromByteLevelBpe(const GgufFile& f) {
   return spec;
 }
 
+// "bert": WordPiece. llama.cpp's converter writes word-initial pieces with a leading U+2581 and
+// continuations without their "##" ("phantom space"); control tokens stay as they are. GGUF does
+// not record BERT's normalizer settings: they are the uncased ones (lowercase, accents stripped),
+// as llama.cpp's WordPiece tokenizer applies them.
+Result<TokenizerSpec> FromWordPiece(const GgufFile& f) {
+  ACORN_ASSIGN_OR_RETURN(Vocab v, ReadVocab(f, false));
+  TokenizerSpec spec;
+  spec.model = TokenizerModelKind::kWordPiece;
+  spec.continuing_subword_prefix = "##";
+  spec.max_input_chars_per_word = 100;
+  static const char kPhantom[] = "\xE2\x96\x81";
+  spec.vocab.reserve(v.tokens->size());
+  for (size_t i = 0; i < v.tokens->size(); ++i) {
+    const std::string& t = (*v.tokens)[i];
+    if (v.types[i] == kControl) {
+      spec.vocab.push_back(t);
+    } else if (t.compare(0, 3, kPhantom) == 0) {
+      spec.vocab.push_back(t.substr(3));
+    } else {
+      spec.vocab.push_back("##" + t);
+    }
+  }
+  auto find = [&](const char* text) -> int64_t {
+    for (size_t i = 0; i < spec.vocab.size(); ++i) {
+      if (spec.vocab[i] == text) return static_cast<int64_t>(i);
+    }
+    return -1;
+  };
+  const int64_t n = static_cast<int64_t>(spec.vocab.size());
+  ACORN_ASSIGN_OR_RETURN(int64_t unk, f.GetInt("tokenizer.ggml.unknown_token_id", find("[UNK]")));
+  ACORN_ASSIGN_OR_RETURN(int64_t cls, f.GetInt("tokenizer.ggml.bos_token_id", find("[CLS]")));
+  ACORN_ASSIGN_OR_RETURN(int64_t eos, f.GetInt("tokenizer.ggml.eos_token_id", find("[SEP]")));
+  ACORN_ASSIGN_OR_RETURN(int64_t sep, f.GetInt("tokenizer.ggml.seperator_token_id", eos));
+  if (unk >= n || cls >= n || sep >= n) return ACORN_ERROR(kMalformed, "%s: a special token id is out of range", f.label().c_str());
+  spec.unk_id = static_cast<int32_t>(unk);
+  NormalizerStep norm;
+  norm.kind = NormalizerKind::kBert;
+  spec.normalizers.push_back(norm);
+  PreTokenizerStep pre;
+  pre.kind = PreTokenizerKind::kBert;
+  spec.pre_tokenizers.push_back(pre);
+  DecoderStep decoder;
+  decoder.kind = DecoderKind::kWordPiece;
+  spec.decoders.push_back(decoder);
+  AddControlTokens(v, &spec);
+  if (cls >= 0 && sep >= 0) {  // [CLS] A [SEP], and [CLS] A [SEP] B [SEP] with type ids 0 / 1
+    const std::string c = spec.vocab[static_cast<size_t>(cls)], e = spec.vocab[static_cast<size_t>(sep)];
+    auto special = [](const std::string& name, uint32_t type) {
+      TemplatePiece p;
+      p.special_token = name;
+      p.type_id = type;
+      return p;
+    };
+    auto sequence = [](uint32_t which, uint32_t type) {
+      TemplatePiece p;
+      p.is_sequence = true;
+      p.sequence = which;
+      p.type_id = type;
+      return p;
+    };
+    spec.post_processor.single = {special(c, 0), sequence(0, 0), special(e, 0)};
+    spec.post_processor.pair = {special(c, 0), sequence(0, 0), special(e, 0), sequence(1, 1), special(e, 1)};
+    spec.post_processor.special_tokens.push_back({c, {static_cast<int32_t>(cls)}});
+    if (e != c) spec.post_processor.special_tokens.push_back({e, {static_cast<int32_t>(sep)}});
+  }
+  return spec;
+}
+
 }  // namespace
 
 Result<TokenizerSpec> TokenizerSpecFromGguf(const GgufFile& f) {
@@ -193,7 +266,8 @@ Result<TokenizerSpec> TokenizerSpecFromGguf(const GgufFile& f) {
   if (model.empty()) return ACORN_ERROR(kNotFound, "%s: no tokenizer.ggml.model", f.label().c_str());
   if (model == "llama") return FromSentencePiece(f);
   if (model == "gpt2") return FromByteLevelBpe(f);
-  return ACORN_ERROR(kUnsupported, "%s: tokenizer.ggml.model '%s' is not supported (llama, gpt2 are)", f.label().c_str(),
+  if (model == "bert") return FromWordPiece(f);
+  return ACORN_ERROR(kUnsupported, "%s: tokenizer.ggml.model '%s' is not supported (llama, gpt2, bert are)", f.label().c_str(),
                      model.c_str());
 }
 

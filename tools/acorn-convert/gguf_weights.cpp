@@ -223,12 +223,12 @@ Result<LlamaConfig> LlamaConfigFromGguf(const GgufFile& f) {
 }
 
 bool GgufWeights::Has(const std::string& name) const {
-  const std::string g = GgufTensorName(name);
+  const std::string g = name_(name);
   return !g.empty() && file_.FindTensor(g) != nullptr;
 }
 
 Result<BundleWriter::Fill> GgufWeights::Fill(const std::string& name, const std::vector<int64_t>& shape, DType dtype) const {
-  const std::string g = GgufTensorName(name);
+  const std::string g = name_(name);
   const GgufTensor* t = g.empty() ? nullptr : file_.FindTensor(g);
   if (t == nullptr) {
     return ACORN_ERROR(kNotFound, "%s: no tensor %s (needed as %s)", file_.label().c_str(),
@@ -237,7 +237,7 @@ Result<BundleWriter::Fill> GgufWeights::Fill(const std::string& name, const std:
   // GGUF lists dimensions innermost first: an [out, in] matrix has ne = [in, out].
   std::vector<int64_t> hf_shape(t->ne.rbegin(), t->ne.rend());
   if (hf_shape != shape) {
-    return ACORN_ERROR(kMalformed, "%s: tensor %s has shape %s (ne reversed) but the llama.* metadata implies %s",
+    return ACORN_ERROR(kMalformed, "%s: tensor %s has shape %s (ne reversed) but the file's metadata implies %s",
                        file_.label().c_str(), g.c_str(), ShapeText(hf_shape).c_str(), ShapeText(shape).c_str());
   }
   ACORN_ASSIGN_OR_RETURN(DType src, DTypeFromGgml(*t));
@@ -246,8 +246,8 @@ Result<BundleWriter::Fill> GgufWeights::Fill(const std::string& name, const std:
   // Rows are the unit that is copied or converted. q/k weights and biases are reordered by row
   // (a bias row is one element).
   int64_t permute_heads = 0;
-  if (EndsWith(g, ".attn_q.weight") || EndsWith(g, ".attn_q.bias")) permute_heads = config_.heads;
-  if (EndsWith(g, ".attn_k.weight") || EndsWith(g, ".attn_k.bias")) permute_heads = config_.kv_heads;
+  if (EndsWith(g, ".attn_q.weight") || EndsWith(g, ".attn_q.bias")) permute_heads = q_heads_;
+  if (EndsWith(g, ".attn_k.weight") || EndsWith(g, ".attn_k.bias")) permute_heads = k_heads_;
   const bool bias = t->ne.size() == 1;
   int64_t cols = static_cast<int64_t>(t->ne[0]);
   int64_t rows = static_cast<int64_t>(t->Rows());

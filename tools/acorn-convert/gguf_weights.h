@@ -1,5 +1,6 @@
-// A GGUF file (llama architecture) as the source of a LLaMA bundle: the hyper-parameters as a
-// LlamaConfig, and the tensors under the Hugging Face names the graph builder asks for. Tensors whose
+// A GGUF file as the source of a bundle: for the llama architecture the hyper-parameters as a
+// LlamaConfig (bert: gguf_bert.h), and the tensors under the Hugging Face names the graph builder
+// asks for. Tensors whose
 // type the bundle keeps are copied byte for byte (block formats are identical to GGUF's), so a
 // Q8_0 or Q4_0 file is imported without requantization. llama.cpp's converter reorders the rows
 // of attn_q / attn_k for its interleaved RoPE; that reorder is undone here (whole rows move, so
@@ -31,9 +32,17 @@ Result<DType> DTypeFromGgml(const GgufTensor& t);
 // `mixed` is set when some matrices have another type (they are converted, not copied).
 Result<DType> GgufMatrixDType(const GgufFile& file, bool* mixed);
 
+// Maps a Hugging Face tensor name to the GGUF one ("" when there is none).
+using GgufNameFn = std::string (*)(const std::string& hf_name);
+
 class GgufWeights : public WeightSource {
  public:
-  GgufWeights(const GgufFile& file, const LlamaConfig& config) : file_(file), config_(config) {}
+  // q_heads / k_heads > 0: attn_q / attn_k rows are in llama.cpp's RoPE order, put back per head.
+  GgufWeights(const GgufFile& file, GgufNameFn name, int64_t q_heads, int64_t k_heads)
+      : file_(file), name_(name), q_heads_(q_heads), k_heads_(k_heads) {}
+  // A llama file: GgufTensorName, q/k rows permuted.
+  GgufWeights(const GgufFile& file, const LlamaConfig& config)
+      : GgufWeights(file, GgufTensorName, config.heads, config.kv_heads) {}
   bool Has(const std::string& name) const override;
   // Same dtype: the bytes as they are (rows reordered for attn_q/attn_k). Other dtype: each row
   // dequantized to float and quantized/rounded to `dtype`, as a safetensors source would be.
@@ -41,7 +50,8 @@ class GgufWeights : public WeightSource {
 
  private:
   const GgufFile& file_;
-  const LlamaConfig& config_;
+  GgufNameFn name_;
+  int64_t q_heads_, k_heads_;
 };
 
 }  // namespace convert

@@ -26,7 +26,7 @@ const char* kHelp =
     "model.safetensors.index.json) of a LLaMA-family decoder (LlamaForCausalLM, MistralForCausalLM,\n"
     "Qwen2ForCausalLM) into one acorn bundle. Weights may be f32, f16 or bf16; tied embeddings,\n"
     "grouped-query attention, q/k/v biases and rope types default, linear and llama3 are supported.\n"
-    "A SRC ending in .gguf is read as a GGUF file (v2/v3, llama architecture; tensors F32, F16, BF16,\n"
+    "A SRC ending in .gguf is read as a GGUF file (v2/v3, llama or bert architecture; tensors F32, F16, BF16,\n"
     "Q8_0, Q4_0): each tensor keeps its own type and is copied without requantization unless --dtype\n"
     "asks for another; the tokenizer and the chat template come along.\n"
     "\n"
@@ -128,6 +128,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     gguf = std::move(opened).value();
+    auto arch = gguf->GetString("general.architecture", "");
+    if (arch.ok() && *arch == "bert") {
+      return acorn::convert::ConvertBertGguf(*gguf, a.out, a.options, a.dtype_given, a.quiet);
+    }
   }
   auto config = gguf ? acorn::convert::LlamaConfigFromGguf(*gguf) : acorn::convert::ReadLlamaConfig(a.src);
   if (!config.ok()) {
