@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing, then builds and runs every test in
-# the release build and in the AddressSanitizer + UBSan build, then fuzzes the bundle loader briefly.
-# ACORN_FUZZ_SECONDS (default 30) sets the fuzzing time; 0 skips it.
+# the release build and in the AddressSanitizer + UBSan build, the multi-threaded ones under
+# ThreadSanitizer, then runs every fuzz target briefly.
+# ACORN_FUZZ_SECONDS (default 20) sets the fuzzing time per target; 0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,7 @@ bash scripts/install-deps.sh
 bash scripts/fetch-minilm.sh || echo "test.sh: could not fetch all-MiniLM-L6-v2; its tests will be skipped"
 
 jobs=$(nproc)
-fuzz_seconds=${ACORN_FUZZ_SECONDS:-30}
+fuzz_seconds=${ACORN_FUZZ_SECONDS:-20}
 
 for preset in release asan; do
   echo "== $preset: configure and build"
@@ -22,15 +23,16 @@ for preset in release asan; do
     ctest --preset "$preset" -j "$jobs" --timeout 900
 done
 
+# ThreadSanitizer over the suites that run several threads at once (ctest label "threads": the
+# thread pool, the kernel-table walk on 3 threads, sessions sharing a model, concurrent tokenizer
+# encodes). The preset builds only their binaries.
+echo "== tsan: configure, build and test (label threads)"
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j "$jobs"
+ctest --preset tsan -L threads -j "$jobs" --timeout 600
+
 if [ "$fuzz_seconds" -gt 0 ]; then
-  echo "== fuzz: bundle loader for ${fuzz_seconds}s"
-  cmake --preset fuzz >/dev/null
-  cmake --build --preset fuzz -j "$jobs" --target acorn_bundle_fuzzer acorn_fuzz_seeds
-  seeds=$(mktemp -d)
-  corpus=$(mktemp -d)
-  ./build/fuzz/tests/fuzz/acorn_fuzz_seeds "$seeds"
-  (cd "$corpus" && "$OLDPWD/build/fuzz/tests/fuzz/acorn_bundle_fuzzer" -max_total_time="$fuzz_seconds" \
-      -max_len=65536 -print_final_stats=1 "$corpus" "$seeds" 2>&1 | tail -n 12)
-  rm -rf "$seeds" "$corpus"
+  # Every libFuzzer target (docs/TESTING.md, "Fuzzing") from its seeds, briefly; fails on a finding.
+  bash scripts/fuzz.sh "$fuzz_seconds"
 fi
 echo "== all suites passed"

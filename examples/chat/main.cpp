@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "tool_main.h"
 #include "acorn/chat.h"
 #include "acorn/model.h"
 #include "acorn/platform.h"
@@ -40,6 +41,8 @@ const char* kHelp =
     "  --threads N           CPU threads (default: all)\n"
     "  --backend LIST        backend preference: cuda, cpu, reference (default cpu); \"cuda,cpu\"\n"
     "                        runs on the GPU where there is one and on the CPU elsewhere\n"
+    "  --no-mmap             read the model into memory instead of mapping it: for a file that may\n"
+    "                        change or be truncated while acorn runs (see docs/FORMAT.md)\n"
     "  --color / --no-color  force colours on or off (default: on when stdout is a terminal)\n"
     "  -h, --help            this message\n";
 
@@ -53,10 +56,11 @@ int Fail(const std::string& msg) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   std::string model_path, prompt, backends = "cpu";
   bool has_prompt = false;
   int threads = 0, color = -1;
+  bool no_mmap = false;
   acorn::ChatOptions options;
   options.generate.sampler.temperature = 0.7f;
   options.generate.sampler.repetition_penalty = 1.1f;
@@ -93,6 +97,8 @@ int main(int argc, char** argv) {
       threads = std::atoi(argv[++i]);
     } else if (a == "--backend" && v) {
       backends = argv[++i];
+    } else if (a == "--no-mmap") {
+      no_mmap = true;
     } else if (a == "--color") {
       color = 1;
     } else if (a == "--no-color") {
@@ -113,6 +119,7 @@ int main(int argc, char** argv) {
   const char* c_off = colors ? "\033[0m" : "";
 
   acorn::ModelOptions model_options;
+  if (no_mmap) model_options.load_mode = acorn::LoadMode::kRead;
   if (acorn::Status st = acorn::ParseBackendList(backends, &model_options.backends); !st.ok()) return Fail(st.message());
   const uint64_t load_start = acorn::platform::NowNanos();
   auto model = acorn::Model::Load(model_path.c_str(), model_options);
@@ -198,3 +205,5 @@ int main(int argc, char** argv) {
   }
   return ok ? 0 : 1;
 }
+
+int main(int argc, char** argv) { return acorn::tools::GuardedMain("acorn-chat", Main, argc, argv); }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tool_main.h"
 #include "acorn/encoder.h"
 #include "acorn/model.h"
 
@@ -67,7 +68,7 @@ double Dot(const std::vector<float>& a, const std::vector<float>& b) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   std::string model_path, query, corpus_file, query_ids, corpus_ids;
   int threads = 0;
   for (int i = 1; i < argc; ++i) {
@@ -121,7 +122,11 @@ int main(int argc, char** argv) {
         if (!line.empty()) texts.push_back(line);
       }
     }
-    for (const std::string& t : texts) ids.push_back(tokenizer->Encode(t, true));
+    for (const std::string& t : texts) {
+      ids.emplace_back();
+      acorn::Status st = tokenizer->Encode(t, acorn::TokenizeOptions(), &ids.back());
+      if (!st.ok()) return Fail("cannot encode '" + t.substr(0, 40) + "': " + st.ToString());
+    }
   } else {
     std::vector<int32_t> q;
     if (!ParseIds(query_ids, &q)) return Fail("--query-ids needs comma-separated ids");
@@ -166,3 +171,5 @@ int main(int argc, char** argv) {
   for (const auto& r : ranked) std::printf("%.4f  %s\n", r.first, texts[r.second].c_str());
   return 0;
 }
+
+int main(int argc, char** argv) { return acorn::tools::GuardedMain("acorn-embed", Main, argc, argv); }

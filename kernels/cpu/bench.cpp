@@ -98,7 +98,12 @@ int main(int argc, char** argv) {
     std::vector<std::vector<uint8_t>> cold((kColdBytes + hot[0].size() - 1) / hot[0].size(), hot[0]);
     const double gb = hot[0].size() * 1e-9;
     for (int threads : {1, 2}) {
-      acorn::cpu::ThreadPool pool(threads);
+      auto made = acorn::cpu::ThreadPool::Create(threads);
+      if (!made.ok()) {
+        std::fprintf(stderr, "%s\n", made.status().ToString().c_str());
+        return 1;
+      }
+      acorn::cpu::ThreadPool& pool = **made;
       const double s_hot = TimeMatMul(&pool, 1, K, N, hot, wtype, 0.5);
       const double s_cold = TimeMatMul(&pool, 1, K, N, cold, wtype, 0.5);
       const double s64 = TimeMatMul(&pool, 64, K, N, hot, wtype, 0.5);

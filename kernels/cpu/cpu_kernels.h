@@ -43,12 +43,5 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t k);
 void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* w, DType wtype,
             int64_t N, const float* bias, float* y, void* scratch);
 
-// Grouped-query attention, as ref::Attention (same arguments and layouts), over threads by
-// (query row, head). Needs no scratch: the softmax is computed online in one pass over the keys,
-// so results differ from the reference by float rounding only.
-void Attention(ThreadPool* pool, const float* q, const float* k_cache, const float* v_cache,
-               int64_t T, int64_t pos, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim,
-               float scale, bool causal, const float* mask, int64_t kv_len, float* out);
-
 }  // namespace cpu
 }  // namespace acorn

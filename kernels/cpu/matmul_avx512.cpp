@@ -7,7 +7,9 @@
 // GCC 12 reports its own AVX-512 intrinsics' deliberately undefined operands as uninitialized
 // (GCC bug 105593, fixed in 13); nothing in this file reads an uninitialized value.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include "acorn/half.h"
 #include "x86_matmul_tiles.h"
 

@@ -1,5 +1,9 @@
 #include "thread_pool.h"
 
+#include <thread>
+
+#include "core/limits.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -32,20 +36,45 @@ inline void SpinStep(int i) {
 constexpr int kSpinIterations = 1 << 12;
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
-  workers_.reserve(static_cast<size_t>(n_threads_ - 1));
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
+Result<std::unique_ptr<ThreadPool>> ThreadPool::Create(int n_threads) {
+  if (n_threads < 1 || n_threads > static_cast<int>(limits::kMaxThreads)) {
+    return ACORN_ERROR(kInvalidArgument, "%d threads asked for: a pool takes 1..%u", n_threads, limits::kMaxThreads);
+  }
+  std::unique_ptr<ThreadPool> pool(new ThreadPool(n_threads));
+  // Arguments first, all of them, so that the addresses the workers hold never move.
+  pool->worker_args_.reserve(static_cast<size_t>(n_threads - 1));
+  for (int i = 1; i < n_threads; ++i) pool->worker_args_.push_back(WorkerArg{pool.get(), i});
+  pool->workers_.reserve(static_cast<size_t>(n_threads - 1));
+  for (WorkerArg& arg : pool->worker_args_) {
+    platform::Thread t;
+    Status st = platform::StartThread(&ThreadPool::WorkerMain, &arg, &t);
+    if (!st.ok()) {
+      pool->StopWorkers();
+      return Status(st.code(), StrFormat("thread pool of %d threads: started %zu, then: %s", n_threads,
+                                         pool->workers_.size() + 1, st.message().c_str()));
+    }
+    pool->workers_.push_back(t);
+  }
+  return pool;
 }
 
-ThreadPool::~ThreadPool() {
+void ThreadPool::WorkerMain(void* arg) {
+  const WorkerArg* a = static_cast<const WorkerArg*>(arg);
+  a->pool->WorkerLoop(a->index);
+}
+
+void ThreadPool::StopWorkers() {
   {
     std::lock_guard<std::mutex> lock(sleep_mu_);
     stop_.store(true, std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
-  for (std::thread& t : workers_) t.join();
+  for (platform::Thread& t : workers_) platform::JoinThread(&t);
+  workers_.clear();
 }
+
+ThreadPool::~ThreadPool() { StopWorkers(); }
 
 void ThreadPool::RunRange(int index) {
   const int64_t begin = n_ * index / n_threads_;

@@ -3,24 +3,29 @@
 // that are still spinning without a system call; workers that have waited long sleep on a
 // condition variable, so an idle pool costs no CPU.
 //
-// The calling thread takes part (range 0): ThreadPool(1) runs everything inline. One
-// ParallelFor runs at a time; concurrent callers are serialized.
+// The calling thread takes part (range 0): a pool of one runs everything inline and starts no
+// thread, so it works on platforms without threads. One ParallelFor runs at a time; concurrent
+// callers are serialized. Workers are started through platform/, and Create reports a refusal
+// (too many threads, no threads on this platform) as a Status.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
+
+#include "acorn/platform.h"
+#include "acorn/status.h"
 
 namespace acorn {
 namespace cpu {
 
 class ThreadPool {
  public:
-  // n_threads counts the caller; values below 1 are taken as 1.
-  explicit ThreadPool(int n_threads);
+  // n_threads counts the caller: 1..limits::kMaxThreads.
+  static Result<std::unique_ptr<ThreadPool>> Create(int n_threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -39,11 +44,19 @@ class ThreadPool {
   }
 
  private:
+  explicit ThreadPool(int n_threads) : n_threads_(n_threads) {}
+  struct WorkerArg {
+    ThreadPool* pool;
+    int index;
+  };
+  static void WorkerMain(void* arg);
   void WorkerLoop(int index);
   void RunRange(int index);
+  void StopWorkers();
 
-  const int n_threads_;
-  std::vector<std::thread> workers_;
+  int n_threads_;
+  std::vector<WorkerArg> worker_args_;
+  std::vector<platform::Thread> workers_;
   std::mutex call_mu_;  // serializes ParallelFor callers
 
   // The job being run; written before generation_ is bumped (release), read after (acquire).

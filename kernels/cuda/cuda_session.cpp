@@ -320,13 +320,12 @@ Status CudaSession::RunLaunch(const Launch& l, const DeviceStep& step) {
     case LaunchKind::kOp: return RunOp(l.op, rows, one_row, step);
     case LaunchKind::kNorm: {
       const OpDesc& op = *model_.spec().ops[l.op].op;
-      const auto* a = static_cast<const fb::NormAttrs*>(op.attrs);
       const int64_t H = model_.spec().bundle->tensors()[op.inputs[0]].shape[1];
       Q8Rows q;
       const bool quantize = l.q8_out >= 0 && rows <= kSmallRows;
       if (quantize) q = Slot(l.q8_out);
       return LaunchRmsNorm(stream_, F(op.inputs[0], one_row, step), F(op.inputs[1], one_row, step), rows, H,
-                           a ? a->epsilon() : 1e-5f, F(op.outputs[0], one_row, step), quantize ? &q : nullptr);
+                           op.attrs.epsilon, F(op.outputs[0], one_row, step), quantize ? &q : nullptr);
     }
     case LaunchKind::kLinear: return RunLinear(l, rows, one_row, step);
     case LaunchKind::kAttention: return RunAttention(l, rows, one_row, step);
@@ -416,16 +415,16 @@ Status CudaSession::RunAttention(const Launch& l, int64_t rows, bool one_row, co
   const DeviceProgramSpec& spec = model_.spec();
   const Bundle& b = *spec.bundle;
   const OpDesc& op = *spec.ops[l.op].op;
-  const auto* a = static_cast<const fb::AttentionAttrs*>(op.attrs);
-  const int64_t kv_width = static_cast<int64_t>(a->n_kv_heads()) * a->head_dim();
+  const OpAttributes& a = op.attrs;
+  const int64_t kv_width = static_cast<int64_t>(a.n_kv_heads) * a.head_dim;
   float* k_cache = F(op.inputs[3], false, step);
   float* v_cache = F(op.inputs[4], false, step);
   if (l.rope_q >= 0) {
     const OpDesc& rq = *spec.ops[l.rope_q].op;
     const OpDesc& rk = *spec.ops[l.rope_k].op;
     RopeParams pq, pk;
-    ops::CudaRopeParams(*static_cast<const fb::RopeAttrs*>(rq.attrs), &pq);
-    ops::CudaRopeParams(*static_cast<const fb::RopeAttrs*>(rk.attrs), &pk);
+    ops::CudaRopeParams(rq.attrs, &pq);
+    ops::CudaRopeParams(rk.attrs, &pk);
     ACORN_RETURN_IF_ERROR(LaunchRopeKv(stream_, F(rq.inputs[0], one_row, step), F(rk.inputs[0], one_row, step),
                                        F(op.inputs[2], one_row, step), rows,
                                        reinterpret_cast<const int32_t*>(Ptr(rq.inputs[1], one_row, step)), pq, pk,
@@ -442,12 +441,12 @@ Status CudaSession::RunAttention(const Launch& l, int64_t rows, bool one_row, co
   args.out = F(op.outputs[0], one_row, step);
   if (l.q8_out >= 0 && rows <= kSmallRows) args.out_q = Slot(l.q8_out);
   args.T = rows;
-  args.n_heads = a->n_heads();
-  args.n_kv_heads = a->n_kv_heads();
-  args.head_dim = a->head_dim();
+  args.n_heads = a.n_heads;
+  args.n_kv_heads = a.n_kv_heads;
+  args.head_dim = a.head_dim;
   args.cache_rows = b.tensors()[op.inputs[3]].shape[0];
-  args.scale = a->scale();
-  args.causal = a->causal();
+  args.scale = a.attention_scale;
+  args.causal = a.causal;
   args.device_pos = step_device_;
   args.scratch = reinterpret_cast<float*>(scratch_ + op_scratch_offset_);
   return LaunchAttention(stream_, args);

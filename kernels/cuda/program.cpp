@@ -174,8 +174,7 @@ class Builder {
               Launch* producer = p != made_by.end() ? p->second : nullptr;
               bool can = producer != nullptr && producer->tail == l.tail && T(x).shape[1] % kQBlock == 0;
               if (can && producer->kind == LaunchKind::kAttention) {
-                const auto* a = static_cast<const fb::AttentionAttrs*>(Op(producer->op).attrs);
-                can = a->head_dim() % kQBlock == 0;
+                can = Op(producer->op).attrs.head_dim % kQBlock == 0;
               }
               can = can && (producer->kind == LaunchKind::kNorm || producer->kind == LaunchKind::kAttention);
               if (can) {
@@ -198,8 +197,7 @@ class Builder {
         const BoundOp& b = s_.ops[l.op];
         if (l.kind == LaunchKind::kOp && b.kernel->scratch) need = std::max(need, b.kernel->scratch(b_, *b.op, 1));
         if (l.kind == LaunchKind::kAttention) {
-          const auto* a = static_cast<const fb::AttentionAttrs*>(b.op->attrs);
-          need = std::max(need, AttentionScratchBytes(a->n_heads(), a->head_dim(), T(b.op->inputs[3]).shape[0]));
+          need = std::max(need, AttentionScratchBytes(b.op->attrs.n_heads, b.op->attrs.head_dim, T(b.op->inputs[3]).shape[0]));
         }
       }
     }

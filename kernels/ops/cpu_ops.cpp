@@ -87,7 +87,7 @@ void AttentionHeads(const AttentionJob& j, int64_t h_begin, int64_t h_end, float
 }  // namespace
 
 Status CpuAttention(const OpCall& c) {
-  const auto* a = static_cast<const fb::AttentionAttrs*>(c.op->attrs);
+  const OpAttributes& a = c.op->attrs;
   const int64_t T = c.in[0].Rows();
   const int64_t ctx = c.in[3].dims[0];
   if (c.pos + T > ctx) {
@@ -95,7 +95,7 @@ Status CpuAttention(const OpCall& c) {
                        static_cast<long long>(c.pos), static_cast<long long>(c.pos + T - 1), static_cast<long long>(ctx));
   }
   ref::WriteKvCache(static_cast<const float*>(c.in[1].data), static_cast<const float*>(c.in[2].data), T, c.pos,
-                    a->n_kv_heads(), a->head_dim(), c.in[3].f32(), c.in[4].f32());
+                    a.n_kv_heads, a.head_dim, c.in[3].f32(), c.in[4].f32());
   AttentionJob job{static_cast<const float*>(c.in[0].data),
                    c.in[3].f32(),
                    c.in[4].f32(),
@@ -104,13 +104,13 @@ Status CpuAttention(const OpCall& c) {
                    reinterpret_cast<float*>(c.res->scratch),
                    T,
                    c.pos,
-                   a->n_heads(),
-                   a->n_heads() / a->n_kv_heads(),
-                   a->head_dim(),
+                   a.n_heads,
+                   a.n_heads / a.n_kv_heads,
+                   a.head_dim,
                    c.pos + T,
                    ctx,
-                   a->scale(),
-                   a->causal()};
+                   a.attention_scale,
+                   a.causal};
   // Heads are independent; each range of heads gets the scratch row of the thread slot that the
   // pool's contiguous split gives it (range k of `threads` starts at k*n_heads/threads; the last
   // slot whose start is <= begin is this range's).
@@ -163,8 +163,7 @@ void ForElements(const OpCall& c, int64_t n, Fn& f) {
 }  // namespace
 
 Status CpuRmsNorm(const OpCall& c) {
-  const auto* a = static_cast<const fb::NormAttrs*>(c.op->attrs);
-  const float eps = a ? a->epsilon() : 1e-5f;
+  const float eps = c.op->attrs.epsilon;
   const int64_t T = c.in[0].Rows(), H = c.in[0].Cols();
   auto rows = [&](int64_t b, int64_t e) { ref::RmsNorm(F(c.in[0]) + b * H, F(c.in[1]), e - b, H, eps, c.out.f32() + b * H); };
   ForRows(c, T, H, rows);
@@ -172,8 +171,7 @@ Status CpuRmsNorm(const OpCall& c) {
 }
 
 Status CpuLayerNorm(const OpCall& c) {
-  const auto* a = static_cast<const fb::NormAttrs*>(c.op->attrs);
-  const float eps = a ? a->epsilon() : 1e-5f;
+  const float eps = c.op->attrs.epsilon;
   const int64_t T = c.in[0].Rows(), H = c.in[0].Cols();
   auto rows = [&](int64_t b, int64_t e) {
     ref::LayerNorm(F(c.in[0]) + b * H, F(c.in[1]), F(c.in[2]), e - b, H, eps, c.out.f32() + b * H);
@@ -183,14 +181,12 @@ Status CpuLayerNorm(const OpCall& c) {
 }
 
 Status CpuRope(const OpCall& c) {
-  const auto* a = static_cast<const fb::RopeAttrs*>(c.op->attrs);
-  float inv_freq[2048];
-  RopeFrequencies(*a, inv_freq);
+  const OpAttributes& a = c.op->attrs;
   const int64_t T = c.in[0].Rows(), W = c.in[0].Cols();
   const int32_t* positions = static_cast<const int32_t*>(c.in[1].data);
   auto rows = [&](int64_t b, int64_t e) {
-    ref::Rope(F(c.in[0]) + b * W, e - b, a->n_heads(), a->head_dim(), positions + b, inv_freq, a->attention_factor(),
-              a->style() == fb::RopeStyle::Half, c.out.f32() + b * W);
+    ref::Rope(F(c.in[0]) + b * W, e - b, a.n_heads, a.head_dim, positions + b, a.rope_inv_freq.data(),
+              a.rope_attention_factor, a.rope_style == RopeStyle::kHalf, c.out.f32() + b * W);
   };
   ForRows(c, T, W, rows);
   return Status::Ok();

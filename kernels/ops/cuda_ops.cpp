@@ -38,24 +38,25 @@ bool Quantized(DType d) { return d == DType::kQ8_0 || d == DType::kQ4_0; }
 
 }  // namespace
 
-void CudaRopeParams(const fb::RopeAttrs& a, cuda::RopeParams* p) {
-  p->n_heads = a.n_heads();
-  p->head_dim = a.head_dim();
-  p->attention_factor = a.attention_factor();
-  p->half_style = a.style() == fb::RopeStyle::Half;
-  RopeFrequencies(a, p->inv_freq);
+void CudaRopeParams(const OpAttributes& a, cuda::RopeParams* p) {
+  p->n_heads = a.n_heads;
+  p->head_dim = a.head_dim;
+  p->attention_factor = a.rope_attention_factor;
+  p->half_style = a.rope_style == RopeStyle::kHalf;
+  std::copy(a.rope_inv_freq.begin(), a.rope_inv_freq.end(), p->inv_freq);
 }
 
 bool CudaRopeSupports(const Bundle&, const OpDesc& op) {
-  const auto* a = static_cast<const fb::RopeAttrs*>(op.attrs);
-  return a != nullptr && a->head_dim() % 2 == 0 && a->head_dim() / 2 <= static_cast<uint32_t>(cuda::kMaxRopePairs);
+  const OpAttributes& a = op.attrs;
+  return a.head_dim % 2 == 0 && a.head_dim / 2 <= static_cast<uint32_t>(cuda::kMaxRopePairs) &&
+         a.rope_inv_freq.size() == a.head_dim / 2;
 }
 
 bool CudaAttentionSupports(const Bundle& bundle, const OpDesc& op) {
-  const auto* a = static_cast<const fb::AttentionAttrs*>(op.attrs);
-  if (a == nullptr || a->n_kv_heads() == 0 || a->n_heads() % a->n_kv_heads() != 0) return false;
+  const OpAttributes& a = op.attrs;
+  if (a.n_kv_heads == 0 || a.n_heads % a.n_kv_heads != 0) return false;
   const int64_t cache_rows = bundle.tensors()[op.inputs[3]].shape[0];
-  return a->head_dim() >= 1 && a->head_dim() <= static_cast<uint32_t>(cuda::kMaxHeadDim) && cache_rows <= (1 << 21);
+  return a.head_dim >= 1 && a.head_dim <= static_cast<uint32_t>(cuda::kMaxHeadDim) && cache_rows <= (1 << 21);
 }
 
 size_t CudaMatMulScratch(const Bundle& bundle, const OpDesc& op, int) {
@@ -64,8 +65,7 @@ size_t CudaMatMulScratch(const Bundle& bundle, const OpDesc& op, int) {
 }
 
 size_t CudaAttentionScratch(const Bundle& bundle, const OpDesc& op, int) {
-  const auto* a = static_cast<const fb::AttentionAttrs*>(op.attrs);
-  return cuda::AttentionScratchBytes(a->n_heads(), a->head_dim(), bundle.tensors()[op.inputs[3]].shape[0]);
+  return cuda::AttentionScratchBytes(op.attrs.n_heads, op.attrs.head_dim, bundle.tensors()[op.inputs[3]].shape[0]);
 }
 
 Status CudaEmbedding(const OpCall& c) {
@@ -74,15 +74,13 @@ Status CudaEmbedding(const OpCall& c) {
 }
 
 Status CudaRmsNorm(const OpCall& c) {
-  const auto* a = static_cast<const fb::NormAttrs*>(c.op->attrs);
-  return cuda::LaunchRmsNorm(Stream(c), F(c.in[0]), F(c.in[1]), c.in[0].Rows(), c.in[0].Cols(),
-                             a ? a->epsilon() : 1e-5f, c.out.f32(), nullptr);
+  return cuda::LaunchRmsNorm(Stream(c), F(c.in[0]), F(c.in[1]), c.in[0].Rows(), c.in[0].Cols(), c.op->attrs.epsilon,
+                             c.out.f32(), nullptr);
 }
 
 Status CudaLayerNorm(const OpCall& c) {
-  const auto* a = static_cast<const fb::NormAttrs*>(c.op->attrs);
   return cuda::LaunchLayerNorm(Stream(c), F(c.in[0]), F(c.in[1]), F(c.in[2]), c.in[0].Rows(), c.in[0].Cols(),
-                               a ? a->epsilon() : 1e-5f, c.out.f32());
+                               c.op->attrs.epsilon, c.out.f32());
 }
 
 Status CudaMatMul(const OpCall& c) {
@@ -135,9 +133,8 @@ Status CudaL2Normalize(const OpCall& c) {
 }
 
 Status CudaPool(const OpCall& c) {
-  const auto* a = static_cast<const fb::PoolAttrs*>(c.op->attrs);
-  const fb::PoolMode mode = a ? a->mode() : fb::PoolMode::Mean;
-  const int m = mode == fb::PoolMode::First ? 1 : (mode == fb::PoolMode::Last ? 2 : 0);
+  const PoolMode mode = c.op->attrs.pool_mode;
+  const int m = mode == PoolMode::kFirst ? 1 : (mode == PoolMode::kLast ? 2 : 0);
   return cuda::LaunchPool(Stream(c), m, F(c.in[0]), c.in[0].Rows(), c.in[0].Cols(), c.n_in == 2 ? F(c.in[1]) : nullptr,
                           c.out.f32());
 }
@@ -154,17 +151,16 @@ Status CudaCopy(const OpCall& c) {
 }
 
 Status CudaRope(const OpCall& c) {
-  const auto* a = static_cast<const fb::RopeAttrs*>(c.op->attrs);
   cuda::RopeParams p;
-  CudaRopeParams(*a, &p);
+  CudaRopeParams(c.op->attrs, &p);
   return cuda::LaunchRope(Stream(c), F(c.in[0]), c.in[0].Rows(), static_cast<const int32_t*>(c.in[1].data), p,
                           c.out.f32(), nullptr, c.res->device_step);
 }
 
 Status CudaAttention(const OpCall& c) {
-  const auto* a = static_cast<const fb::AttentionAttrs*>(c.op->attrs);
+  const OpAttributes& a = c.op->attrs;
   const int64_t T = c.in[0].Rows();
-  const int64_t kv_width = static_cast<int64_t>(a->n_kv_heads()) * a->head_dim();
+  const int64_t kv_width = static_cast<int64_t>(a.n_kv_heads) * a.head_dim;
   ACORN_RETURN_IF_ERROR(cuda::LaunchKvWrite(Stream(c), F(c.in[1]), F(c.in[2]), T, kv_width, c.in[3].f32(), c.in[4].f32(),
                                             c.res->device_step));
   cuda::AttentionArgs args;
@@ -174,12 +170,12 @@ Status CudaAttention(const OpCall& c) {
   args.mask = c.n_in == 6 ? F(c.in[5]) : nullptr;
   args.out = c.out.f32();
   args.T = T;
-  args.n_heads = a->n_heads();
-  args.n_kv_heads = a->n_kv_heads();
-  args.head_dim = a->head_dim();
+  args.n_heads = a.n_heads;
+  args.n_kv_heads = a.n_kv_heads;
+  args.head_dim = a.head_dim;
   args.cache_rows = c.in[3].dims[0];
-  args.scale = a->scale();
-  args.causal = a->causal();
+  args.scale = a.attention_scale;
+  args.causal = a.causal;
   args.device_pos = c.res->device_step;
   args.scratch = reinterpret_cast<float*>(c.res->scratch);
   return cuda::LaunchAttention(Stream(c), args);

@@ -39,7 +39,7 @@ bool CudaAttentionSupports(const Bundle& bundle, const OpDesc& op);
 bool CudaRopeSupports(const Bundle& bundle, const OpDesc& op);
 
 // A Rope op's attributes as the kernels take them (frequencies precomputed).
-void CudaRopeParams(const fb::RopeAttrs& attrs, cuda::RopeParams* params);
+void CudaRopeParams(const OpAttributes& attrs, cuda::RopeParams* params);
 
 }  // namespace ops
 }  // namespace acorn

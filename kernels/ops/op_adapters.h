@@ -5,9 +5,6 @@
 #include "kernel_table.h"
 
 namespace acorn {
-namespace fb {
-struct RopeAttrs;
-}
 namespace ops {
 
 Status RefEmbedding(const OpCall& c);
@@ -40,9 +37,6 @@ size_t CpuMatMulScratch(const Bundle& bundle, const OpDesc& op, int threads);
 
 // The row range a Copy op takes from its input (all rows, or its CopyAttrs range), checked.
 Status CopyRange(const OpCall& c, int64_t* begin, int64_t* count);
-
-// Inverse frequencies of a Rope op (head_dim / 2 floats).
-void RopeFrequencies(const fb::RopeAttrs& attrs, float* inv_freq);
 
 }  // namespace ops
 }  // namespace acorn

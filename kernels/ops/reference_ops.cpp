@@ -29,14 +29,12 @@ Status RefEmbedding(const OpCall& c) {
 }
 
 Status RefRmsNorm(const OpCall& c) {
-  const auto* a = static_cast<const fb::NormAttrs*>(c.op->attrs);
-  ref::RmsNorm(F(c.in[0]), F(c.in[1]), c.in[0].Rows(), c.in[0].Cols(), a ? a->epsilon() : 1e-5f, c.out.f32());
+  ref::RmsNorm(F(c.in[0]), F(c.in[1]), c.in[0].Rows(), c.in[0].Cols(), c.op->attrs.epsilon, c.out.f32());
   return Status::Ok();
 }
 
 Status RefLayerNorm(const OpCall& c) {
-  const auto* a = static_cast<const fb::NormAttrs*>(c.op->attrs);
-  ref::LayerNorm(F(c.in[0]), F(c.in[1]), F(c.in[2]), c.in[0].Rows(), c.in[0].Cols(), a ? a->epsilon() : 1e-5f,
+  ref::LayerNorm(F(c.in[0]), F(c.in[1]), F(c.in[2]), c.in[0].Rows(), c.in[0].Cols(), c.op->attrs.epsilon,
                  c.out.f32());
   return Status::Ok();
 }
@@ -84,27 +82,26 @@ Status RefL2Normalize(const OpCall& c) {
 }
 
 Status RefPool(const OpCall& c) {
-  const auto* a = static_cast<const fb::PoolAttrs*>(c.op->attrs);
-  const fb::PoolMode mode = a ? a->mode() : fb::PoolMode::Mean;
+  const PoolMode mode = c.op->attrs.pool_mode;
   const float* x = F(c.in[0]);
   const int64_t T = c.in[0].Rows(), H = c.in[0].Cols();
-  if (mode == fb::PoolMode::Last) {
+  if (mode == PoolMode::kLast) {
     for (int64_t h = 0; h < H; ++h) c.out.f32()[h] = x[(T - 1) * H + h];
     return Status::Ok();
   }
-  ref::Pool(mode == fb::PoolMode::First ? ref::PoolKind::kFirst : ref::PoolKind::kMean, x, T, H,
+  ref::Pool(mode == PoolMode::kFirst ? ref::PoolKind::kFirst : ref::PoolKind::kMean, x, T, H,
             c.n_in == 2 ? F(c.in[1]) : nullptr, c.out.f32());
   return Status::Ok();
 }
 
 Status CopyRange(const OpCall& c, int64_t* begin, int64_t* count) {
-  const auto* a = static_cast<const fb::CopyAttrs*>(c.op->attrs);
+  const OpAttributes& a = c.op->attrs;
   const int64_t rows = c.in[0].Rows();
   *begin = 0;
   *count = rows;
-  if (a != nullptr && a->row_count() > 0) {
-    *begin = a->row_begin() < 0 ? rows + a->row_begin() : a->row_begin();
-    *count = a->row_count();
+  if (a.row_count > 0) {
+    *begin = a.row_begin < 0 ? rows + a.row_begin : a.row_begin;
+    *count = a.row_count;
   }
   if (*begin < 0 || *begin + *count > rows) {
     return ACORN_ERROR(kOutOfRange, "op '%s': rows %lld..%lld of %lld", c.op->name, static_cast<long long>(*begin),
@@ -122,23 +119,10 @@ Status RefCopy(const OpCall& c) {
   return Status::Ok();
 }
 
-void RopeFrequencies(const fb::RopeAttrs& a, float* inv_freq) {
-  const uint32_t half = a.head_dim() / 2;
-  if (a.inv_freq() != nullptr) {
-    for (uint32_t i = 0; i < half; ++i) inv_freq[i] = a.inv_freq()->Get(i);
-    return;
-  }
-  for (uint32_t i = 0; i < half; ++i) {
-    inv_freq[i] = static_cast<float>(1.0 / std::pow(static_cast<double>(a.theta()), 2.0 * i / a.head_dim()));
-  }
-}
-
 Status RefRope(const OpCall& c) {
-  const auto* a = static_cast<const fb::RopeAttrs*>(c.op->attrs);
-  float inv_freq[2048];
-  RopeFrequencies(*a, inv_freq);
-  ref::Rope(F(c.in[0]), c.in[0].Rows(), a->n_heads(), a->head_dim(), static_cast<const int32_t*>(c.in[1].data),
-            inv_freq, a->attention_factor(), a->style() == fb::RopeStyle::Half, c.out.f32());
+  const OpAttributes& a = c.op->attrs;
+  ref::Rope(F(c.in[0]), c.in[0].Rows(), a.n_heads, a.head_dim, static_cast<const int32_t*>(c.in[1].data),
+            a.rope_inv_freq.data(), a.rope_attention_factor, a.rope_style == RopeStyle::kHalf, c.out.f32());
   return Status::Ok();
 }
 
@@ -148,7 +132,7 @@ size_t AttentionScratch(const Bundle& bundle, const OpDesc& op, int threads) {
 }
 
 Status RefAttention(const OpCall& c) {
-  const auto* a = static_cast<const fb::AttentionAttrs*>(c.op->attrs);
+  const OpAttributes& a = c.op->attrs;
   const int64_t T = c.in[0].Rows();
   const int64_t ctx = c.in[3].dims[0];
   if (c.pos + T > ctx) {
@@ -157,10 +141,10 @@ Status RefAttention(const OpCall& c) {
   }
   float* k_cache = c.in[3].f32();
   float* v_cache = c.in[4].f32();
-  ref::WriteKvCache(F(c.in[1]), F(c.in[2]), T, c.pos, a->n_kv_heads(), a->head_dim(), k_cache, v_cache);
-  const int64_t kv_len = a->causal() ? c.pos + T : c.pos + T;
-  ref::Attention(F(c.in[0]), k_cache, v_cache, T, c.pos, a->n_heads(), a->n_kv_heads(), a->head_dim(), a->scale(),
-                 a->causal(), c.n_in == 6 ? F(c.in[5]) : nullptr, kv_len, c.out.f32(),
+  ref::WriteKvCache(F(c.in[1]), F(c.in[2]), T, c.pos, a.n_kv_heads, a.head_dim, k_cache, v_cache);
+  const int64_t kv_len = c.pos + T;
+  ref::Attention(F(c.in[0]), k_cache, v_cache, T, c.pos, a.n_heads, a.n_kv_heads, a.head_dim, a.attention_scale,
+                 a.causal, c.n_in == 6 ? F(c.in[5]) : nullptr, kv_len, c.out.f32(),
                  reinterpret_cast<float*>(c.res->scratch));
   return Status::Ok();
 }

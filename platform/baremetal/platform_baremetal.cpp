@@ -33,6 +33,11 @@ void* AlignedAlloc(size_t size, size_t alignment) { return std::aligned_alloc(al
 void AlignedFree(void* ptr) { std::free(ptr); }
 uint64_t NowNanos() { return 0; }
 int HardwareThreads() { return 1; }
+Status StartThread(void (*)(void*), void*, Thread*) {
+  return ACORN_ERROR(kUnsupported, "this build has no threads; run with one thread");
+}
+void JoinThread(Thread*) {}
+uint64_t PhysicalMemoryBytes() { return 0; }
 uint64_t PeakRssBytes() { return 0; }
 void DefaultLogSink(LogLevel, const char*, void*) {}
 

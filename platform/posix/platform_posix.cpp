@@ -1,5 +1,6 @@
 // POSIX implementation of the platform seam (Linux, macOS, Android).
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -51,7 +52,9 @@ void MappedFile::Release() {
 namespace {
 // Opens a regular file and returns its size; the error names the path and what to check.
 Result<int> OpenRegular(const char* path, size_t* size) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. It changes
+  // nothing for the regular files that get past the check below.
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) return ACORN_ERROR(kNotFound, "%s: no such file", path);
@@ -65,7 +68,7 @@ Result<int> OpenRegular(const char* path, size_t* size) {
   }
   if (!S_ISREG(st.st_mode)) {
     close(fd);
-    return ACORN_ERROR(kIo, "%s: not a regular file", path);
+    return ACORN_ERROR(kIo, "%s: not a regular file (a directory, pipe or device); give the path of a model file", path);
   }
   *size = static_cast<size_t>(st.st_size);
   return fd;
@@ -140,6 +143,53 @@ uint64_t NowNanos() {
 int HardwareThreads() {
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(n);
+}
+
+namespace {
+struct ThreadStart {
+  void (*fn)(void*);
+  void* arg;
+};
+void* ThreadMain(void* p) {
+  ThreadStart start = *static_cast<ThreadStart*>(p);
+  std::free(p);
+  start.fn(start.arg);
+  return nullptr;
+}
+}  // namespace
+
+Status StartThread(void (*fn)(void* arg), void* arg, Thread* thread) {
+  // pthread_t is an integer on Linux and a pointer on macOS: keep it in heap memory either way.
+  auto* id = static_cast<pthread_t*>(std::malloc(sizeof(pthread_t)));
+  auto* start = static_cast<ThreadStart*>(std::malloc(sizeof(ThreadStart)));
+  if (id == nullptr || start == nullptr) {
+    std::free(id);
+    std::free(start);
+    return ACORN_ERROR(kOutOfMemory, "cannot start a thread: out of memory");
+  }
+  *start = ThreadStart{fn, arg};
+  const int err = pthread_create(id, nullptr, ThreadMain, start);
+  if (err != 0) {
+    std::free(id);
+    std::free(start);
+    return ACORN_ERROR(kOutOfMemory, "cannot start a thread: %s", std::strerror(err));
+  }
+  thread->handle = id;
+  return Status::Ok();
+}
+
+void JoinThread(Thread* thread) {
+  if (thread->handle == nullptr) return;
+  auto* id = static_cast<pthread_t*>(thread->handle);
+  pthread_join(*id, nullptr);
+  std::free(id);
+  thread->handle = nullptr;
+}
+
+uint64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
 }
 
 uint64_t PeakRssBytes() {

@@ -58,35 +58,29 @@ int Bundle::FindTensor(const char* name) const {
   return -1;
 }
 
-namespace {
-const fb::MetaEntry* FindMeta(const fb::Bundle* root, const char* key, fb::MetaKind kind) {
-  if (root->metadata() == nullptr) return nullptr;
-  for (const fb::MetaEntry* e : *root->metadata()) {
-    if (e->kind() == kind && std::strcmp(e->key()->c_str(), key) == 0) return e;
+const Bundle::MetaValue* Bundle::FindMeta(const char* key, uint8_t kind) const {
+  for (const MetaValue& m : metadata_) {
+    if (m.kind == kind && m.key == key) return &m;
   }
   return nullptr;
 }
-}  // namespace
 
 bool Bundle::GetString(const char* key, std::string* value) const {
-  const fb::MetaEntry* e = FindMeta(root_, key, fb::MetaKind::String);
-  if (e == nullptr) return false;
-  *value = e->str() ? e->str()->str() : std::string();
-  return true;
+  const MetaValue* m = FindMeta(key, static_cast<uint8_t>(fb::MetaKind::String));
+  if (m != nullptr) *value = m->str;
+  return m != nullptr;
 }
 
 bool Bundle::GetInt(const char* key, int64_t* value) const {
-  const fb::MetaEntry* e = FindMeta(root_, key, fb::MetaKind::Int);
-  if (e == nullptr) return false;
-  *value = e->int_value();
-  return true;
+  const MetaValue* m = FindMeta(key, static_cast<uint8_t>(fb::MetaKind::Int));
+  if (m != nullptr) *value = m->i;
+  return m != nullptr;
 }
 
 bool Bundle::GetFloat(const char* key, double* value) const {
-  const fb::MetaEntry* e = FindMeta(root_, key, fb::MetaKind::Float);
-  if (e == nullptr) return false;
-  *value = e->float_value();
-  return true;
+  const MetaValue* m = FindMeta(key, static_cast<uint8_t>(fb::MetaKind::Float));
+  if (m != nullptr) *value = m->f;
+  return m != nullptr;
 }
 
 }  // namespace acorn

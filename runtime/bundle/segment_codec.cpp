@@ -1,6 +1,7 @@
 #include "bundle/segment_codec.h"
 
 #include "acorn/platform.h"
+#include "core/limits.h"
 
 #ifdef ACORN_HAVE_ZSTD
 #include <zstd.h>
@@ -9,9 +10,9 @@
 namespace acorn {
 
 namespace {
-// A zstd frame cannot expand by more than this; a larger claim is a corrupt header, refused before
-// anything is allocated for it.
-constexpr uint64_t kMaxZstdRatio = 1u << 16;
+// A larger claim than limits::kMaxZstdRatio is a corrupt header (or a decompression bomb), refused
+// before anything is allocated for it.
+using limits::kMaxZstdRatio;
 }  // namespace
 
 #ifdef ACORN_HAVE_ZSTD
@@ -28,6 +29,11 @@ Status DecompressSegment(const uint8_t* data, uint64_t size, uint64_t expected, 
   if (frame != ZSTD_CONTENTSIZE_UNKNOWN && frame != expected) {
     return ACORN_ERROR(kMalformed, "zstd frame holds %llu bytes but the segment declares %llu", frame,
                        static_cast<unsigned long long>(expected));
+  }
+  const uint64_t physical = platform::PhysicalMemoryBytes();
+  if (physical > 0 && expected > physical) {
+    return ACORN_ERROR(kOutOfMemory, "zstd segment decompresses to %llu bytes, more than this machine's %llu bytes of "
+                       "memory", static_cast<unsigned long long>(expected), static_cast<unsigned long long>(physical));
   }
   void* buffer = platform::AlignedAlloc(expected, 4096);
   if (buffer == nullptr) {

@@ -11,6 +11,7 @@
 #include "acorn/bundle.h"
 #include "acorn_generated.h"
 #include "bundle/segment_codec.h"
+#include "core/limits.h"
 #include "graph/op_info.h"
 
 namespace acorn {
@@ -21,12 +22,16 @@ static_assert(static_cast<int>(fb::DType::MAX) + 1 == kDTypeCount, "schema DType
 static_assert(static_cast<int>(fb::DType::Q4_0) == static_cast<int>(DType::kQ4_0), "dtype numbering");
 static_assert(static_cast<int>(fb::Storage::Output) == static_cast<int>(Storage::kOutput), "storage numbering");
 
-// Bounds for what a bundle may declare; they keep size arithmetic far from overflow and refuse
-// nonsense before anything is allocated.
-constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 46;  // 64 TiB
-constexpr uint32_t kMaxTokens = 1u << 20;
-constexpr uint32_t kMaxContext = 1u << 24;
-constexpr size_t kMaxFlatBufferTables = 10u * 1000 * 1000;
+// Bounds for what a bundle may declare (core/limits.h) keep size arithmetic far from overflow and
+// refuse nonsense before anything is allocated.
+using limits::kMaxContext;
+using limits::kMaxFlatBufferTables;
+using limits::kMaxTensorBytes;
+using limits::kMaxTokens;
+static_assert(static_cast<int>(fb::RopeStyle::Half) == static_cast<int>(RopeStyle::kHalf) &&
+              static_cast<int>(fb::RopeStyle::MAX) == static_cast<int>(RopeStyle::kHalf), "rope style numbering");
+static_assert(static_cast<int>(fb::PoolMode::Last) == static_cast<int>(PoolMode::kLast) &&
+              static_cast<int>(fb::PoolMode::MAX) == static_cast<int>(PoolMode::kLast), "pool mode numbering");
 
 bool AddOverflows(uint64_t a, uint64_t b, uint64_t* sum) {
   *sum = a + b;
@@ -48,6 +53,7 @@ class BundleVerifier {
     ACORN_RETURN_IF_ERROR(CheckTensors());
     ACORN_RETURN_IF_ERROR(CheckOps());
     ACORN_RETURN_IF_ERROR(CheckGraphIo());
+    CopyMetadata();
     return Status::Ok();
   }
 
@@ -179,7 +185,8 @@ class BundleVerifier {
     b_->tensors_.reserve(tensors->size());
     for (uint32_t i = 0; i < tensors->size(); ++i) {
       const fb::Tensor* t = tensors->Get(i);
-      const char* name = TensorName(t);
+      b_->names_.emplace_back(TensorName(t));
+      const char* name = b_->names_.back().c_str();
       TensorDesc d;
       d.name = name;
       if (name[0] == '\0') return ACORN_ERROR(kMalformed, "tensor %u has an empty name", i);
@@ -283,7 +290,8 @@ class BundleVerifier {
       const OpInfo* info = FindOpInfo(kind);
       OpDesc d;
       d.kind = kind;
-      d.name = op->name() ? op->name()->c_str() : "";
+      b_->names_.emplace_back(op->name() ? op->name()->c_str() : "");
+      d.name = b_->names_.back().c_str();
       if (info == nullptr) return ACORN_ERROR(kUnsupported, "op %u ('%s'): unknown op kind %u", i, d.name, kind);
       const uint32_t n_in = op->inputs() ? op->inputs()->size() : 0;
       const uint32_t n_out = op->outputs() ? op->outputs()->size() : 0;
@@ -321,20 +329,31 @@ class BundleVerifier {
     return Status::Ok();
   }
 
+  // Attributes are checked against the op kind's facts (graph/op_info.h) and copied into the OpDesc:
+  // a step never reads them from the file again.
   Status CheckAttrs(uint32_t i, const fb::Op* op, const OpInfo& info, OpDesc* d) {
     const uint8_t type = static_cast<uint8_t>(op->attrs_type());
-    if (type == 0 && info.attrs_type != 0 && info.attrs_required) {
-      return ACORN_ERROR(kMalformed, "op %u (%s '%s'): attributes missing", i, info.name, d->name);
-    }
+    // A union's type without its table is as good as no attributes at all (and a table of the wrong
+    // type would be read as another layout).
+    const bool present = type != 0 && op->attrs() != nullptr;
     if (type != 0 && type != info.attrs_type) {
       return ACORN_ERROR(kMalformed, "op %u (%s '%s'): carries attributes of type %u, expected %u", i, info.name, d->name,
                          type, info.attrs_type);
     }
-    d->attrs = op->attrs();
-    d->attrs_type = type;
+    if (type != 0 && op->attrs() == nullptr) {
+      return ACORN_ERROR(kMalformed, "op %u (%s '%s'): declares attributes of type %u but has no attribute table", i,
+                         info.name, d->name, type);
+    }
+    if (!present && info.attrs_required) {
+      return ACORN_ERROR(kMalformed, "op %u (%s '%s'): attributes missing (this op kind requires them)", i, info.name,
+                         d->name);
+    }
+    OpAttributes& a = d->attrs;
     if (const fb::RopeAttrs* r = op->attrs_as_RopeAttrs()) {
-      if (r->head_dim() == 0 || r->head_dim() % 2 != 0 || r->n_heads() == 0 || r->head_dim() > 4096 || r->n_heads() > 4096) {
-        return ACORN_ERROR(kMalformed, "op %u (Rope '%s'): head_dim %u / n_heads %u invalid", i, d->name, r->head_dim(), r->n_heads());
+      if (r->head_dim() == 0 || r->head_dim() % 2 != 0 || r->n_heads() == 0 || r->head_dim() > limits::kMaxHeadDim ||
+          r->n_heads() > limits::kMaxHeads) {
+        return ACORN_ERROR(kMalformed, "op %u (Rope '%s'): head_dim %u / n_heads %u invalid (head_dim even, 2..%u; "
+                           "heads 1..%u)", i, d->name, r->head_dim(), r->n_heads(), limits::kMaxHeadDim, limits::kMaxHeads);
       }
       if (static_cast<uint32_t>(r->style()) > static_cast<uint32_t>(fb::RopeStyle::MAX)) {
         return ACORN_ERROR(kMalformed, "op %u (Rope '%s'): unknown rope style %u", i, d->name, static_cast<unsigned>(r->style()));
@@ -343,25 +362,48 @@ class BundleVerifier {
         return ACORN_ERROR(kMalformed, "op %u (Rope '%s'): %u inverse frequencies for head_dim %u", i, d->name,
                            r->inv_freq()->size(), r->head_dim());
       }
-      if (!(r->theta() > 0) || !std::isfinite(r->attention_factor())) {
+      if (!(r->theta() > 0) || !std::isfinite(r->theta()) || !std::isfinite(r->attention_factor())) {
         return ACORN_ERROR(kMalformed, "op %u (Rope '%s'): theta or attention_factor not a positive finite number", i, d->name);
       }
-    }
-    if (const fb::AttentionAttrs* a = op->attrs_as_AttentionAttrs()) {
-      if (a->n_heads() == 0 || a->n_kv_heads() == 0 || a->head_dim() == 0 || a->n_heads() % a->n_kv_heads() != 0 ||
-          a->n_heads() > 4096 || a->head_dim() > 4096) {
-        return ACORN_ERROR(kMalformed, "op %u (Attention '%s'): heads %u, kv heads %u, head_dim %u are inconsistent", i,
-                           d->name, a->n_heads(), a->n_kv_heads(), a->head_dim());
+      a.head_dim = r->head_dim();
+      a.n_heads = r->n_heads();
+      a.rope_theta = r->theta();
+      a.rope_style = static_cast<RopeStyle>(r->style());
+      a.rope_attention_factor = r->attention_factor();
+      // The frequencies are made here once (theta^(-2i/d) unless the bundle lists scaled ones), so
+      // that no step computes a pow per pair.
+      a.rope_inv_freq.resize(r->head_dim() / 2);
+      for (uint32_t k = 0; k < r->head_dim() / 2; ++k) {
+        const float f = r->inv_freq() ? r->inv_freq()->Get(k)
+                                      : static_cast<float>(1.0 / std::pow(static_cast<double>(r->theta()),
+                                                                          2.0 * k / r->head_dim()));
+        if (!std::isfinite(f)) return ACORN_ERROR(kMalformed, "op %u (Rope '%s'): inverse frequency %u is not finite", i, d->name, k);
+        a.rope_inv_freq[k] = f;
       }
-      if (!std::isfinite(a->scale())) return ACORN_ERROR(kMalformed, "op %u (Attention '%s'): scale is not finite", i, d->name);
+    }
+    if (const fb::AttentionAttrs* t = op->attrs_as_AttentionAttrs()) {
+      if (t->n_heads() == 0 || t->n_kv_heads() == 0 || t->head_dim() == 0 || t->n_heads() % t->n_kv_heads() != 0 ||
+          t->n_heads() > limits::kMaxHeads || t->head_dim() > limits::kMaxHeadDim) {
+        return ACORN_ERROR(kMalformed, "op %u (Attention '%s'): heads %u, kv heads %u, head_dim %u are inconsistent "
+                           "(heads a multiple of kv heads, at most %u; head_dim 1..%u)", i, d->name, t->n_heads(),
+                           t->n_kv_heads(), t->head_dim(), limits::kMaxHeads, limits::kMaxHeadDim);
+      }
+      if (!std::isfinite(t->scale())) return ACORN_ERROR(kMalformed, "op %u (Attention '%s'): scale is not finite", i, d->name);
+      a.n_heads = t->n_heads();
+      a.n_kv_heads = t->n_kv_heads();
+      a.head_dim = t->head_dim();
+      a.attention_scale = t->scale();
+      a.causal = t->causal();
     }
     if (const fb::NormAttrs* n = op->attrs_as_NormAttrs()) {
       if (!(n->epsilon() >= 0) || !std::isfinite(n->epsilon())) {
         return ACORN_ERROR(kMalformed, "op %u (%s '%s'): epsilon is not a finite non-negative number", i, info.name, d->name);
       }
+      a.epsilon = n->epsilon();
     }
+    a.has_bias = d->inputs.size() == 3 && op->kind() == fb::OpKind::MatMul;
     if (const fb::MatMulAttrs* m = op->attrs_as_MatMulAttrs()) {
-      if (m->has_bias() != (d->inputs.size() == 3)) {
+      if (m->has_bias() != a.has_bias) {
         return ACORN_ERROR(kMalformed, "op %u (MatMul '%s'): has_bias disagrees with its %zu inputs", i, d->name, d->inputs.size());
       }
     }
@@ -369,8 +411,36 @@ class BundleVerifier {
       if (static_cast<uint32_t>(p->mode()) > static_cast<uint32_t>(fb::PoolMode::MAX)) {
         return ACORN_ERROR(kMalformed, "op %u (Pool '%s'): unknown mode %u", i, d->name, static_cast<unsigned>(p->mode()));
       }
+      a.pool_mode = static_cast<PoolMode>(p->mode());
+    }
+    if (const fb::CopyAttrs* c = op->attrs_as_CopyAttrs()) {
+      if (c->row_count() < 0 || c->row_count() > limits::kMaxCopyRows || c->row_begin() < -limits::kMaxCopyRows ||
+          c->row_begin() > limits::kMaxCopyRows) {
+        return ACORN_ERROR(kMalformed, "op %u (Copy '%s'): rows %lld + %lld outside +-%lld", i, d->name,
+                           static_cast<long long>(c->row_begin()), static_cast<long long>(c->row_count()),
+                           static_cast<long long>(limits::kMaxCopyRows));
+      }
+      a.row_begin = c->row_begin();
+      a.row_count = c->row_count();
     }
     return Status::Ok();
+  }
+
+  // Metadata and the chat template are read after load (by Chat, Encoder, tools): copied here.
+  void CopyMetadata() {
+    if (const auto* meta = root_->metadata()) {
+      b_->metadata_.reserve(meta->size());
+      for (const fb::MetaEntry* e : *meta) {
+        Bundle::MetaValue m;
+        m.key = e->key()->str();
+        m.kind = static_cast<uint8_t>(e->kind());
+        if (e->str()) m.str = e->str()->str();
+        m.i = e->int_value();
+        m.f = e->float_value();
+        b_->metadata_.push_back(std::move(m));
+      }
+    }
+    if (root_->chat_template()) b_->chat_template_ = root_->chat_template()->str();
   }
 
   Status CheckGraphIo() {

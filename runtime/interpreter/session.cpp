@@ -51,6 +51,12 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
   } else if (options.arena != nullptr) {
     s->arena_ = static_cast<uint8_t*>(options.arena);
   } else {
+    const uint64_t physical = platform::PhysicalMemoryBytes();
+    if (physical > 0 && plan.arena_bytes > physical) {
+      return ACORN_ERROR(kOutOfMemory, "the arena (KV cache and activations) needs %llu bytes, more than this "
+                         "machine's %llu bytes of memory; convert with a shorter context (--context)",
+                         static_cast<unsigned long long>(plan.arena_bytes), static_cast<unsigned long long>(physical));
+    }
     s->arena_ = static_cast<uint8_t*>(platform::AlignedAlloc(plan.arena_bytes, kArenaAlignment));
     if (s->arena_ == nullptr) {
       return ACORN_ERROR(kOutOfMemory, "cannot allocate the %llu-byte arena (KV cache and activations); use a "
@@ -60,7 +66,7 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
   }
 
   const int threads = options.threads > 0 ? options.threads : platform::HardwareThreads();
-  s->pool_.reset(new cpu::ThreadPool(threads));
+  ACORN_ASSIGN_OR_RETURN(s->pool_, cpu::ThreadPool::Create(threads));
   s->res_.pool = s->pool_.get();
   s->res_.threads = s->pool_->size();
 
@@ -243,12 +249,20 @@ Status Session::Forward(const int32_t* tokens, int64_t n, float* logits, bool al
   }
   const int64_t vocab = model_->vocab_size();
   if (logits != nullptr && model_->logits_output() < 0) return ACORN_ERROR(kUnsupported, "this model has no 'logits' output");
+  if (tokens == nullptr) return ACORN_ERROR(kInvalidArgument, "no token buffer");
   int32_t* ids = static_cast<int32_t*>(data_[model_->tokens_input()]);
+  // A failure part-way (a bad id in a later chunk, a device error) puts the position back where the
+  // call found it: the cache rows it wrote are simply overwritten by the next step.
+  const int64_t start = pos_;
   for (int64_t done = 0; done < n;) {
     const int64_t chunk = std::min<int64_t>(n - done, bundle.max_tokens());
     std::memcpy(ids, tokens + done, static_cast<size_t>(chunk) * sizeof(int32_t));
     // Only the last row's logits are wanted unless the caller asked for every position.
-    ACORN_RETURN_IF_ERROR(Step(chunk, logits != nullptr && all_positions ? StepRows::kAll : StepRows::kLast));
+    Status st = Step(chunk, logits != nullptr && all_positions ? StepRows::kAll : StepRows::kLast);
+    if (!st.ok()) {
+      pos_ = start;
+      return st;
+    }
     done += chunk;
     if (logits == nullptr) continue;
     const float* out = static_cast<const float*>(data_[model_->logits_output()]);

@@ -23,8 +23,7 @@ Result<std::unique_ptr<Chat>> Chat::Create(std::shared_ptr<const Model> model, c
   if (!bundle.GetString("tokenizer.eos_token", &eos) && bundle.GetInt("tokenizer.eos_token_id", &id) && id >= 0) {
     eos = std::string(model->tokenizer()->IdToToken(static_cast<int32_t>(id)));
   }
-  const auto* tmpl = bundle.flatbuffer()->chat_template();
-  ACORN_ASSIGN_OR_RETURN(ChatTemplate chat_template, ChatTemplate::Parse(tmpl ? tmpl->str() : std::string(), bos, eos));
+  ACORN_ASSIGN_OR_RETURN(ChatTemplate chat_template, ChatTemplate::Parse(bundle.chat_template(), bos, eos));
   std::unique_ptr<Chat> chat(new Chat());
   chat->model_ = model;
   chat->tokenizer_ = model->tokenizer();
@@ -51,9 +50,17 @@ void Chat::Reset() {
 }
 
 Result<std::vector<int32_t>> Chat::RenderTokens(const std::vector<ChatMessage>& messages) const {
-  ACORN_ASSIGN_OR_RETURN(std::string text, template_.Render(messages, true));
-  // The template writes special tokens (BOS, turn markers) as text; encoding must not add more.
-  return tokenizer_->Encode(text, false);
+  std::vector<std::pair<size_t, size_t>> content_ranges;
+  ACORN_ASSIGN_OR_RETURN(std::string text, template_.Render(messages, true, &content_ranges));
+  // The template writes special tokens (BOS, turn markers) as text, and those must become their
+  // ids; the same strings typed in a message must not, or a user could end their turn and forge a
+  // system or assistant one. The post-processor adds nothing: the template wrote BOS already.
+  TokenizeOptions options;
+  options.add_special_tokens = false;
+  options.untrusted = std::move(content_ranges);
+  std::vector<int32_t> ids;
+  ACORN_RETURN_IF_ERROR(tokenizer_->Encode(text, options, &ids));
+  return ids;
 }
 
 Status Chat::Reply(const std::string& user_text, const StreamCallback& on_text, GenerateResult* result) {

@@ -104,46 +104,78 @@ Result<ChatTemplate> ChatTemplate::Parse(const std::string& t, const std::string
 }
 
 Result<std::string> ChatTemplate::Render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
+  return Render(messages, add_generation_prompt, nullptr);
+}
+
+Result<std::string> ChatTemplate::Render(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
+                                         std::vector<std::pair<size_t, size_t>>* content_ranges) const {
   ACORN_RETURN_IF_ERROR(CheckRoles(messages));
   add_generation_prompt = add_generation_prompt || always_prompt_;
   const bool has_system = !messages.empty() && messages[0].role == "system";
   const size_t first = has_system ? 1 : 0;
   std::string out;
+  if (content_ranges) content_ranges->clear();
+  // Appends text that came from a message (the caller's, not the template's).
+  auto content = [&](const std::string& text) {
+    if (content_ranges && !text.empty()) content_ranges->push_back({out.size(), out.size() + text.size()});
+    out += text;
+  };
   switch (family_) {
     case ChatFamily::kChatML:
       if (!has_system && !default_system_.empty()) out += "<|im_start|>system\n" + default_system_ + "<|im_end|>\n";
-      for (const ChatMessage& m : messages) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+      for (const ChatMessage& m : messages) {
+        out += "<|im_start|>" + m.role + "\n";  // roles are checked: system, user or assistant
+        content(m.content);
+        out += "<|im_end|>\n";
+      }
       if (add_generation_prompt) out += "<|im_start|>assistant\n";
       return out;
     case ChatFamily::kLlama3:
       out = bos_;
       if (dated_system_) {
         out += "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: " +
-               (date_.empty() ? Today() : date_) + "\n\n" + (has_system ? Trim(messages[0].content) : "") + "<|eot_id|>";
+               (date_.empty() ? Today() : date_) + "\n\n";
+        content(has_system ? Trim(messages[0].content) : "");
+        out += "<|eot_id|>";
       }
       for (size_t i = dated_system_ ? first : 0; i < messages.size(); ++i) {
-        out += "<|start_header_id|>" + messages[i].role + "<|end_header_id|>\n\n" + Trim(messages[i].content) + "<|eot_id|>";
+        out += "<|start_header_id|>" + messages[i].role + "<|end_header_id|>\n\n";
+        content(Trim(messages[i].content));
+        out += "<|eot_id|>";
       }
       if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
       return out;
-    case ChatFamily::kLlama2:
+    case ChatFamily::kLlama2: {
+      auto& append_content = content;
       ACORN_RETURN_IF_ERROR(CheckAlternation(messages, first));
       for (size_t i = first; i < messages.size(); ++i) {
         const ChatMessage& m = messages[i];
         std::string content = m.content;
         if (has_system && i == first) content = "<<SYS>>\n" + messages[0].content + "\n<</SYS>>\n\n" + m.content;
         if (m.role == "user") {
-          out += bos_ + "[INST] " + Trim(content) + " [/INST]";
+          out += bos_ + "[INST] ";
+          append_content(Trim(content));
+          out += " [/INST]";
         } else {
-          out += " " + Trim(content) + " " + eos_;
+          out += " ";
+          append_content(Trim(content));
+          out += " " + eos_;
         }
       }
       return out;
+    }
     case ChatFamily::kMistral:
       ACORN_RETURN_IF_ERROR(CheckAlternation(messages, 0));
       out = bos_;
       for (const ChatMessage& m : messages) {
-        out += m.role == "user" ? "[INST] " + m.content + " [/INST]" : m.content + eos_;
+        if (m.role == "user") {
+          out += "[INST] ";
+          content(m.content);
+          out += " [/INST]";
+        } else {
+          content(m.content);
+          out += eos_;
+        }
       }
       return out;
     case ChatFamily::kGemma:
@@ -151,8 +183,9 @@ Result<std::string> ChatTemplate::Render(const std::vector<ChatMessage>& message
       ACORN_RETURN_IF_ERROR(CheckAlternation(messages, 0));
       out = bos_;
       for (const ChatMessage& m : messages) {
-        out += "<start_of_turn>" + std::string(m.role == "assistant" ? "model" : "user") + "\n" + Trim(m.content) +
-               "<end_of_turn>\n";
+        out += "<start_of_turn>" + std::string(m.role == "assistant" ? "model" : "user") + "\n";
+        content(Trim(m.content));
+        out += "<end_of_turn>\n";
       }
       if (add_generation_prompt) out += "<start_of_turn>model\n";
       return out;

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/limits.h"
+
 namespace acorn {
 
 namespace {
-constexpr uint64_t kMaxArenaBytes = uint64_t{1} << 48;
+using limits::kMaxArenaBytes;
 
 uint64_t AlignUp(uint64_t v) { return (v + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment; }
 

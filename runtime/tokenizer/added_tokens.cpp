@@ -66,7 +66,17 @@ void AddedTokenMatcher::Build(std::vector<const AddedTokenSpec*> tokens, std::ve
   }
 }
 
-void AddedTokenMatcher::Split(std::string_view text, std::vector<TextSegment>* out) const {
+bool SpecialTokenPolicy::Allows(size_t begin, size_t end) const {
+  if (split_all) return false;
+  if (untrusted == nullptr) return true;
+  // The first range that ends after begin is the only one that can overlap [begin, end).
+  auto it = std::upper_bound(untrusted->begin(), untrusted->end(), begin,
+                             [](size_t b, const std::pair<size_t, size_t>& r) { return b < r.second; });
+  return it == untrusted->end() || it->first >= end;
+}
+
+void AddedTokenMatcher::Split(std::string_view text, std::vector<TextSegment>* out,
+                              const SpecialTokenPolicy* policy) const {
   out->clear();
   if (text.empty() || tokens_.empty()) {
     out->push_back({-1, 0, text.size()});
@@ -80,10 +90,10 @@ void AddedTokenMatcher::Split(std::string_view text, std::vector<TextSegment>* o
     int32_t hit = -1;
     for (; at < text.size(); ++at) {
       for (uint32_t i : by_first_byte_[static_cast<unsigned char>(text[at])]) {
-        if (text.compare(at, patterns_[i].size(), patterns_[i]) == 0) {
-          hit = static_cast<int32_t>(i);
-          break;
-        }
+        if (text.compare(at, patterns_[i].size(), patterns_[i]) != 0) continue;
+        if (policy && tokens_[i]->special && !policy->Allows(at, at + patterns_[i].size())) continue;
+        hit = static_cast<int32_t>(i);
+        break;
       }
       if (hit >= 0) break;
     }

@@ -103,7 +103,7 @@ void WordPieceCleanup(std::string* t) {
       {" .", "."},   {" ?", "?"},     {" !", "!"},     {" ,", ","},     {" ' ", "'"},    {" n't", "n't"},
       {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
   };
-  for (auto [from, to] : kRules) *t = ReplaceAll(*t, TokenizerPattern{from, false}, nullptr, to);
+  for (auto [from, to] : kRules) *t = ReplaceLiteral(*t, from, to);
 }
 
 void WordPieceDecode(const DecoderStep& step, std::vector<std::string>* tokens) {
@@ -124,7 +124,7 @@ void BpeSuffixDecode(const DecoderStep& step, std::vector<std::string>* tokens) 
   for (size_t i = 0; i < tokens->size(); ++i) {
     std::string& t = (*tokens)[i];
     std::string replacement = i + 1 == tokens->size() ? "" : " ";
-    t = ReplaceAll(t, TokenizerPattern{step.suffix, false}, nullptr, replacement);
+    t = ReplaceLiteral(t, step.suffix, replacement);
   }
 }
 
@@ -140,8 +140,9 @@ Result<Decoder> Decoder::Create(const std::vector<DecoderStep>& steps) {
       if (c.size() != 1) return ACORN_ERROR(kMalformed, "Strip decoder content must be one character");
       strip_char = c[0];
     }
-    if (step.kind == DecoderKind::kMetaspace && step.replacement.empty()) {
-      return ACORN_ERROR(kMalformed, "Metaspace decoder with an empty replacement");
+    if (step.kind == DecoderKind::kMetaspace && unicode::ToUtf32(step.replacement).size() != 1) {
+      return ACORN_ERROR(kMalformed, "Metaspace decoder replacement must be one character (it is %zu bytes)",
+                         step.replacement.size());
     }
     d.strip_chars_.push_back(strip_char);
     if (step.kind == DecoderKind::kReplace && step.pattern.is_regex) {
@@ -163,13 +164,32 @@ std::string Decoder::Decode(std::vector<std::string> tokens) const {
     }
     return out;
   }
+  // Decode cannot fail, so a hostile Replace step is bounded instead: one regex step allowance for
+  // the whole call, and no replacement that would grow the text past kMaxTokenizerExpansion. A
+  // token whose replacement is refused stays as it is.
+  size_t input_bytes = 0;
+  for (const std::string& t : tokens) input_bytes += t.size();
+  uint64_t budget = Regex::StepBudget(input_bytes);
+  const size_t max_bytes = MaxExpandedBytes(input_bytes);
+  std::string replaced;
   for (size_t s = 0; s < steps_.size(); ++s) {
     const DecoderStep& step = steps_[s];
     switch (step.kind) {
       case DecoderKind::kByteLevel: ByteLevelDecode(&tokens); break;
-      case DecoderKind::kReplace:
-        for (std::string& t : tokens) t = ReplaceAll(t, step.pattern, regexes_[s].get(), step.content);
+      case DecoderKind::kReplace: {
+        size_t total = 0;
+        for (const std::string& t : tokens) total += t.size();
+        for (std::string& t : tokens) {
+          const size_t others = total - t.size();
+          if (others > max_bytes) break;
+          if (!ReplaceAll(t, step.pattern, regexes_[s].get(), step.content, &budget, max_bytes - others, &replaced).ok()) {
+            continue;
+          }
+          total = others + replaced.size();
+          t.swap(replaced);
+        }
         break;
+      }
       case DecoderKind::kByteFallback: ByteFallbackDecode(&tokens); break;
       case DecoderKind::kFuse: {
         std::string all;

@@ -1,5 +1,6 @@
 #include "tokenizer/normalizer.h"
 
+#include "core/limits.h"
 #include "tokenizer/unicode.h"
 
 namespace acorn {
@@ -68,24 +69,14 @@ std::u32string ApplyBert(const NormalizerStep& step, std::u32string text) {
 
 }  // namespace
 
-std::string ReplaceAll(std::string_view text, const TokenizerPattern& pattern, const Regex* regex,
-                       std::string_view content) {
+size_t MaxExpandedBytes(size_t bytes) {
+  return static_cast<size_t>(limits::kMaxTokenizerExpansion * (static_cast<uint64_t>(bytes) + 64));
+}
+
+std::string ReplaceLiteral(std::string_view text, std::string_view needle, std::string_view content) {
+  if (needle.empty()) return std::string(text);
   std::string out;
   out.reserve(text.size());
-  if (regex) {
-    std::vector<std::pair<size_t, size_t>> matches;
-    regex->FindAll(text, &matches);
-    size_t last = 0;
-    for (auto [b, e] : matches) {
-      out.append(text.substr(last, b - last));
-      out.append(content);
-      last = e;
-    }
-    out.append(text.substr(last));
-    return out;
-  }
-  const std::string& needle = pattern.text;
-  if (needle.empty()) return std::string(text);
   size_t last = 0;
   for (size_t at = text.find(needle); at != std::string_view::npos; at = text.find(needle, last)) {
     out.append(text.substr(last, at - last));
@@ -94,6 +85,38 @@ std::string ReplaceAll(std::string_view text, const TokenizerPattern& pattern, c
   }
   out.append(text.substr(last));
   return out;
+}
+
+Status ReplaceAll(std::string_view text, const TokenizerPattern& pattern, const Regex* regex,
+                  std::string_view content, uint64_t* budget, size_t max_bytes, std::string* out) {
+  std::vector<std::pair<size_t, size_t>> matches;
+  if (regex) {
+    ACORN_RETURN_IF_ERROR(regex->FindAll(text, &matches, budget));
+  } else if (!pattern.text.empty()) {
+    const std::string& needle = pattern.text;
+    for (size_t at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + needle.size())) {
+      matches.push_back({at, at + needle.size()});
+    }
+  }
+  // Sized before it is built, so that a long content cannot allocate without bound.
+  uint64_t size = text.size();
+  for (auto [b, e] : matches) size = size - (e - b) + content.size();
+  if (size > max_bytes) {
+    return ACORN_ERROR(kOutOfRange, "a Replace step makes %llu bytes of %zu, more than %llu times the input "
+                       "(limits::kMaxTokenizerExpansion): its content (%zu bytes) is too long for this text",
+                       static_cast<unsigned long long>(size), text.size(),
+                       static_cast<unsigned long long>(limits::kMaxTokenizerExpansion), content.size());
+  }
+  out->clear();
+  out->reserve(static_cast<size_t>(size));
+  size_t last = 0;
+  for (auto [b, e] : matches) {
+    out->append(text.substr(last, b - last));
+    out->append(content);
+    last = e;
+  }
+  out->append(text.substr(last));
+  return Status::Ok();
 }
 
 Result<Normalizer> Normalizer::Create(const std::vector<NormalizerStep>& steps) {
@@ -110,8 +133,11 @@ Result<Normalizer> Normalizer::Create(const std::vector<NormalizerStep>& steps) 
   return n;
 }
 
-std::string Normalizer::Apply(std::string_view input) const {
-  std::string text(input);
+Status Normalizer::Apply(std::string_view input, std::string* out, uint64_t* budget) const {
+  std::string& text = *out;
+  text.assign(input.data(), input.size());
+  const size_t max_bytes = MaxExpandedBytes(input.size());
+  std::string replaced;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const NormalizerStep& step = steps_[i];
     switch (step.kind) {
@@ -119,7 +145,8 @@ std::string Normalizer::Apply(std::string_view input) const {
         if (!text.empty()) text.insert(0, step.content);
         break;
       case NormalizerKind::kReplace:
-        text = ReplaceAll(text, step.pattern, regexes_[i].get(), step.content);
+        ACORN_RETURN_IF_ERROR(ReplaceAll(text, step.pattern, regexes_[i].get(), step.content, budget, max_bytes, &replaced));
+        text.swap(replaced);
         break;
       case NormalizerKind::kLowercase:
         text = unicode::ToUtf8(Lowercase(unicode::ToUtf32(text)));
@@ -162,8 +189,13 @@ std::string Normalizer::Apply(std::string_view input) const {
         break;
       }
     }
+    if (text.size() > max_bytes) {
+      return ACORN_ERROR(kOutOfRange, "normalizer step %zu makes %zu bytes of %zu, more than %llu times the input "
+                         "(limits::kMaxTokenizerExpansion)", i, text.size(), input.size(),
+                         static_cast<unsigned long long>(limits::kMaxTokenizerExpansion));
+    }
   }
-  return text;
+  return Status::Ok();
 }
 
 }  // namespace acorn

@@ -18,8 +18,10 @@ class Normalizer {
  public:
   static Result<Normalizer> Create(const std::vector<NormalizerStep>& steps);
   bool empty() const { return steps_.empty(); }
-  // text is valid UTF-8; so is the result.
-  std::string Apply(std::string_view text) const;
+  // text is valid UTF-8; so is the result. `budget` is the regex step allowance of the caller's
+  // whole job (Regex::FindAll); an error when a regex runs out of it or the text grows past
+  // limits::kMaxTokenizerExpansion.
+  Status Apply(std::string_view text, std::string* out, uint64_t* budget) const;
 
  private:
   std::vector<NormalizerStep> steps_;
@@ -27,7 +29,12 @@ class Normalizer {
 };
 
 // Replaces every non-overlapping occurrence of a pattern (literal or regex) left to right.
-std::string ReplaceAll(std::string_view text, const TokenizerPattern& pattern, const Regex* regex,
-                       std::string_view content);
+// Fails only when the regex runs out of steps (budget as in Regex::FindAll) or the result would be
+// longer than max_bytes.
+Status ReplaceAll(std::string_view text, const TokenizerPattern& pattern, const Regex* regex,
+                  std::string_view content, uint64_t* budget, size_t max_bytes, std::string* out);
+std::string ReplaceLiteral(std::string_view text, std::string_view needle, std::string_view content);
+// The longest text normalizing (or decoding) `bytes` bytes may make (limits::kMaxTokenizerExpansion).
+size_t MaxExpandedBytes(size_t bytes);
 
 }  // namespace acorn

@@ -142,8 +142,9 @@ Result<PreTokenizer> PreTokenizer::Create(const std::vector<PreTokenizerStep>& s
     if (step.kind == PreTokenizerKind::kSplit && step.pattern.is_regex) pattern = step.pattern.text;
     if (step.kind == PreTokenizerKind::kByteLevel && step.use_regex) pattern = kGpt2Pattern;
     if (step.kind == PreTokenizerKind::kWhitespace) pattern = kWordsPattern;
-    if (step.kind == PreTokenizerKind::kMetaspace && step.replacement.empty()) {
-      return ACORN_ERROR(kInvalidArgument, "Metaspace pre-tokenizer with an empty replacement");
+    if (step.kind == PreTokenizerKind::kMetaspace && unicode::ToUtf32(step.replacement).size() != 1) {
+      return ACORN_ERROR(kInvalidArgument, "Metaspace pre-tokenizer replacement must be one character (it is %zu bytes)",
+                         step.replacement.size());
     }
     if (pattern.empty()) {
       p.regexes_.push_back(nullptr);
@@ -155,7 +156,7 @@ Result<PreTokenizer> PreTokenizer::Create(const std::vector<PreTokenizerStep>& s
   return p;
 }
 
-void PreTokenizer::Split(std::string_view text, bool at_origin, std::vector<PreToken>* out) const {
+Status PreTokenizer::Split(std::string_view text, bool at_origin, std::vector<PreToken>* out, uint64_t* budget) const {
   std::vector<PreToken> current;
   if (!text.empty()) current.push_back({std::string(text), at_origin});
   std::vector<PreToken> next;
@@ -169,7 +170,7 @@ void PreTokenizer::Split(std::string_view text, bool at_origin, std::vector<PreT
       switch (step.kind) {
         case PreTokenizerKind::kSplit:
           if (regex) {
-            regex->FindAll(piece.text, &matches);
+            ACORN_RETURN_IF_ERROR(regex->FindAll(piece.text, &matches, budget));
           } else {
             LiteralMatches(piece.text, step.pattern.text, &matches);
           }
@@ -180,7 +181,7 @@ void PreTokenizer::Split(std::string_view text, bool at_origin, std::vector<PreT
           if (step.add_prefix_space && piece.text[0] != ' ') piece.text.insert(0, " ");
           size_t first = next.size();
           if (regex) {
-            regex->FindAll(piece.text, &matches);
+            ACORN_RETURN_IF_ERROR(regex->FindAll(piece.text, &matches, budget));
             PiecesFromMatches(matches, piece.text.size(), &pieces);
             ApplyBehavior(piece, pieces, SplitBehavior::kIsolated, false, &next);
           } else {
@@ -221,7 +222,7 @@ void PreTokenizer::Split(std::string_view text, bool at_origin, std::vector<PreT
           break;
         }
         case PreTokenizerKind::kWhitespace:
-          regex->FindAll(piece.text, &matches);
+          ACORN_RETURN_IF_ERROR(regex->FindAll(piece.text, &matches, budget));
           PiecesFromMatches(matches, piece.text.size(), &pieces);
           ApplyBehavior(piece, pieces, SplitBehavior::kRemoved, true, &next);
           break;
@@ -245,6 +246,7 @@ void PreTokenizer::Split(std::string_view text, bool at_origin, std::vector<PreT
   for (PreToken& p : current) {
     if (!p.text.empty()) out->push_back(std::move(p));
   }
+  return Status::Ok();
 }
 
 }  // namespace acorn

@@ -21,8 +21,9 @@ struct PreToken {
 class PreTokenizer {
  public:
   static Result<PreTokenizer> Create(const std::vector<PreTokenizerStep>& steps);
-  // Appends the non-empty pre-tokens of text to out.
-  void Split(std::string_view text, bool at_origin, std::vector<PreToken>* out) const;
+  // Appends the non-empty pre-tokens of text to out. `budget`: the regex step allowance of the
+  // caller's whole job (Regex::FindAll); an error when a regex runs out of it.
+  Status Split(std::string_view text, bool at_origin, std::vector<PreToken>* out, uint64_t* budget) const;
 
  private:
   std::vector<PreTokenizerStep> steps_;

@@ -6,7 +6,15 @@
 // White_Space / Alphabetic, groups (...), (?:...), (?i:...), (?i) for the rest of a group, lookahead
 // (?=...) (?!...), anchors ^ $ \A \z, quantifiers ? * + {n} {n,} {n,m} with ? (lazy) or + (possessive).
 // Not supported (Compile reports kUnsupported): backreferences, lookbehind, named groups, scripts.
-// A match attempt that runs past kStepBudget steps (catastrophic backtracking) counts as no match.
+//
+// Patterns come from untrusted files, so every cost is bounded by core/limits.h: Compile refuses a
+// pattern longer than kMaxRegexPatternBytes, nesting groups and quantifiers deeper than
+// kMaxRegexNesting (which also bounds every recursion here: parse, compile, node destruction and
+// lookahead), counted repeats above kMaxRegexRepeat and programs above kMaxRegexProgram (checked
+// before anything is expanded). A search may take kRegexStepsBase + kRegexStepsPerByte * bytes
+// steps; past that it fails with kOutOfRange rather than report "no match", which would silently
+// change what the caller does with the text. An iteration of a loop that consumes nothing ends the
+// loop, so `(a*)*` cannot spin.
 #pragma once
 
 #include <cstddef>
@@ -23,10 +31,17 @@ class Regex {
  public:
   static Result<Regex> Compile(std::string_view pattern);
 
+  // The step allowance of one search of `bytes` bytes of input (limits.h).
+  static uint64_t StepBudget(size_t bytes);
+
   // Leftmost match at or after byte offset `from` of `text` (valid UTF-8). Offsets are bytes.
-  bool Find(std::string_view text, size_t from, size_t* begin, size_t* end) const;
+  // *found tells whether there is one; an error means the search ran out of steps.
+  Status Find(std::string_view text, size_t from, size_t* begin, size_t* end, bool* found) const;
   // All non-overlapping matches, left to right (after an empty match the search moves on a char).
-  void FindAll(std::string_view text, std::vector<std::pair<size_t, size_t>>* matches) const;
+  // `budget`, when given, is the caller's step allowance, shared by every search of one larger job
+  // (a whole tokenize call) and decremented; without it the search gets StepBudget(text.size()).
+  Status FindAll(std::string_view text, std::vector<std::pair<size_t, size_t>>* matches,
+                 uint64_t* budget = nullptr) const;
 
   const std::string& pattern() const { return pattern_; }
 
@@ -48,7 +63,9 @@ class Regex {
     bool MatchesSlow(uint32_t cp) const;
     void Finish();  // fills the ASCII bitmap
   };
-  enum class Op : uint8_t { kClass, kSplit, kJmp, kMatch, kRepeatClass, kLook, kBegin, kEnd };
+  // kMark saves the position in slot `cls` as an unbounded loop's iteration starts; kProgress fails
+  // an iteration that ended where it started (the empty-loop guard).
+  enum class Op : uint8_t { kClass, kSplit, kJmp, kMatch, kRepeatClass, kLook, kBegin, kEnd, kMark, kProgress };
   enum class Mode : uint8_t { kGreedy, kLazy, kPossessive };
   struct Inst {
     Op op;
@@ -60,21 +77,23 @@ class Regex {
   };
 
  private:
-  bool MatchAt(std::string_view text, size_t pos, size_t* end) const;
   struct Frame {
     int32_t pc;
-    uint8_t kind;  // 0: resume at pc, 1: greedy repeat gives back a char, 2: lazy repeat takes one more
+    uint8_t kind;  // 0: resume at pc, 1: greedy repeat gives back a char, 2: lazy repeat takes one
+                   // more, 3: restore loop slot pc to pos
     uint32_t remaining;
     size_t pos;
   };
-  bool Run(int32_t pc, const char* text, size_t pos, size_t len, size_t* end, std::vector<Frame>* stack,
-           uint64_t* budget) const;
-  // Steps one match attempt may take (Oniguruma's default retry limit is of the same order).
-  static constexpr uint64_t kStepBudget = 10000000;
+  enum class Outcome : uint8_t { kNoMatch, kMatch, kOutOfSteps, kOutOfStack };
+  struct State;
+  Outcome Run(int32_t pc, const char* text, size_t pos, size_t len, size_t* end, State* state) const;
+  Status FindWithBudget(std::string_view text, size_t from, size_t* begin, size_t* end, bool* found,
+                        uint64_t* budget) const;
 
   std::string pattern_;
   std::vector<CharClass> classes_;
   std::vector<Inst> program_;
+  uint32_t loop_slots_ = 0;  // kMark/kProgress slots
 };
 
 }  // namespace acorn

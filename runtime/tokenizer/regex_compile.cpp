@@ -2,9 +2,11 @@
 // (regex_match.cpp runs it; regex.h lists what is supported).
 #include "tokenizer/regex.h"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
+#include "core/limits.h"
 #include "tokenizer/unicode.h"
 
 namespace acorn {
@@ -20,7 +22,19 @@ struct Node {
   uint32_t min = 0, max = 0;
   Regex::Mode mode = Regex::Mode::kGreedy;
   bool negate = false;
+  // Groups, quantifiers and lookaheads stacked in this subtree. The parser keeps it (plus the groups
+  // open around the node) within kMaxRegexNesting, which bounds the height of the tree and so every
+  // recursion over it, the destructor's included.
+  uint32_t nest = 0;
 };
+
+// The pattern as error messages show it: long patterns cut (at a character boundary).
+std::string Shown(std::string_view p) {
+  if (p.size() <= 80) return std::string(p);
+  size_t n = 80;
+  while (n > 0 && (static_cast<unsigned char>(p[n]) & 0xC0) == 0x80) --n;
+  return std::string(p.substr(0, n)) + "...";
+}
 
 bool CategoryMaskForName(std::string_view name, uint32_t* mask) {
   struct Entry {
@@ -77,11 +91,16 @@ class Parser {
 
  private:
   Status Error(const char* what) const {
-    return ACORN_ERROR(kInvalidArgument, "regex /%.*s/ at offset %zu: %s", static_cast<int>(p_.size()), p_.data(), i_, what);
+    return ACORN_ERROR(kInvalidArgument, "regex /%s/ at offset %zu: %s", Shown(p_).c_str(), i_, what);
   }
   Status Unsupported(const char* what) const {
-    return ACORN_ERROR(kUnsupported, "regex /%.*s/ at offset %zu: %s is not supported", static_cast<int>(p_.size()),
-                       p_.data(), i_, what);
+    return ACORN_ERROR(kUnsupported, "regex /%s/ at offset %zu: %s is not supported", Shown(p_).c_str(), i_, what);
+  }
+  Status TooDeep() const {
+    return ACORN_ERROR(kUnsupported,
+                       "regex /%s/ at offset %zu: groups, quantifiers and lookaheads nest deeper than %u "
+                       "(limits::kMaxRegexNesting)",
+                       Shown(p_).c_str(), i_, limits::kMaxRegexNesting);
   }
   bool AtEnd() const { return i_ >= p_.size(); }
   bool Peek(char c) const { return i_ < p_.size() && p_[i_] == c; }
@@ -92,7 +111,14 @@ class Parser {
     return cp;
   }
 
-  int32_t AddClass(Regex::CharClass cls) {
+  // Class items count against the program limit: each is tested at match time, and Finish() walks
+  // them for every ASCII code point.
+  Result<int32_t> AddClass(Regex::CharClass cls) {
+    class_items_ += cls.items.size() + 1;
+    if (class_items_ > limits::kMaxRegexProgram) {
+      return ACORN_ERROR(kUnsupported, "regex /%s/: its character classes hold more than %zu items "
+                         "(limits::kMaxRegexProgram)", Shown(p_).c_str(), limits::kMaxRegexProgram);
+    }
     cls.Finish();
     classes_->push_back(std::move(cls));
     return static_cast<int32_t>(classes_->size() - 1);
@@ -131,6 +157,7 @@ class Parser {
     if (branches.size() == 1) return std::move(branches[0]);
     auto alt = std::make_unique<Node>();
     alt->type = Node::kAlt;
+    for (const auto& b : branches) alt->nest = std::max(alt->nest, b->nest);
     alt->kids = std::move(branches);
     return alt;
   }
@@ -142,6 +169,7 @@ class Parser {
       ACORN_ASSIGN_OR_RETURN(auto atom, ParseAtom());
       if (!atom) continue;  // a flag group such as (?i)
       ACORN_ASSIGN_OR_RETURN(auto repeated, ParseQuantifier(std::move(atom)));
+      concat->nest = std::max(concat->nest, repeated->nest);
       concat->kids.push_back(std::move(repeated));
     }
     return concat;
@@ -152,7 +180,7 @@ class Parser {
     uint32_t v = 0;
     while (!AtEnd() && p_[i_] >= '0' && p_[i_] <= '9') {
       v = v * 10 + static_cast<uint32_t>(p_[i_] - '0');
-      if (v > 100000) return false;
+      if (v > limits::kMaxRegexRepeat) v = limits::kMaxRegexRepeat + 1;  // refused by the caller
       ++i_;
     }
     *out = v;
@@ -184,16 +212,22 @@ class Parser {
         }
         if (!Peek('}') || max < min) return Error("malformed {n,m}");
         ++i_;
+        if (min > limits::kMaxRegexRepeat || (max != kUnbounded && max > limits::kMaxRegexRepeat)) {
+          return ACORN_ERROR(kUnsupported, "regex /%s/ at offset %zu: a counted repeat above %u "
+                             "(limits::kMaxRegexRepeat)", Shown(p_).c_str(), i_, limits::kMaxRegexRepeat);
+        }
       } else {
         return atom;
       }
       if (atom->type == Node::kBegin || atom->type == Node::kEnd || atom->type == Node::kLook) {
         return Error("quantifier after an assertion");
       }
+      if (depth_ + atom->nest + 1 > limits::kMaxRegexNesting) return TooDeep();
       auto rep = std::make_unique<Node>();
       rep->type = Node::kRepeat;
       rep->min = min;
       rep->max = max;
+      rep->nest = atom->nest + 1;
       if (Peek('?')) {
         rep->mode = Regex::Mode::kLazy;
         ++i_;
@@ -355,6 +389,7 @@ class Parser {
   Result<std::unique_ptr<Node>> ParseAtom() {
     char c = p_[i_];
     if (c == '(') {
+      if (depth_ + 1 > limits::kMaxRegexNesting) return TooDeep();
       ++i_;
       auto group_kind = Node::kConcat;
       bool negate = false;
@@ -391,7 +426,10 @@ class Parser {
           if (flags_only) return std::unique_ptr<Node>();  // flag stays on to the group's end
         }
       }
-      ACORN_ASSIGN_OR_RETURN(auto inner, ParseAlt(true));
+      ++depth_;
+      auto inner = ParseAlt(true);
+      --depth_;
+      if (!inner.ok()) return inner.status();
       if (!Peek(')')) return Error("missing ')'");
       ++i_;
       case_insensitive_ = saved_ci;
@@ -399,22 +437,26 @@ class Parser {
         auto look = std::make_unique<Node>();
         look->type = Node::kLook;
         look->negate = negate;
-        look->kids.push_back(std::move(inner));
+        look->nest = inner.value()->nest + 1;
+        look->kids.push_back(std::move(inner.value()));
         return look;
       }
-      return inner;
+      inner.value()->nest += 1;
+      return std::move(inner.value());
     }
     if (c == '[') {
       ++i_;
       ACORN_ASSIGN_OR_RETURN(auto cls, ParseBracket());
-      return ClassNode(AddClass(std::move(cls)));
+      ACORN_ASSIGN_OR_RETURN(int32_t index, AddClass(std::move(cls)));
+      return ClassNode(index);
     }
     if (c == '.') {
       ++i_;
       Regex::CharClass cls;
       cls.negated = true;
       cls.items.push_back({Regex::ClassItem::kRange, false, '\n', '\n', 0});
-      return ClassNode(AddClass(std::move(cls)));
+      ACORN_ASSIGN_OR_RETURN(int32_t index, AddClass(std::move(cls)));
+      return ClassNode(index);
     }
     if (c == '^' || c == '$') {
       ++i_;
@@ -437,18 +479,74 @@ class Parser {
     } else {
       AddLiteral(NextCodepoint(), &cls.items);
     }
-    return ClassNode(AddClass(std::move(cls)));
+    ACORN_ASSIGN_OR_RETURN(int32_t index, AddClass(std::move(cls)));
+    return ClassNode(index);
   }
 
   std::string_view p_;
   size_t i_ = 0;
   bool case_insensitive_ = false;
+  uint32_t depth_ = 0;       // groups open around the parse position
+  size_t class_items_ = 0;
   std::vector<Regex::CharClass>* classes_;
 };
+
+// Instructions Compiler::Emit will write for n, saturating just above the limit, so that a pattern
+// whose counted repeats would expand to millions of instructions is refused before any is written.
+uint64_t ProgramSize(const Node& n) {
+  constexpr uint64_t kCap = limits::kMaxRegexProgram + 1;
+  uint64_t size = 0;
+  switch (n.type) {
+    case Node::kClass:
+    case Node::kBegin:
+    case Node::kEnd:
+      return 1;
+    case Node::kConcat:
+      for (const auto& k : n.kids) size = std::min(kCap, size + ProgramSize(*k));
+      return size;
+    case Node::kAlt:
+      for (const auto& k : n.kids) size = std::min(kCap, size + ProgramSize(*k) + 2);
+      return size;
+    case Node::kLook:
+      return std::min(kCap, ProgramSize(*n.kids[0]) + 2);
+    case Node::kRepeat: {
+      const Node& body = *n.kids[0];
+      if (body.type == Node::kClass) return 1;
+      const uint64_t b = ProgramSize(body);  // <= kCap, and min, max <= kMaxRegexRepeat: no overflow
+      size = n.min * b;
+      size += n.max == kUnbounded ? b + 4 : (n.max - n.min) * (b + 1);
+      return std::min(kCap, size);
+    }
+  }
+  return kCap;
+}
+
+// Whether n can match without consuming input (then a loop over it needs the empty-iteration guard).
+bool CanBeEmpty(const Node& n) {
+  switch (n.type) {
+    case Node::kClass: return false;
+    case Node::kBegin:
+    case Node::kEnd:
+    case Node::kLook: return true;
+    case Node::kConcat:
+      for (const auto& k : n.kids) {
+        if (!CanBeEmpty(*k)) return false;
+      }
+      return true;
+    case Node::kAlt:
+      for (const auto& k : n.kids) {
+        if (CanBeEmpty(*k)) return true;
+      }
+      return false;
+    case Node::kRepeat: return n.min == 0 || CanBeEmpty(*n.kids[0]);
+  }
+  return true;
+}
 
 class Compiler {
  public:
   explicit Compiler(std::vector<Regex::Inst>* prog) : prog_(prog) {}
+  uint32_t loop_slots() const { return loop_slots_; }
 
   Status Emit(const Node& n) {
     switch (n.type) {
@@ -509,15 +607,18 @@ class Compiler {
     if (n.mode == Regex::Mode::kPossessive) {
       return ACORN_ERROR(kUnsupported, "regex: a possessive quantifier on a group is not supported");
     }
-    if (n.min > 64 || (n.max != kUnbounded && n.max > 64)) {
-      return ACORN_ERROR(kUnsupported, "regex: a counted repeat of a group above 64 is not supported");
-    }
     for (uint32_t i = 0; i < n.min; ++i) ACORN_RETURN_IF_ERROR(Emit(body));
     bool greedy = n.mode == Regex::Mode::kGreedy;
     if (n.max == kUnbounded) {
       int32_t split = Add({Regex::Op::kSplit, Regex::Mode::kGreedy, false, 0, 0, -1, 0, 0});
       int32_t body_start = Here();
+      // An iteration that consumes nothing would loop forever: it fails instead, which leaves the
+      // loop (the split's other branch) at the same position.
+      const bool guard = CanBeEmpty(body);
+      const int32_t slot = guard ? static_cast<int32_t>(loop_slots_++) : -1;
+      if (guard) Add({Regex::Op::kMark, Regex::Mode::kGreedy, false, 0, 0, slot, 0, 0});
       ACORN_RETURN_IF_ERROR(Emit(body));
+      if (guard) Add({Regex::Op::kProgress, Regex::Mode::kGreedy, false, 0, 0, slot, 0, 0});
       Add({Regex::Op::kJmp, Regex::Mode::kGreedy, false, split, 0, -1, 0, 0});
       (*prog_)[split].x = greedy ? body_start : Here();
       (*prog_)[split].y = greedy ? Here() : body_start;
@@ -539,6 +640,7 @@ class Compiler {
   }
 
   std::vector<Regex::Inst>* prog_;
+  uint32_t loop_slots_ = 0;
 };
 
 }  // namespace
@@ -573,14 +675,25 @@ void Regex::CharClass::Finish() {
 }
 
 Result<Regex> Regex::Compile(std::string_view pattern) {
+  if (pattern.size() > limits::kMaxRegexPatternBytes) {
+    return ACORN_ERROR(kUnsupported, "regex /%s/ is %zu bytes long, above the limit of %zu (limits::kMaxRegexPatternBytes)",
+                       Shown(pattern).c_str(), pattern.size(), limits::kMaxRegexPatternBytes);
+  }
   if (!unicode::IsValidUtf8(pattern)) return ACORN_ERROR(kInvalidArgument, "regex pattern is not valid UTF-8");
   Regex re;
   re.pattern_ = std::string(pattern);
   Parser parser(pattern, &re.classes_);
   ACORN_ASSIGN_OR_RETURN(auto root, parser.ParseAll());
+  const uint64_t size = ProgramSize(*root) + 1;
+  if (size > limits::kMaxRegexProgram) {
+    return ACORN_ERROR(kUnsupported, "regex /%s/ compiles to more than %zu instructions (limits::kMaxRegexProgram); "
+                       "its counted repeats expand too far", Shown(pattern).c_str(), limits::kMaxRegexProgram);
+  }
+  re.program_.reserve(static_cast<size_t>(size));
   Compiler compiler(&re.program_);
   ACORN_RETURN_IF_ERROR(compiler.Emit(*root));
   re.program_.push_back({Op::kMatch, Mode::kGreedy, false, 0, 0, -1, 0, 0});
+  re.loop_slots_ = compiler.loop_slots();
   return re;
 }
 

@@ -1,11 +1,38 @@
 #include "tokenizer/tokenizer_bundle.h"
 
+#include "core/limits.h"
 #include "tokenizer/unicode.h"
 
 namespace acorn {
 namespace {
 
 std::string Str(const flatbuffers::String* s) { return s ? std::string(s->c_str(), s->size()) : std::string(); }
+
+// Every string of the table is checked for length before it is copied.
+Status CheckLength(const flatbuffers::String* s, const char* what, size_t index) {
+  if (s && s->size() > limits::kMaxTokenBytes) {
+    return ACORN_ERROR(kMalformed, "bundle tokenizer: %s %zu is %u bytes, above the limit of %u (limits::kMaxTokenBytes)",
+                       what, index, s->size(), limits::kMaxTokenBytes);
+  }
+  return Status::Ok();
+}
+
+template <typename Vector>
+Status CheckCount(const Vector* v, uint32_t max, const char* what, const char* limit) {
+  if (v && v->size() > max) {
+    return ACORN_ERROR(kMalformed, "bundle tokenizer: %u %s, above the limit of %u (limits::%s)", v->size(), what, max,
+                       limit);
+  }
+  return Status::Ok();
+}
+
+Status CheckId(int32_t id, const char* what, size_t index) {
+  if (id < 0 || static_cast<uint32_t>(id) >= limits::kMaxVocab) {
+    return ACORN_ERROR(kMalformed, "bundle tokenizer: %s %zu has id %d, outside [0, %u) (limits::kMaxVocab)", what,
+                       index, id, limits::kMaxVocab);
+  }
+  return Status::Ok();
+}
 
 template <typename Enum>
 bool EnumInRange(Enum value, Enum max) {
@@ -21,9 +48,11 @@ Result<std::vector<TemplatePiece>> ReadTemplate(
     const flatbuffers::Vector<flatbuffers::Offset<fb::TokenizerTemplatePiece>>* pieces, const char* which) {
   std::vector<TemplatePiece> out;
   if (!pieces) return out;
+  ACORN_RETURN_IF_ERROR(CheckCount(pieces, limits::kMaxTokenizerSteps, "template pieces", "kMaxTokenizerSteps"));
   for (uint32_t i = 0; i < pieces->size(); ++i) {
     const fb::TokenizerTemplatePiece* p = pieces->Get(i);
     if (!p) return ACORN_ERROR(kMalformed, "bundle tokenizer: %s template piece %u is missing", which, i);
+    ACORN_RETURN_IF_ERROR(CheckLength(p->special_token(), "template piece", i));
     TemplatePiece piece;
     piece.is_sequence = p->is_sequence();
     piece.sequence = p->sequence();
@@ -50,9 +79,19 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
                          static_cast<unsigned>(t->kind()));
   }
   if (!t->vocab() || t->vocab()->size() == 0) return ACORN_ERROR(kMalformed, "bundle tokenizer has no vocabulary");
+  ACORN_RETURN_IF_ERROR(CheckCount(t->vocab(), limits::kMaxVocab, "vocabulary tokens", "kMaxVocab"));
+  ACORN_RETURN_IF_ERROR(CheckCount(t->merges(), 2 * limits::kMaxMerges, "merge ids", "kMaxMerges"));
+  ACORN_RETURN_IF_ERROR(CheckCount(t->added_tokens(), limits::kMaxVocab, "added tokens", "kMaxVocab"));
+  ACORN_RETURN_IF_ERROR(CheckCount(t->normalizers(), limits::kMaxTokenizerSteps, "normalizers", "kMaxTokenizerSteps"));
+  ACORN_RETURN_IF_ERROR(
+      CheckCount(t->pre_tokenizers(), limits::kMaxTokenizerSteps, "pre-tokenizers", "kMaxTokenizerSteps"));
+  ACORN_RETURN_IF_ERROR(CheckCount(t->decoders(), limits::kMaxTokenizerSteps, "decoders", "kMaxTokenizerSteps"));
+  ACORN_RETURN_IF_ERROR(CheckCount(t->post_special_tokens(), limits::kMaxTokenizerSteps, "template special tokens",
+                                   "kMaxTokenizerSteps"));
   const uint32_t n = t->vocab()->size();
   spec.vocab.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
+    ACORN_RETURN_IF_ERROR(CheckLength(t->vocab()->Get(i), "vocabulary token", i));
     spec.vocab.push_back(Str(t->vocab()->Get(i)));
     ACORN_RETURN_IF_ERROR(CheckText(spec.vocab.back(), "vocabulary token", i));
   }
@@ -75,6 +114,8 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
   spec.byte_fallback = t->byte_fallback();
   spec.fuse_unk = t->fuse_unk();
   spec.ignore_merges = t->ignore_merges();
+  ACORN_RETURN_IF_ERROR(CheckLength(t->continuing_subword_prefix(), "continuing_subword_prefix", 0));
+  ACORN_RETURN_IF_ERROR(CheckLength(t->end_of_word_suffix(), "end_of_word_suffix", 0));
   spec.continuing_subword_prefix = Str(t->continuing_subword_prefix());
   spec.end_of_word_suffix = Str(t->end_of_word_suffix());
   spec.max_input_chars_per_word = t->max_input_chars_per_word();
@@ -85,6 +126,8 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
       if (!s || !EnumInRange(s->kind(), fb::TokenizerNormalizerKind::MAX)) {
         return ACORN_ERROR(kMalformed, "bundle tokenizer: normalizer %u is missing or of an unknown kind", i);
       }
+      ACORN_RETURN_IF_ERROR(CheckLength(s->pattern(), "normalizer pattern", i));
+      ACORN_RETURN_IF_ERROR(CheckLength(s->content(), "normalizer content", i));
       NormalizerStep step;
       step.kind = static_cast<NormalizerKind>(s->kind());
       step.pattern = {Str(s->pattern()), s->pattern_is_regex()};
@@ -108,6 +151,8 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
           !EnumInRange(s->prepend_scheme(), fb::TokenizerPrependScheme::MAX)) {
         return ACORN_ERROR(kMalformed, "bundle tokenizer: pre-tokenizer %u is missing or has an unknown enum value", i);
       }
+      ACORN_RETURN_IF_ERROR(CheckLength(s->pattern(), "pre-tokenizer pattern", i));
+      ACORN_RETURN_IF_ERROR(CheckLength(s->replacement(), "pre-tokenizer replacement", i));
       PreTokenizerStep step;
       step.kind = static_cast<PreTokenizerKind>(s->kind());
       step.pattern = {Str(s->pattern()), s->pattern_is_regex()};
@@ -130,9 +175,13 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
     for (uint32_t i = 0; i < t->post_special_tokens()->size(); ++i) {
       const fb::TokenizerTemplateSpecialToken* s = t->post_special_tokens()->Get(i);
       if (!s) return ACORN_ERROR(kMalformed, "bundle tokenizer: template special token %u is missing", i);
+      ACORN_RETURN_IF_ERROR(CheckLength(s->name(), "template special token", i));
+      ACORN_RETURN_IF_ERROR(CheckCount(s->ids(), limits::kMaxTokenizerSteps, "template special token ids",
+                                       "kMaxTokenizerSteps"));
       TemplateSpecialToken tok;
       tok.name = Str(s->name());
       if (s->ids()) tok.ids.assign(s->ids()->begin(), s->ids()->end());
+      for (int32_t id : tok.ids) ACORN_RETURN_IF_ERROR(CheckId(id, "template special token", i));
       spec.post_processor.special_tokens.push_back(std::move(tok));
     }
   }
@@ -142,6 +191,9 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
       if (!s || !EnumInRange(s->kind(), fb::TokenizerDecoderKind::MAX) ||
           !EnumInRange(s->prepend_scheme(), fb::TokenizerPrependScheme::MAX)) {
         return ACORN_ERROR(kMalformed, "bundle tokenizer: decoder %u is missing or has an unknown enum value", i);
+      }
+      for (const flatbuffers::String* str : {s->pattern(), s->content(), s->replacement(), s->prefix(), s->suffix()}) {
+        ACORN_RETURN_IF_ERROR(CheckLength(str, "decoder string", i));
       }
       DecoderStep step;
       step.kind = static_cast<DecoderKind>(s->kind());
@@ -163,6 +215,8 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
     for (uint32_t i = 0; i < t->added_tokens()->size(); ++i) {
       const fb::TokenizerAddedToken* s = t->added_tokens()->Get(i);
       if (!s) return ACORN_ERROR(kMalformed, "bundle tokenizer: added token %u is missing", i);
+      ACORN_RETURN_IF_ERROR(CheckLength(s->content(), "added token", i));
+      ACORN_RETURN_IF_ERROR(CheckId(s->id(), "added token", i));
       AddedTokenSpec tok;
       tok.id = s->id();
       tok.content = Str(s->content());

@@ -3,6 +3,9 @@
 // can break exactly one rule.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -36,6 +39,7 @@ struct RawOp {
   fb::OpAttrs attrs_type = fb::OpAttrs::NONE;
   uint32_t rope_head_dim = 8;
   uint32_t heads = 2, kv_heads = 1;
+  bool attrs_table = true;  // false: the union's type without its table
 };
 
 // A valid bundle: two f32 constants in one segment, added into a planned tensor, copied to an output.
@@ -73,6 +77,7 @@ struct RawBundle {
         case fb::OpAttrs::NormAttrs: attrs = fb::CreateNormAttrs(b).Union(); break;
         default: break;
       }
+      if (!o.attrs_table) attrs = 0;
       os.push_back(fb::CreateOp(b, o.kind, b.CreateVector(o.inputs), b.CreateVector(o.outputs), o.attrs_type, attrs));
     }
     auto graph = fb::CreateGraph(b, 0, b.CreateVector(os), 0, b.CreateVector(graph_outputs), max_tokens, 16);
@@ -282,6 +287,68 @@ TEST(Malformed, OpAttributes) {
   r.tensors.push_back({"e", fb::DType::F32, {4, 4}, fb::Storage::Constant, 0, 256, 64});
   r.ops[0] = {fb::OpKind::Attention, {0, 1, 4, 5, 6}, {2}, fb::OpAttrs::AttentionAttrs, 8, 3, 2};
   ExpectRefused(r.Build(), "inconsistent");
+}
+
+// A union type with no table once passed the verifier and crashed the first step (null attributes
+// read by the Rope and Attention kernels and shape rules).
+TEST(Malformed, AttributeTypeWithoutTable) {
+  RawBundle r;
+  r.ops[0] = {fb::OpKind::Rope, {0, 1}, {2}, fb::OpAttrs::RopeAttrs};
+  r.ops[0].attrs_table = false;
+  ExpectRefused(r.Build(), "has no attribute table");
+  r = RawBundle();
+  r.tensors.push_back({"c", fb::DType::F32, {4, 4}, fb::Storage::Constant, 0, 128, 64});
+  r.tensors.push_back({"d", fb::DType::F32, {4, 4}, fb::Storage::Constant, 0, 192, 64});
+  r.tensors.push_back({"e", fb::DType::F32, {4, 4}, fb::Storage::Constant, 0, 256, 64});
+  r.ops[0] = {fb::OpKind::Attention, {0, 1, 4, 5, 6}, {2}, fb::OpAttrs::AttentionAttrs};
+  r.ops[0].attrs_table = false;
+  ExpectRefused(r.Build(), "has no attribute table");
+  // The same for kinds whose attributes are optional: a type without a table is never "defaults".
+  r = RawBundle();
+  r.ops[1] = {fb::OpKind::Copy, {2}, {3}, fb::OpAttrs::CopyAttrs};
+  r.ops[1].attrs_table = false;
+  ExpectRefused(r.Build(), "has no attribute table");
+}
+
+// Attributes are copied at load: the loaded description holds its own values and names, not
+// pointers into the buffer, so a buffer changed after load cannot change what a step reads.
+TEST(Malformed, AttributesAndNamesAreCopiedAtLoad) {
+  RawBundle r;
+  r.tensors[0].shape = {4, 16};
+  r.tensors[0].size = 256;
+  r.tensors[1] = {"pos", fb::DType::I32, {4}, fb::Storage::Constant, 0, 256, 16};
+  r.tensors[2].shape = {4, 16};
+  r.tensors[3].shape = {4, 16};
+  r.ops[0] = {fb::OpKind::Rope, {0, 1}, {2}, fb::OpAttrs::RopeAttrs, 8, 2};
+  std::vector<uint8_t> bytes = r.Build();
+  auto b = Bundle::FromBuffer(bytes.data(), bytes.size());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  const OpDesc& op = (*b)->ops()[0];
+  EXPECT_EQ(op.attrs.head_dim, 8u);
+  EXPECT_EQ(op.attrs.n_heads, 2u);
+  ASSERT_EQ(op.attrs.rope_inv_freq.size(), 4u);  // made at load from theta
+  EXPECT_FLOAT_EQ(op.attrs.rope_inv_freq[0], 1.0f);
+  const char* name = (*b)->tensors()[0].name;
+  EXPECT_STREQ(name, "a");
+  EXPECT_FALSE(name >= reinterpret_cast<const char*>(bytes.data()) &&
+               name < reinterpret_cast<const char*>(bytes.data() + bytes.size()))
+      << "tensor names must not point into the buffer";
+}
+
+// A FIFO, a directory or a device given as the model: a clear error at once (opening a FIFO used to
+// wait for a writer forever), in both load modes.
+TEST(Malformed, NotARegularFileIsRefusedWithoutBlocking) {
+  const std::string fifo = ::testing::TempDir() + "/acorn_fifo_model.acorn";
+  std::remove(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (LoadMode mode : {LoadMode::kMap, LoadMode::kRead}) {
+    for (const std::string& path : {fifo, ::testing::TempDir(), std::string("/dev/null")}) {
+      auto b = Bundle::Open(path.c_str(), mode);
+      ASSERT_FALSE(b.ok()) << path;
+      EXPECT_NE(b.status().message().find("not a regular file"), std::string::npos) << b.status().message();
+    }
+  }
+  std::remove(fifo.c_str());
 }
 
 TEST(Malformed, GraphOutputMustBeOutput) {

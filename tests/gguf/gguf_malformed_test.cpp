@@ -4,12 +4,21 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
 #include "gguf_reader.h"
 #include "gguf_test_util.h"
+#include "gguf_weights.h"
 
 namespace acorn {
 namespace {
@@ -187,6 +196,116 @@ TEST(GgufConvertErrors, NonLlamaArchitectureIsRefused) {
   auto r = gguf_test::Convert(path, ::testing::TempDir() + "/gguf_gemma.acorn");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("'gemma'"), std::string::npos) << r.output;
+}
+
+// --- Issue 12: hostile GGUF files end in a clean error, never a huge allocation, UB or a hang. ---
+
+Status ConfigOf(const gguf_test::TinyOverrides& o) {
+  const auto bytes = gguf_test::TinyLlamaGguf(0, o);
+  auto file = GgufFile::Parse(bytes.data(), bytes.size(), "hostile.gguf");
+  if (!file.ok()) return file.status();
+  auto config = convert::LlamaConfigFromGguf(**file);
+  return config.ok() ? Status::Ok() : config.status();
+}
+
+TEST(GgufHostile, TinyFileStillConverts) {
+  EXPECT_TRUE(ConfigOf({}).ok()) << ConfigOf({}).ToString();
+  const std::string path = ::testing::TempDir() + "/gguf_tiny_ok.gguf";
+  gguf_test::WriteBytes(path, gguf_test::TinyLlamaGguf());
+  auto r = gguf_test::Convert(path, ::testing::TempDir() + "/gguf_tiny_ok.acorn");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST(GgufHostile, HugeHeadDimIsRefusedBeforeAllocating) {
+  // key_length 2^31: the RoPE table alone would have been 4 GiB.
+  gguf_test::TinyOverrides o;
+  o.u32 = {{"llama.attention.key_length", 0x80000000u},
+           {"llama.attention.value_length", 0x80000000u},
+           {"llama.rope.dimension_count", 0x80000000u}};
+  const Status st = ConfigOf(o);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("head_dim"), std::string::npos) << st.message();
+}
+
+TEST(GgufHostile, ShapeNumbersOutsideLimitsAreRefused) {
+  const std::pair<const char*, uint32_t> cases[] = {
+      {"llama.attention.head_count", 0xFFFFFFFFu},      {"llama.attention.head_count_kv", 3},
+      {"llama.block_count", 1u << 30},                  {"llama.feed_forward_length", 0xFFFFFFFEu},
+      {"llama.embedding_length", 0xFFFFFFFEu},          {"llama.context_length", 0xFFFFFFFFu},
+  };
+  for (const auto& c : cases) {
+    gguf_test::TinyOverrides o;
+    o.u32 = {{c.first, c.second}};
+    const Status st = ConfigOf(o);
+    EXPECT_FALSE(st.ok()) << c.first;
+    EXPECT_FALSE(st.message().empty());
+  }
+}
+
+TEST(GgufHostile, NonFiniteHyperParametersAreRefused) {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const std::pair<const char*, float> cases[] = {
+      {"llama.rope.freq_base", 0.0f}, {"llama.rope.freq_base", -1.0f}, {"llama.rope.freq_base", nan},
+      {"llama.rope.freq_base", inf},  {"llama.attention.layer_norm_rms_epsilon", nan},
+      {"llama.attention.layer_norm_rms_epsilon", -1.0f}, {"llama.rope.scale_linear", inf},
+  };
+  for (const auto& c : cases) {
+    gguf_test::TinyOverrides o;
+    o.f32 = {{c.first, c.second}};
+    const Status st = ConfigOf(o);
+    EXPECT_FALSE(st.ok()) << c.first << " = " << c.second;
+  }
+}
+
+TEST(GgufHostile, NonFiniteWeightsAreRefusedNamingTheTensor) {
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
+    gguf_test::TinyOverrides o;
+    o.poison_index = 37;
+    o.poison = bad;
+    const std::string path = ::testing::TempDir() + "/gguf_nan_weight.gguf";
+    const std::string out = ::testing::TempDir() + "/gguf_nan_weight.acorn";
+    std::remove(out.c_str());
+    gguf_test::WriteBytes(path, gguf_test::TinyLlamaGguf(0, o));
+    for (const char* extra : {"", "--dtype q8_0", "--dtype q4_0"}) {
+      auto r = gguf_test::Convert(path, out, extra);
+      EXPECT_EQ(r.exit_code, 1) << extra << ": " << r.output;
+      EXPECT_NE(r.output.find("blk.0.ffn_up.weight"), std::string::npos) << r.output;
+      EXPECT_NE(r.output.find("element 37"), std::string::npos) << r.output;
+      EXPECT_FALSE(std::ifstream(out).good()) << "a refused conversion left " << out;
+    }
+  }
+}
+
+TEST(GgufHostile, TensorElementsBeyondTheLimit) {
+  GgufBytes g;
+  g.Header(3, 1, 0).Tensor("t", {uint64_t{1} << 20, uint64_t{1} << 20, uint64_t{1} << 20}, 0, 0).Align().Zeros(64);
+  EXPECT_NE(ErrorOf(g.bytes).find("more elements than the limit"), std::string::npos) << ErrorOf(g.bytes);
+}
+
+TEST(GgufHostile, AlignmentZeroOrHugeIsRefused) {
+  for (uint32_t a : {0u, 3u, 1u << 30}) {
+    GgufBytes g;
+    g.Header(3, 0, 1).KvU32("general.alignment", a);
+    EXPECT_NE(ErrorOf(g.bytes).find("alignment"), std::string::npos) << a;
+  }
+}
+
+TEST(GgufHostile, FifoOrDirectoryAsTheModelIsAnErrorNotAHang) {
+  const std::string dir = ::testing::TempDir();
+  const std::string fifo = dir + "/gguf_fifo.gguf", folder = dir + "/gguf_folder.gguf";
+  ::unlink(fifo.c_str());
+  ::rmdir(folder.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  ASSERT_EQ(::mkdir(folder.c_str(), 0700), 0);
+  const auto start = std::chrono::steady_clock::now();
+  // timeout: before the fix, open() on the FIFO blocked forever.
+  auto r = gguf_test::Run("timeout 20 " + std::string(ACORN_CONVERT_BIN) + " " + fifo + " -o " + dir + "/fifo.acorn");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("FIFO"), std::string::npos) << r.output;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  r = gguf_test::Convert(folder, dir + "/folder.acorn");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("directory"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -65,7 +65,9 @@ GgufBytes& GgufBytes::Align(size_t alignment) {
   return *this;
 }
 
-std::vector<uint8_t> TinyLlamaGguf(uint32_t ffn_down_type) {
+std::vector<uint8_t> TinyLlamaGguf(uint32_t ffn_down_type) { return TinyLlamaGguf(ffn_down_type, TinyOverrides()); }
+
+std::vector<uint8_t> TinyLlamaGguf(uint32_t ffn_down_type, const TinyOverrides& overrides) {
   constexpr uint64_t kHidden = 32, kFfn = 256, kVocab = 8;
   struct T {
     std::string name;
@@ -87,24 +89,40 @@ std::vector<uint8_t> TinyLlamaGguf(uint32_t ffn_down_type) {
       {"blk.0.ffn_down.weight", {kFfn, kHidden}, ffn_down_type, ffn_down_type == 12 ? kHidden * 144 : kFfn * kHidden * 4},
       {"output_norm.weight", {kHidden}, 0, kHidden * 4},
   };
+  std::vector<std::pair<std::string, uint32_t>> u32 = {
+      {"llama.context_length", 64},           {"llama.embedding_length", kHidden},
+      {"llama.block_count", 1},               {"llama.feed_forward_length", kFfn},
+      {"llama.attention.head_count", 2},      {"llama.attention.head_count_kv", 2},
+  };
+  std::vector<std::pair<std::string, float>> f32 = {{"llama.attention.layer_norm_rms_epsilon", 1e-5f}};
+  auto set = [](auto* list, const auto& kv) {
+    for (auto& e : *list) {
+      if (e.first == kv.first) {
+        e.second = kv.second;
+        return;
+      }
+    }
+    list->push_back(kv);
+  };
+  for (const auto& kv : overrides.u32) set(&u32, kv);
+  for (const auto& kv : overrides.f32) set(&f32, kv);
   GgufBytes g;
-  g.Header(3, tensors.size(), 9)
-      .KvStr("general.architecture", "llama")
-      .KvU32("llama.context_length", 64)
-      .KvU32("llama.embedding_length", kHidden)
-      .KvU32("llama.block_count", 1)
-      .KvU32("llama.feed_forward_length", kFfn)
-      .KvU32("llama.attention.head_count", 2)
-      .KvU32("llama.attention.head_count_kv", 2)
-      .KvF32("llama.attention.layer_norm_rms_epsilon", 1e-5f)
-      .KvStr("tokenizer.chat_template", "{{ x }}");
-  uint64_t offset = 0;
+  g.Header(3, tensors.size(), 2 + u32.size() + f32.size()).KvStr("general.architecture", "llama");
+  for (const auto& kv : u32) g.KvU32(kv.first, kv.second);
+  for (const auto& kv : f32) g.KvF32(kv.first, kv.second);
+  g.KvStr("tokenizer.chat_template", "{{ x }}");
+  uint64_t offset = 0, poison_at = 0;
   for (const T& t : tensors) {
     g.Tensor(t.name, t.ne, t.type, offset);
+    if (t.name == "blk.0.ffn_up.weight") poison_at = offset;
     offset += (t.bytes + 31) / 32 * 32;
   }
   g.Align();
+  const size_t data_start = g.bytes.size();
   g.Zeros(offset);
+  if (overrides.poison_index >= 0) {
+    std::memcpy(g.bytes.data() + data_start + poison_at + overrides.poison_index * 4, &overrides.poison, 4);
+  }
   return g.bytes;
 }
 

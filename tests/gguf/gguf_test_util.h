@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace acorn {
@@ -46,6 +47,15 @@ class GgufBytes {
 // A complete, valid llama GGUF with one layer of F32 zeros (hidden 32, 2 heads, ffn 256, vocab 8);
 // `ffn_down_type` gives blk.0.ffn_down.weight another ggml type (its rows hold 256 values).
 std::vector<uint8_t> TinyLlamaGguf(uint32_t ffn_down_type = 0);
+
+// Changes to the tiny file for hostile-input tests.
+struct TinyOverrides {
+  std::vector<std::pair<std::string, uint32_t>> u32;  // uint32 keys replaced or added
+  std::vector<std::pair<std::string, float>> f32;     // float32 keys replaced or added
+  int64_t poison_index = -1;                          // >= 0: blk.0.ffn_up.weight[poison_index] = poison
+  float poison = 0;
+};
+std::vector<uint8_t> TinyLlamaGguf(uint32_t ffn_down_type, const TinyOverrides& overrides);
 
 }  // namespace gguf_test
 }  // namespace acorn

@@ -52,7 +52,9 @@ class MatMulTest : public ::testing::TestWithParam<std::tuple<Isa, DType, int>> 
 TEST_P(MatMulTest, MatchesReference) {
   const DType wt = wtype();
   const bool quantized = wt == DType::kQ8_0 || wt == DType::kQ4_0;
-  cpu::ThreadPool pool(threads());
+  auto made = cpu::ThreadPool::Create(threads());
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  cpu::ThreadPool& pool = **made;
   uint32_t seed = 100;
   for (const Shape& s : Shapes(quantized)) {
     for (bool with_bias : {false, true}) {

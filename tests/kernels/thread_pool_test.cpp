@@ -4,14 +4,23 @@
 #include <atomic>
 #include <vector>
 
+#include "core/limits.h"
 #include "thread_pool.h"
 
 namespace acorn {
 namespace {
 
+std::unique_ptr<cpu::ThreadPool> MakePool(int threads) {
+  auto made = cpu::ThreadPool::Create(threads);
+  EXPECT_TRUE(made.ok()) << made.status().ToString();
+  return made.ok() ? std::move(made).value() : nullptr;
+}
+
 TEST(ThreadPool, CoversEveryIndexOnce) {
   for (int threads : {1, 2, 3, 5}) {
-    cpu::ThreadPool pool(threads);
+    auto made = MakePool(threads);
+    ASSERT_NE(made, nullptr);
+    cpu::ThreadPool& pool = *made;
     EXPECT_EQ(pool.size(), threads);
     for (int64_t n : {1, 2, 3, 7, 64, 1000}) {
       std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
@@ -26,7 +35,9 @@ TEST(ThreadPool, CoversEveryIndexOnce) {
 }
 
 TEST(ThreadPool, ManyCallsInARow) {
-  cpu::ThreadPool pool(3);
+  auto made = MakePool(3);
+  ASSERT_NE(made, nullptr);
+  cpu::ThreadPool& pool = *made;
   std::atomic<int64_t> total{0};
   auto fn = [&](int64_t b, int64_t e) { total.fetch_add(e - b); };
   for (int i = 0; i < 20000; ++i) pool.ParallelFor(7, fn);
@@ -34,7 +45,9 @@ TEST(ThreadPool, ManyCallsInARow) {
 }
 
 TEST(ThreadPool, ZeroItemsAndNullPool) {
-  cpu::ThreadPool pool(2);
+  auto made = MakePool(2);
+  ASSERT_NE(made, nullptr);
+  cpu::ThreadPool& pool = *made;
   int calls = 0;
   auto fn = [&](int64_t, int64_t) { ++calls; };
   pool.ParallelFor(0, fn);
@@ -44,7 +57,17 @@ TEST(ThreadPool, ZeroItemsAndNullPool) {
 }
 
 TEST(ThreadPool, StartsAndStopsIdle) {
-  for (int i = 0; i < 50; ++i) cpu::ThreadPool pool(4);
+  for (int i = 0; i < 50; ++i) EXPECT_NE(MakePool(4), nullptr);
+}
+
+// A thread count nobody can start is an error the caller can report, not std::system_error.
+TEST(ThreadPool, RefusesCountsOutsideTheLimit) {
+  for (int threads : {0, -3, static_cast<int>(limits::kMaxThreads) + 1, 1 << 30}) {
+    auto made = cpu::ThreadPool::Create(threads);
+    ASSERT_FALSE(made.ok()) << threads;
+    EXPECT_EQ(made.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(made.status().message().find("threads"), std::string::npos) << made.status().message();
+  }
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "acorn/model.h"
 #include "acorn_generated.h"
+#include "bundle_writer.h"
 #include "model_test_util.h"
 #include "npy.h"
 
@@ -167,6 +168,99 @@ TEST(LlamaSession, CallerArenaTooSmallIsRefused) {
   so.arena_bytes = (*model)->plan().arena_bytes;
   auto ok = Session::Create(*model, so);
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+}
+
+// A step that fails part-way through a prompt (here an id outside the vocabulary in its second chunk)
+// once left the position advanced past the first chunk.
+TEST(LlamaSession, FailedForwardLeavesThePositionUnchanged) {
+  const std::string bundle = Convert("mha_untied", "f32", 4, 32);
+  auto model = Model::Load(bundle.c_str());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto session = Session::Create(*model);
+  ASSERT_TRUE(session.ok());
+  const int32_t vocab = static_cast<int32_t>((*model)->vocab_size());
+  std::vector<float> logits(static_cast<size_t>(vocab));
+  ASSERT_TRUE((*session)->Forward(std::vector<int32_t>{1, 2}.data(), 2, logits.data(), false).ok());
+  std::vector<int32_t> ids = {3, 4, 5, 6, 7, vocab + 5};
+  Status st = (*session)->Forward(ids.data(), static_cast<int64_t>(ids.size()), logits.data(), false);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), ErrorCode::kOutOfRange) << st.ToString();
+  EXPECT_EQ((*session)->position(), 2) << "a failed Forward must leave the position where it was";
+  // And the session goes on as if the failed call had never happened.
+  ids.back() = 8;
+  ASSERT_TRUE((*session)->Forward(ids.data(), static_cast<int64_t>(ids.size()), logits.data(), false).ok());
+  auto fresh = Session::Create(*model);
+  ASSERT_TRUE(fresh.ok());
+  std::vector<float> want(static_cast<size_t>(vocab));
+  std::vector<int32_t> all = {1, 2, 3, 4, 5, 6, 7, 8};
+  ASSERT_TRUE((*fresh)->Forward(all.data(), 8, want.data(), false).ok());
+  EXPECT_EQ(logits, want);
+}
+
+// Asking for more threads than a pool may start was a std::system_error abort.
+TEST(LlamaSession, AbsurdThreadCountIsAnError) {
+  auto model = Model::Load(Convert("mha_untied", "f32").c_str());
+  ASSERT_TRUE(model.ok());
+  SessionOptions so;
+  so.threads = 1 << 24;
+  auto session = Session::Create(*model, so);
+  ASSERT_FALSE(session.ok());
+  EXPECT_EQ(session.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(session.status().message().find("threads"), std::string::npos) << session.status().message();
+}
+
+// A mapped bundle whose FlatBuffer (op attributes, names, shapes) is overwritten in place while a
+// session runs: steps read only weights from the mapping, so they go on, with the same logits. This
+// crashed when kernels read op attributes from the mapping at every step.
+TEST(LlamaSession, HeaderRewrittenInPlaceWhileMappedDoesNotCrash) {
+  const std::string bundle = Convert("mha_untied", "f32", 4, 32);
+  const std::string copy = ::testing::TempDir() + "/rewritten_in_place.acorn";
+  ASSERT_EQ(RunCommand("cp '" + bundle + "' '" + copy + "'"), 0);
+  auto model = Model::Load(copy.c_str());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  ASSERT_TRUE((*model)->bundle().is_mapped());
+  auto session = Session::Create(*model);
+  ASSERT_TRUE(session.ok());
+  const size_t vocab = static_cast<size_t>((*model)->vocab_size());
+  std::vector<float> before(vocab), after(vocab);
+  const std::vector<int32_t> ids = {1, 2, 3};
+  ASSERT_TRUE((*session)->Forward(ids.data(), 3, before.data(), false).ok());
+  {
+    // Overwrite the whole FlatBuffer (everything before the first segment) with 0xff bytes.
+    const uint64_t header = (*model)->bundle().segments().at(0).file_offset;
+    FILE* f = std::fopen(copy.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::vector<uint8_t> junk(static_cast<size_t>(header), 0xff);
+    ASSERT_EQ(std::fwrite(junk.data(), 1, junk.size(), f), junk.size());
+    std::fclose(f);
+  }
+  (*session)->Reset();
+  ASSERT_TRUE((*session)->Forward(ids.data(), 3, after.data(), false).ok());
+  EXPECT_EQ(before, after);
+  std::remove(copy.c_str());
+}
+
+// An arena larger than the machine's memory is refused when the session is created. With memory
+// overcommit the allocation itself would "succeed" and the process be killed at the first touch.
+TEST(LlamaSession, ArenaLargerThanMemoryIsRefused) {
+  BundleWriter w;
+  w.SetLimits(4, 1u << 20);
+  auto x = w.AddTensor("x", DType::kF32, {kTokensDim, 8}, Storage::kInput);
+  auto out = w.AddTensor("out", DType::kF32, {kTokensDim, 8}, Storage::kOutput);
+  // 2^20 rows of 2^22 floats: 16 TiB of state, within what a bundle may declare.
+  auto big = w.AddTensor("cache", DType::kF32, {int64_t{1} << 20, int64_t{1} << 22}, Storage::kState);
+  ASSERT_TRUE(x.ok() && out.ok() && big.ok());
+  ASSERT_TRUE(w.AddOp(fb::OpKind::Add, {*x, *x}, {*out}).ok());
+  auto bytes = w.WriteToMemory();
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  auto bundle = Bundle::FromBuffer(bytes->data(), bytes->size());
+  ASSERT_TRUE(bundle.ok()) << bundle.status().ToString();
+  auto model = Model::FromBundle(std::move(bundle).value());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto session = Session::Create(*model);
+  ASSERT_FALSE(session.ok());
+  EXPECT_EQ(session.status().code(), ErrorCode::kOutOfMemory);
+  EXPECT_NE(session.status().message().find("memory"), std::string::npos) << session.status().message();
 }
 
 TEST(LlamaRunTool, WritesNpyAndGreedy) {

@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "core/limits.h"
 #include "fixtures.h"
 #include "tokenizer/tokenizer_bundle.h"
 #include "tokenizer_flatbuffer.h"
@@ -116,6 +117,35 @@ TEST(BundleReader, RefusesBadIds) {
   spec.vocab[1] = "\xFF";
   buf = Write(spec);
   EXPECT_FALSE(acorn::TokenizerSpecFromBundle(Verified(buf)).ok());
+}
+
+// Issue 12: ids and lengths from a bundle are bounded before anything is sized by them.
+TEST(BundleReader, RefusesIdsAndLengthsPastTheLimits) {
+  acorn::TokenizerSpec spec = Small();
+  spec.added_tokens.push_back({1 << 26, "<x>", true});
+  auto buf = Write(spec);
+  auto r = acorn::TokenizerSpecFromBundle(Verified(buf));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("kMaxVocab"), std::string::npos) << r.status().message();
+
+  spec = Small();
+  spec.post_processor.special_tokens.push_back({"a", {0, -3}});
+  buf = Write(spec);
+  EXPECT_FALSE(acorn::TokenizerSpecFromBundle(Verified(buf)).ok());
+
+  spec = Small();
+  spec.vocab.push_back(std::string(acorn::limits::kMaxTokenBytes + 1, 'x'));
+  buf = Write(spec);
+  r = acorn::TokenizerSpecFromBundle(Verified(buf));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("kMaxTokenBytes"), std::string::npos) << r.status().message();
+
+  spec = Small();
+  spec.normalizers.assign(acorn::limits::kMaxTokenizerSteps + 1, acorn::NormalizerStep());
+  buf = Write(spec);
+  r = acorn::TokenizerSpecFromBundle(Verified(buf));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("kMaxTokenizerSteps"), std::string::npos) << r.status().message();
 }
 
 TEST(BundleReader, RefusesUnknownEnumValues) {

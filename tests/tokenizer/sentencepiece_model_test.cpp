@@ -2,6 +2,9 @@
 // tokenizer as its Hugging Face tokenizer.json, hence the same answers as the llama2-spm goldens.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
+#include "core/limits.h"
 #include "fixtures.h"
 #include "sentencepiece_model.h"
 #include "tokenizer_json.h"
@@ -49,6 +52,52 @@ TEST(SentencePieceModel, RefusesTruncatedAndUnigramModels) {
   auto r = acorn::ParseSentencePieceModel(unigram);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), acorn::ErrorCode::kUnsupported);
+}
+
+// Protobuf helpers for hand-made models.
+std::string Varint(uint64_t v) {
+  std::string out;
+  do {
+    out.push_back(static_cast<char>((v & 0x7F) | (v > 0x7F ? 0x80 : 0)));
+    v >>= 7;
+  } while (v);
+  return out;
+}
+std::string Field(uint32_t field, const std::string& bytes) { return Varint(field << 3 | 2) + Varint(bytes.size()) + bytes; }
+std::string PieceMsg(const std::string& text) { return Field(1, Field(1, text)); }
+const std::string kBpeTrainer = Field(2, std::string("\x18\x02", 2));  // trainer_spec { model_type: BPE }
+
+// Issue 12: malformed varints and lengths, and pieces past the limits, are clean errors.
+TEST(SentencePieceModel, MalformedAndOversizedInputsAreCleanErrors) {
+  const std::string cases[] = {
+      std::string(11, '\xFF'),                               // a varint that never ends
+      std::string("\x0a\xFF\xFF\xFF\xFF\x0F", 6),          // a length far past the end
+      std::string("\x0a\x05\x0a\x09\x61", 5),              // a piece whose text overruns the piece
+      PieceMsg("") + kBpeTrainer,                             // an empty piece
+      PieceMsg(std::string(acorn::limits::kMaxTokenBytes + 1, 'a')) + kBpeTrainer,
+      Field(1, Field(1, "a") + std::string("\x15\x00\x00\xC0\x7F", 5)) + kBpeTrainer,  // score NaN
+      std::string("\x0b", 1),                                 // wire type 3 (groups)
+  };
+  for (const std::string& bytes : cases) {
+    auto r = acorn::ParseSentencePieceModel(bytes);
+    ASSERT_FALSE(r.ok());
+    EXPECT_FALSE(r.status().message().empty());
+    EXPECT_EQ(r.status().code(), acorn::ErrorCode::kMalformed) << r.status().message();
+  }
+}
+
+// Deriving merges looked up every split of every piece as a new string: the square of the piece
+// length. Long pieces now cost time in proportion to their length.
+TEST(SentencePieceModel, LongPiecesAreLinear) {
+  std::string model;
+  for (const char* p : {"a", "b", "ab"}) model += PieceMsg(p);
+  for (int i = 0; i < 16; ++i) model += PieceMsg(std::string(60000, static_cast<char>('c' + i)));
+  model += kBpeTrainer;
+  const auto start = std::chrono::steady_clock::now();
+  auto r = acorn::ParseSentencePieceModel(model);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->merges, (std::vector<std::pair<int32_t, int32_t>>{{0, 1}}));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
 }
 
 }  // namespace

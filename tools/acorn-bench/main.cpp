@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tool_main.h"
 #include "acorn/model.h"
 #include "acorn/platform.h"
 #include "cpu/thread_pool.h"
@@ -61,7 +62,13 @@ double ReadBandwidthGBs(int threads, int reps) {
   uint64_t* buf = static_cast<uint64_t*>(acorn::platform::AlignedAlloc(bytes, 4096));
   if (buf == nullptr) return 0;
   for (size_t i = 0; i < n; ++i) buf[i] = i;
-  acorn::cpu::ThreadPool pool(threads);
+  auto made = acorn::cpu::ThreadPool::Create(threads);
+  if (!made.ok()) {
+    std::fprintf(stderr, "acorn-bench: %s\n", made.status().ToString().c_str());
+    acorn::platform::AlignedFree(buf);
+    return 0;
+  }
+  acorn::cpu::ThreadPool& pool = **made;
   std::vector<uint64_t> sums(static_cast<size_t>(threads) * 8);
   std::vector<double> rates;
   for (int r = 0; r <= reps; ++r) {
@@ -91,7 +98,7 @@ int Fail(const std::string& msg) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   std::string model_path, backends = "cpu";
   std::vector<int> prompts = {512}, gens = {128}, threads = {acorn::platform::HardwareThreads()};
   int reps = 5;
@@ -235,3 +242,5 @@ int main(int argc, char** argv) {
               acorn::platform::PeakRssBytes() / 1048576.0, weight_bytes / 1048576.0, arena / 1048576.0);
   return 0;
 }
+
+int main(int argc, char** argv) { return acorn::tools::GuardedMain("acorn-bench", Main, argc, argv); }

@@ -31,5 +31,9 @@ bool IsBertDirectory(const std::string& dir);
 
 Result<BertConfig> ReadBertConfig(const std::string& dir);
 
+// Every shape number inside runtime/core/limits.h, hidden a multiple of heads, a finite epsilon.
+// Both the Hugging Face and the GGUF path call it.
+Status CheckBertConfig(const BertConfig& c, const std::string& label);
+
 }  // namespace convert
 }  // namespace acorn

@@ -10,6 +10,7 @@
 #include "gguf_import.h"
 #include "hf_tokenizer.h"
 #include "safetensors.h"
+#include "verify_bundle.h"
 
 namespace acorn {
 namespace convert {
@@ -30,7 +31,7 @@ int Write(const BertConfig& c, const std::string& out, const ConvertOptions& opt
                  c.num_labels > 0 ? (", " + std::to_string(c.num_labels) + " labels").c_str() : "", out.c_str(),
                  DTypeName(options.dtype));
   }
-  Status st = writer->Write(out);
+  Status st = WriteVerified(writer, out, quiet);
   if (!st.ok()) return Fail("", st);
   if (!quiet) std::fprintf(stderr, "acorn-convert: wrote %s in %.1f s\n", out.c_str(), (platform::NowNanos() - start) / 1e9);
   return 0;
@@ -79,7 +80,8 @@ int ConvertBertGguf(const GgufFile& file, const std::string& out, ConvertOptions
   Status st = BuildBertBundle(*config, GgufWeights(file, BertGgufTensorName, 0, 0), options, &writer);
   if (!st.ok()) return Fail(file.label(), st);
   CopyGgufMetadata(file, &writer);
-  AttachGgufTokenizer(file, quiet, &writer);
+  st = AttachGgufTokenizer(file, quiet, &writer);
+  if (!st.ok()) return Fail(file.label(), st);
   return Write(*config, out, options, quiet, start, &writer);
 }
 

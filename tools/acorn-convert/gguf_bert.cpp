@@ -85,6 +85,7 @@ Result<BertConfig> BertConfigFromGguf(const GgufFile& f) {
   bool mixed = false;
   ACORN_ASSIGN_OR_RETURN(DType matrices, GgufMatrixDType(f, &mixed));
   c.torch_dtype = std::string("gguf ") + DTypeName(matrices) + (mixed ? " (mixed)" : "");
+  ACORN_RETURN_IF_ERROR(CheckBertConfig(c, path));
   return c;
 }
 

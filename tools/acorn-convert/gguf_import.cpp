@@ -30,14 +30,19 @@ void CopyGgufMetadata(const GgufFile& file, BundleWriter* writer) {
   if (tmpl != nullptr && tmpl->type == GgufValueType::kString) writer->SetChatTemplate(tmpl->s);
 }
 
-void AttachGgufTokenizer(const GgufFile& file, bool quiet, BundleWriter* writer) {
+Status AttachGgufTokenizer(const GgufFile& file, bool quiet, BundleWriter* writer) {
   auto spec = TokenizerSpecFromGguf(file);
   if (spec.ok()) {
     auto shared = std::make_shared<TokenizerSpec>(std::move(spec).value());
     writer->SetTokenizer([shared](flatbuffers::FlatBufferBuilder& b) { return WriteTokenizer(b, *shared); });
-  } else if (!quiet || spec.status().code() != ErrorCode::kNotFound) {
+    return Status::Ok();
+  }
+  const ErrorCode code = spec.status().code();
+  if (code != ErrorCode::kNotFound && code != ErrorCode::kUnsupported) return spec.status();
+  if (!quiet || code != ErrorCode::kNotFound) {
     std::fprintf(stderr, "acorn-convert: warning: the bundle has no tokenizer: %s\n", spec.status().message().c_str());
   }
+  return Status::Ok();
 }
 
 Result<DType> GgufBundleDType(const GgufFile& file, bool dtype_given, DType given, bool quiet) {
@@ -60,8 +65,7 @@ Status ImportGguf(const GgufFile& file, const LlamaConfig& config, bool dtype_gi
   ACORN_ASSIGN_OR_RETURN(options->dtype, GgufBundleDType(file, dtype_given, options->dtype, quiet));
   ACORN_RETURN_IF_ERROR(BuildLlamaBundle(config, GgufWeights(file, config), *options, writer));
   CopyGgufMetadata(file, writer);
-  AttachGgufTokenizer(file, quiet, writer);
-  return Status::Ok();
+  return AttachGgufTokenizer(file, quiet, writer);
 }
 
 }  // namespace convert

@@ -19,8 +19,9 @@ bool IsGgufPath(const std::string& path);
 
 // general.* strings (name, license, ...) as bundle metadata, and tokenizer.chat_template.
 void CopyGgufMetadata(const GgufFile& file, BundleWriter* writer);
-// The tokenizer.ggml.* vocabulary as the bundle's tokenizer; a warning when there is none usable.
-void AttachGgufTokenizer(const GgufFile& file, bool quiet, BundleWriter* writer);
+// The tokenizer.ggml.* vocabulary as the bundle's tokenizer. No tokenizer, or one of a kind acorn
+// does not support, is a warning (the bundle takes token ids); a malformed one is an error.
+Status AttachGgufTokenizer(const GgufFile& file, bool quiet, BundleWriter* writer);
 // The dtype the bundle's matrices get: `given` with --dtype, else the file's own (noting a mix).
 Result<DType> GgufBundleDType(const GgufFile& file, bool dtype_given, DType given, bool quiet);
 

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <limits>
 
+#include "core/limits.h"
+
 namespace acorn {
 namespace convert {
 
@@ -37,7 +39,6 @@ const TypeSize* FindType(uint32_t type) {
 
 constexpr uint32_t kMaxDims = 4;            // GGML_MAX_DIMS
 constexpr uint64_t kMaxNameLength = 1024;   // keys and tensor names are short; longer is corruption
-constexpr uint32_t kMaxArrayDepth = 4;
 
 // A cursor over the file that refuses to move past its end; every read reports failure instead.
 class Cursor {
@@ -125,7 +126,9 @@ class Parser {
   Status Value(GgufValueType type, const std::string& key, uint32_t depth, GgufValue* out) {
     out->type = type;
     if (type == GgufValueType::kString) {
-      if (!c_.String(&out->s, c_.left())) return Error("a string runs past the end of the file", key);
+      if (!c_.String(&out->s, limits::kMaxGgufStringBytes)) {
+        return Error("a string runs past the end of the file or is longer than the limit", key);
+      }
       return Status::Ok();
     }
     if (type != GgufValueType::kArray) {
@@ -140,13 +143,16 @@ class Parser {
     // The smallest encoding of each element bounds the count before anything is allocated.
     const uint64_t min_elem = elem != 0 ? elem : out->elem_type == GgufValueType::kString ? 8 : 12;
     if (out->count > c_.left() / min_elem) return Error("an array's element count exceeds the bytes left", key);
+    if (out->count > limits::kMaxGgufArrayElements) return Error("an array has more elements than the limit", key);
     if (out->elem_type == GgufValueType::kString) {
       out->strings.resize(static_cast<size_t>(out->count));
       for (std::string& s : out->strings) {
-        if (!c_.String(&s, c_.left())) return Error("a string in an array runs past the end of the file", key);
+        if (!c_.String(&s, limits::kMaxGgufStringBytes)) {
+          return Error("a string in an array runs past the end of the file or is longer than the limit", key);
+        }
       }
     } else if (out->elem_type == GgufValueType::kArray) {
-      if (depth >= kMaxArrayDepth) return Error("arrays are nested too deeply", key);
+      if (depth >= limits::kMaxGgufArrayDepth) return Error("arrays are nested too deeply", key);
       // Each element is an array body (element type, count, elements) without its own type tag.
       for (uint64_t n = 0; n < out->count; ++n) {
         GgufValue inner;
@@ -193,6 +199,8 @@ class Parser {
     // 8 + 4 + 4 + 8; counts beyond that are lies, refused before anything is allocated.
     if (n_kv > c_.left() / 13) return Error("the key/value count exceeds what the file can hold", "the header");
     if (n_tensors > c_.left() / 24) return Error("the tensor count exceeds what the file can hold", "the header");
+    if (n_kv > limits::kMaxGgufKeys) return Error("the key/value count exceeds the limit", "the header");
+    if (n_tensors > limits::kMaxGgufTensors) return Error("the tensor count exceeds the limit", "the header");
 
     for (uint64_t n = 0; n < n_kv; ++n) {
       std::string key;
@@ -206,9 +214,10 @@ class Parser {
     }
     auto align = kv->find("general.alignment");
     if (align != kv->end()) {
-      if (!align->second.IsInteger() || align->second.u == 0 || align->second.u > (1u << 20) ||
+      // Signed types: a negative value is refused through its huge unsigned reading.
+      if (!align->second.IsInteger() || align->second.u == 0 || align->second.u > limits::kMaxGgufAlignment ||
           (align->second.u & (align->second.u - 1)) != 0) {
-        return Error("general.alignment is not a power of two", "the metadata");
+        return Error("general.alignment is not a power of two between 1 and 2^20", "the metadata");
       }
       *alignment = align->second.u;
     }
@@ -226,8 +235,8 @@ class Parser {
       uint64_t elems = 1;
       for (uint64_t& d : t.ne) {
         if (!c_.Read(&d)) return Error("a dimension is cut off", t.name);
-        if (d == 0 || d > (uint64_t{1} << 40) || elems > std::numeric_limits<uint64_t>::max() / d) {
-          return Error("a dimension is zero or absurdly large", t.name);
+        if (d == 0 || elems > limits::kMaxTensorBytes / d) {
+          return Error("a dimension is zero, or the tensor has more elements than the limit", t.name);
         }
         elems *= d;
       }
@@ -235,7 +244,7 @@ class Parser {
       if (t.offset % *alignment != 0) return Error("a tensor offset is not aligned to general.alignment", t.name);
       if (const TypeSize* ts = FindType(t.type)) {
         if (t.ne[0] % ts->block_elems != 0) return Error("a row is not a whole number of blocks", t.name);
-        if (elems / ts->block_elems > std::numeric_limits<uint64_t>::max() / ts->block_bytes) return Error("a tensor is too large", t.name);
+        if (elems / ts->block_elems > limits::kMaxTensorBytes / ts->block_bytes) return Error("a tensor is too large", t.name);
         t.bytes = elems / ts->block_elems * ts->block_bytes;
       }
       if (!seen.emplace(t.name, 0).second) return Error("a tensor name appears twice", t.name);

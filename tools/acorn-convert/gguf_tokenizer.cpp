@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/limits.h"
 #include "sentencepiece_model.h"
 
 namespace acorn {
@@ -56,6 +57,16 @@ Result<Vocab> ReadVocab(const GgufFile& f, bool add_bos_default) {
   }
   v.tokens = &tokens->strings;
   const size_t n = tokens->strings.size();
+  if (n > limits::kMaxVocab) {
+    return ACORN_ERROR(kOutOfRange, "%s: tokenizer.ggml.tokens has %zu entries, more than the limit of %u", f.label().c_str(),
+                       n, limits::kMaxVocab);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (tokens->strings[i].size() > limits::kMaxTokenBytes) {
+      return ACORN_ERROR(kOutOfRange, "%s: tokenizer.ggml.tokens[%zu] is %zu bytes long, more than the limit of %u",
+                         f.label().c_str(), i, tokens->strings[i].size(), limits::kMaxTokenBytes);
+    }
+  }
   v.scores.assign(n, 0.0);
   v.types.assign(n, kNormal);
   if (const GgufValue* s = f.Find("tokenizer.ggml.scores")) {
@@ -138,6 +149,10 @@ Result<TokenizerSpec> FromByteLevelBpe(const GgufFile& f) {
   const GgufValue* merges = f.Find("tokenizer.ggml.merges");
   if (merges == nullptr || !merges->IsArrayOf(GgufValueType::kString)) {
     return ACORN_ERROR(kMalformed, "%s: tokenizer.ggml.merges is missing or not an array of strings", f.label().c_str());
+  }
+  if (merges->strings.size() > limits::kMaxMerges) {
+    return ACORN_ERROR(kOutOfRange, "%s: tokenizer.ggml.merges has %zu entries, more than the limit of %u",
+                       f.label().c_str(), merges->strings.size(), limits::kMaxMerges);
   }
   spec.merges.reserve(merges->strings.size());
   for (const std::string& m : merges->strings) {

@@ -153,6 +153,11 @@ Result<LlamaConfig> LlamaConfigFromGguf(const GgufFile& f) {
     return ACORN_ERROR(kMalformed, "%s: llama.embedding_length, block_count, feed_forward_length, attention.head_count "
                        "and context_length must all be present and positive", path.c_str());
   }
+  if (c.hidden % c.heads != 0 && f.Find(p + "attention.key_length") == nullptr) {
+    return ACORN_ERROR(kMalformed, "%s: llama.embedding_length %lld is not a multiple of the %lld heads and "
+                       "llama.attention.key_length is absent", path.c_str(), static_cast<long long>(c.hidden),
+                       static_cast<long long>(c.heads));
+  }
   ACORN_ASSIGN_OR_RETURN(c.head_dim, f.GetInt(p + "attention.key_length", c.hidden / c.heads));
   ACORN_ASSIGN_OR_RETURN(int64_t value_dim, f.GetInt(p + "attention.value_length", c.head_dim));
   ACORN_ASSIGN_OR_RETURN(int64_t rope_dims, f.GetInt(p + "rope.dimension_count", c.head_dim));
@@ -166,6 +171,8 @@ Result<LlamaConfig> LlamaConfigFromGguf(const GgufFile& f) {
   const GgufTensor* embd = f.FindTensor("token_embd.weight");
   if (embd == nullptr || embd->ne.size() != 2) return ACORN_ERROR(kMalformed, "%s: no 2-D token_embd.weight tensor", path.c_str());
   c.vocab = static_cast<int64_t>(embd->ne[1]);
+  // Every number bounded before it sizes anything (the RoPE table below, tensors, the KV cache).
+  ACORN_RETURN_IF_ERROR(CheckLlamaShape(c, path));
   ACORN_ASSIGN_OR_RETURN(int64_t vocab_key, f.GetInt(p + "vocab_size", c.vocab));
   if (vocab_key != c.vocab) {
     return ACORN_ERROR(kMalformed, "%s: llama.vocab_size %lld disagrees with token_embd.weight (%lld rows)", path.c_str(),
@@ -219,6 +226,7 @@ Result<LlamaConfig> LlamaConfigFromGguf(const GgufFile& f) {
   ACORN_ASSIGN_OR_RETURN(int64_t eot, f.GetInt("tokenizer.ggml.eot_token_id", -1));
   if (c.eos_token_id >= 0) c.eos_token_ids.push_back(c.eos_token_id);
   if (eot >= 0 && eot != c.eos_token_id) c.eos_token_ids.push_back(eot);  // chat models stop here too
+  ACORN_RETURN_IF_ERROR(CheckLlamaConfig(c, path));
   return c;
 }
 
@@ -272,15 +280,19 @@ Result<BundleWriter::Fill> GgufWeights::Fill(const std::string& name, const std:
   }
   return BundleWriter::Fill([t, src, dtype, rows, cols, src_row, dst_row, head_dim, g](uint8_t* dst, uint64_t size) -> Status {
     if (dst_row * static_cast<uint64_t>(rows) != size) return ACORN_ERROR(kInternal, "size mismatch writing %s", g.c_str());
-    std::vector<float> row(src == dtype ? 0 : static_cast<size_t>(cols));
+    // Every row is decoded, even when its bytes are copied, to refuse NaN and infinite weights
+    // (a NaN scale in a Q8_0 block included).
+    std::vector<float> row(static_cast<size_t>(cols));
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t from = head_dim > 0 ? PermutedRow(r, head_dim) : r;
       const uint8_t* in = t->data + static_cast<uint64_t>(from) * src_row;
       uint8_t* out = dst + static_cast<uint64_t>(r) * dst_row;
+      ref::DequantizeRow(src, in, row.data(), cols);
+      const int64_t bad = FirstNonFinite(row.data(), cols);
+      if (bad >= 0) return NonFiniteWeight(t->name, from, cols, bad, row[bad]);
       if (src == dtype) {
         std::memcpy(out, in, src_row);  // the lossless path: blocks as they are in the file
       } else {
-        ref::DequantizeRow(src, in, row.data(), cols);
         EncodeRow(dtype, row.data(), cols, out);
       }
     }

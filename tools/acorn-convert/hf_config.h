@@ -2,6 +2,7 @@
 // files with rope_theta / rope_scaling / torch_dtype, newer ones with rope_parameters / dtype.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,17 @@ struct LlamaConfig {
 };
 
 Result<LlamaConfig> ReadLlamaConfig(const std::string& dir);
+// The same from config.json's text; `label` names it in errors (the fuzz target calls this).
+Result<LlamaConfig> ParseLlamaConfig(const std::string& text, const std::string& label);
+
+// Every shape number of `c` inside runtime/core/limits.h, the products that size tensors computed
+// without overflow, heads divisible by kv_heads, a finite positive RoPE base, finite positive inverse
+// frequencies, a finite non-negative epsilon and token ids inside the vocabulary. Both the Hugging
+// Face and the GGUF path call it, so that neither writes a bundle the loader refuses or one whose
+// logits are NaN.
+Status CheckLlamaConfig(const LlamaConfig& c, const std::string& label);
+// Only the shape numbers and their consistency (what must hold before anything is sized by them).
+Status CheckLlamaShape(const LlamaConfig& c, const std::string& label);
 
 }  // namespace convert
 }  // namespace acorn

@@ -1,10 +1,10 @@
 #include "hf_tokenizer.h"
 
-#include <fstream>
 #include <memory>
 
-#include <nlohmann/json.hpp>
-
+#include "core/limits.h"
+#include "input_file.h"
+#include "json_access.h"
 #include "sentencepiece_model.h"
 #include "tokenizer_flatbuffer.h"
 #include "tokenizer_json.h"
@@ -12,19 +12,55 @@
 namespace acorn {
 namespace convert {
 
-namespace {
-bool Exists(const std::string& path) { return std::ifstream(path).good(); }
-}  // namespace
+using tool::Json;
+
+Status ApplyTokenizerConfig(const std::string& text, const std::string& label, BundleWriter* writer) {
+  ACORN_ASSIGN_OR_RETURN(Json j, tool::ParseJson(text.data(), text.size(), label));
+  if (!j.is_object()) return ACORN_ERROR(kMalformed, "%s: not a JSON object", label.c_str());
+  // The special-token strings templates write as bos_token / eos_token: a string, or an AddedToken
+  // object with the string as its content.
+  for (const char* key : {"bos_token", "eos_token"}) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) continue;
+    std::string value;
+    if (it->is_object()) {
+      ACORN_RETURN_IF_ERROR(tool::JsonRequire(*it, "content", tool::JsonWhere(label, key), &value));
+    } else {
+      ACORN_RETURN_IF_ERROR(tool::JsonAs(*it, tool::JsonWhere(label, key), &value));
+    }
+    writer->SetString(std::string("tokenizer.") + key, value);
+  }
+  auto t = j.find("chat_template");
+  if (t == j.end() || t->is_null()) return Status::Ok();
+  if (t->is_array()) {  // named templates: take "default"
+    for (size_t i = 0; i < t->size(); ++i) {
+      const Json& e = (*t)[i];
+      const std::string where = label + ": chat_template[" + std::to_string(i) + "]";
+      std::string name, text_value;
+      ACORN_RETURN_IF_ERROR(tool::JsonRequire(e, "name", where, &name));
+      ACORN_RETURN_IF_ERROR(tool::JsonRequire(e, "template", where, &text_value));
+      if (name == "default") writer->SetChatTemplate(text_value);
+    }
+    return Status::Ok();
+  }
+  std::string tmpl;
+  ACORN_RETURN_IF_ERROR(tool::JsonAs(*t, tool::JsonWhere(label, "chat_template"), &tmpl));
+  writer->SetChatTemplate(tmpl);
+  return Status::Ok();
+}
 
 Status AttachHfTokenizer(const std::string& dir, BundleWriter* writer, std::string* what) {
   *what = "none";
   std::string source;
   Result<TokenizerSpec> spec = ACORN_ERROR(kNotFound, "no tokenizer");
-  if (Exists(dir + "/tokenizer.json")) {
+  // Regular files only: the tokenizer readers open the file in blocking mode, and a FIFO would hang them.
+  if (tool::PathExists(dir + "/tokenizer.json")) {
     source = "tokenizer.json";
+    ACORN_RETURN_IF_ERROR(tool::CheckRegularFile(dir + "/tokenizer.json", "tokenizer.json"));
     spec = LoadTokenizerJsonFile(dir + "/tokenizer.json");
-  } else if (Exists(dir + "/tokenizer.model")) {
+  } else if (tool::PathExists(dir + "/tokenizer.model")) {
     source = "tokenizer.model";
+    ACORN_RETURN_IF_ERROR(tool::CheckRegularFile(dir + "/tokenizer.model", "tokenizer.model"));
     spec = LoadSentencePieceModelFile(dir + "/tokenizer.model");
   }
   if (!source.empty()) {
@@ -33,30 +69,11 @@ Status AttachHfTokenizer(const std::string& dir, BundleWriter* writer, std::stri
     *what = source + " (" + std::to_string(shared->vocab.size()) + " tokens)";
     writer->SetTokenizer([shared](flatbuffers::FlatBufferBuilder& b) { return WriteTokenizer(b, *shared); });
   }
-  std::ifstream tc(dir + "/tokenizer_config.json");
-  if (tc) {
-    nlohmann::json j = nlohmann::json::parse(tc, nullptr, false);
-    // The special-token strings templates write as bos_token / eos_token.
-    for (const char* key : {"bos_token", "eos_token"}) {
-      if (j.is_discarded() || !j.contains(key)) continue;
-      const nlohmann::json& v = j[key];
-      if (v.is_string()) writer->SetString(std::string("tokenizer.") + key, v.get<std::string>());
-      if (v.is_object() && v.contains("content") && v["content"].is_string()) {
-        writer->SetString(std::string("tokenizer.") + key, v["content"].get<std::string>());
-      }
-    }
-    if (!j.is_discarded() && j.contains("chat_template")) {
-      const nlohmann::json& t = j["chat_template"];
-      if (t.is_string()) {
-        writer->SetChatTemplate(t.get<std::string>());
-      } else if (t.is_array()) {  // named templates: take "default"
-        for (const auto& e : t) {
-          if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string()) {
-            writer->SetChatTemplate(e["template"].get<std::string>());
-          }
-        }
-      }
-    }
+  const std::string config = dir + "/tokenizer_config.json";
+  if (tool::PathExists(config)) {
+    std::string text;
+    ACORN_RETURN_IF_ERROR(tool::ReadRegularFile(config, limits::kMaxJsonBytes, "tokenizer_config.json", &text));
+    ACORN_RETURN_IF_ERROR(ApplyTokenizerConfig(text, config, writer));
   }
   return Status::Ok();
 }

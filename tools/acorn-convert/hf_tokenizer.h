@@ -14,5 +14,9 @@ namespace convert {
 // ("tokenizer.json (BPE, 128256 tokens)", or "none").
 Status AttachHfTokenizer(const std::string& dir, BundleWriter* writer, std::string* what);
 
+// tokenizer_config.json's text: bos_token / eos_token strings and the chat template. Values of the
+// wrong type are errors naming `label` and the key.
+Status ApplyTokenizerConfig(const std::string& text, const std::string& label, BundleWriter* writer);
+
 }  // namespace convert
 }  // namespace acorn

@@ -25,6 +25,8 @@ BundleWriter::Fill ConvertFill(const SourceTensor* src, DType dtype) {
     std::vector<float> row(static_cast<size_t>(cols));
     for (int64_t r = 0; r < rows; ++r) {
       SafetensorsCheckpoint::ReadFloats(*src, r * cols, cols, row.data());
+      const int64_t bad = FirstNonFinite(row.data(), cols);
+      if (bad >= 0) return NonFiniteWeight(src->name, r, cols, bad, row[bad]);
       uint8_t* out = dst + r * row_bytes;
       switch (dtype) {
         case DType::kF32: std::memcpy(out, row.data(), row_bytes); break;
@@ -95,7 +97,7 @@ class LlamaBuilder {
       OpAttributes rope;
       rope.head_dim = static_cast<uint32_t>(hd);
       rope.rope_theta = c_.rope_theta;
-      rope.rope_style = fb::RopeStyle::Half;
+      rope.rope_style = RopeStyle::kHalf;
       rope.rope_inv_freq = c_.inv_freq;
       rope.rope_attention_factor = c_.attention_factor;
       rope.n_heads = static_cast<uint32_t>(c_.heads);
@@ -207,6 +209,20 @@ class LlamaBuilder {
 };
 
 }  // namespace
+
+int64_t FirstNonFinite(const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) return i;
+  }
+  return -1;
+}
+
+Status NonFiniteWeight(const std::string& tensor, int64_t row, int64_t cols, int64_t col, float value) {
+  return ACORN_ERROR(kMalformed, "source tensor '%s' holds %s at element %lld (row %lld, column %lld); weights must be "
+                     "finite: the checkpoint is corrupt or was saved after a diverged training step",
+                     tensor.c_str(), std::isnan(value) ? "NaN" : value > 0 ? "+infinity" : "-infinity",
+                     static_cast<long long>(row * cols + col), static_cast<long long>(row), static_cast<long long>(col));
+}
 
 Result<BundleWriter::Fill> CheckpointWeights::Fill(const std::string& name, const std::vector<int64_t>& shape,
                                                    DType dtype) const {

@@ -54,6 +54,12 @@ class RandomWeights : public WeightSource {
   bool tied_ = false;
 };
 
+// Index of the first NaN or infinity in x[0, n), or -1. Weights must be finite: quantizing a NaN is
+// undefined behaviour and a single one turns every logit into NaN.
+int64_t FirstNonFinite(const float* x, int64_t n);
+// The error for weight `tensor` holding the non-finite `value` at (row, col) of a [rows, cols] matrix.
+Status NonFiniteWeight(const std::string& tensor, int64_t row, int64_t cols, int64_t col, float value);
+
 Status BuildLlamaBundle(const LlamaConfig& config, const WeightSource& weights, const ConvertOptions& options,
                         BundleWriter* writer);
 

@@ -1,4 +1,7 @@
 // acorn-convert: Hugging Face checkpoint directory or GGUF file -> .acorn bundle.
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -8,14 +11,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tool_main.h"
 #include "acorn/platform.h"
 #include "bert_convert.h"
+#include "core/limits.h"
+#include "input_file.h"
 #include "bundle_writer.h"
 #include "gguf_import.h"
 #include "hf_config.h"
 #include "hf_tokenizer.h"
 #include "llama_graph.h"
 #include "safetensors.h"
+#include "verify_bundle.h"
 
 namespace {
 
@@ -29,6 +36,11 @@ const char* kHelp =
     "A SRC ending in .gguf is read as a GGUF file (v2/v3, llama or bert architecture; tensors F32, F16, BF16,\n"
     "Q8_0, Q4_0): each tensor keeps its own type and is copied without requantization unless --dtype\n"
     "asks for another; the tokenizer and the chat template come along.\n"
+    "\n"
+    "Inputs are checked before use (shapes against acorn's limits, finite weights, files inside the\n"
+    "checkpoint directory). The bundle is written to a temporary file next to OUT, loaded back and run\n"
+    "for one token, and only then renamed to OUT: a bundle the runtime would refuse is never left behind.\n"
+    "Exit status: 0 converted, 1 refused or failed (the message says why), 2 bad command line.\n"
     "\n"
     "options:\n"
     "  -o, --output FILE      the bundle to write (required)\n"
@@ -57,17 +69,42 @@ int Usage(const char* msg) {
   return 2;
 }
 
-bool ParseUint(const char* s, uint32_t* out) {
+bool ParseUint(const char* s, uint32_t max, uint32_t* out) {
+  if (*s < '0' || *s > '9') return false;  // strtoul would accept "-1" as a huge number
   char* end = nullptr;
-  const unsigned long v = std::strtoul(s, &end, 10);
-  if (end == s || *end != '\0' || v == 0 || v > (1u << 24)) return false;
+  errno = 0;
+  const unsigned long long v = std::strtoull(s, &end, 10);
+  if (end == s || *end != '\0' || errno != 0 || v == 0 || v > max) return false;
   *out = static_cast<uint32_t>(v);
   return true;
 }
 
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "acorn-convert: %s\n", message.c_str());
+  return 1;
+}
+
+int Run(int argc, char** argv);
+
 }  // namespace
 
-int main(int argc, char** argv) {
+// Every error is a message and exit code 1; the handlers below are the last line of defence for an
+// exception that escaped a reader (none should), so that it is still not an abort.
+static int Main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const nlohmann::json::exception& e) {
+    return Fail(std::string("malformed JSON in the input: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    return Fail("out of memory (the input asks for more memory than this machine has)");
+  } catch (const std::exception& e) {
+    return Fail(std::string("internal error: ") + e.what());
+  }
+}
+
+namespace {
+
+int Run(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -96,10 +133,14 @@ int main(int argc, char** argv) {
       a.options.compress = true;
     } else if (arg == "--max-tokens") {
       const char* v = next("--max-tokens");
-      if (!v || !ParseUint(v, &a.options.max_tokens)) return Usage("--max-tokens needs a positive number");
+      if (!v || !ParseUint(v, acorn::limits::kMaxTokens, &a.options.max_tokens)) {
+        return Usage(("--max-tokens needs a number from 1 to " + std::to_string(acorn::limits::kMaxTokens)).c_str());
+      }
     } else if (arg == "--context") {
       const char* v = next("--context");
-      if (!v || !ParseUint(v, &a.options.context)) return Usage("--context needs a positive number");
+      if (!v || !ParseUint(v, acorn::limits::kMaxContext, &a.options.context)) {
+        return Usage(("--context needs a number from 1 to " + std::to_string(acorn::limits::kMaxContext)).c_str());
+      }
     } else if (arg == "--random-weights") {
       a.random = true;
     } else if (arg == "--quiet") {
@@ -114,6 +155,16 @@ int main(int argc, char** argv) {
   }
   if (a.src.empty()) return Usage("SRC (a Hugging Face model directory) is required");
   if (a.out.empty()) return Usage("-o OUT.acorn is required");
+  // A GGUF file must be a regular file (a FIFO would hang the mapping), a checkpoint a directory.
+  if (acorn::convert::IsGgufPath(a.src)) {
+    acorn::Status st = acorn::tool::CheckRegularFile(a.src, "a GGUF model");
+    if (!st.ok()) return Fail(st.message());
+  } else {
+    struct stat sb;
+    if (stat(a.src.c_str(), &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+      return Fail(a.src + ": not a directory; SRC must be a Hugging Face model directory or a .gguf file");
+    }
+  }
   // BERT-family encoders (config.json model_type "bert") take their own path.
   if (!acorn::convert::IsGgufPath(a.src) && acorn::convert::IsBertDirectory(a.src)) {
     return acorn::convert::ConvertBertDirectory(a.src, a.out, a.options, a.random, a.quiet);
@@ -123,10 +174,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<acorn::convert::GgufFile> gguf;  // outlives the writer's fills, which read from it
   if (acorn::convert::IsGgufPath(a.src)) {
     auto opened = acorn::convert::GgufFile::Open(a.src);
-    if (!opened.ok()) {
-      std::fprintf(stderr, "acorn-convert: %s\n", opened.status().message().c_str());
-      return 1;
-    }
+    if (!opened.ok()) return Fail(opened.status().message());
     gguf = std::move(opened).value();
     auto arch = gguf->GetString("general.architecture", "");
     if (arch.ok() && *arch == "bert") {
@@ -134,10 +182,7 @@ int main(int argc, char** argv) {
     }
   }
   auto config = gguf ? acorn::convert::LlamaConfigFromGguf(*gguf) : acorn::convert::ReadLlamaConfig(a.src);
-  if (!config.ok()) {
-    std::fprintf(stderr, "acorn-convert: %s\n", config.status().message().c_str());
-    return 1;
-  }
+  if (!config.ok()) return Fail(config.status().message());
   acorn::BundleWriter writer;
   acorn::Status st;
   std::unique_ptr<acorn::convert::SafetensorsCheckpoint> ckpt;
@@ -150,25 +195,16 @@ int main(int argc, char** argv) {
     st = acorn::convert::ImportGguf(*gguf, *config, a.dtype_given, a.quiet, &a.options, &writer);
   } else {
     auto opened = acorn::convert::SafetensorsCheckpoint::Open(a.src);
-    if (!opened.ok()) {
-      std::fprintf(stderr, "acorn-convert: %s\n", opened.status().message().c_str());
-      return 1;
-    }
+    if (!opened.ok()) return Fail(opened.status().message());
     ckpt = std::move(opened).value();
     st = acorn::convert::BuildLlamaBundle(*config, acorn::convert::CheckpointWeights(*ckpt), a.options, &writer);
   }
-  if (!st.ok()) {
-    std::fprintf(stderr, "acorn-convert: %s: %s\n", a.src.c_str(), st.message().c_str());
-    return 1;
-  }
+  if (!st.ok()) return Fail(a.src + ": " + st.message());
   // The tokenizer and chat template of a Hugging Face directory (GGUF files carry their own).
   std::string tokenizer = "from the GGUF file";
   if (!gguf) {
     st = acorn::convert::AttachHfTokenizer(a.src, &writer, &tokenizer);
-    if (!st.ok()) {
-      std::fprintf(stderr, "acorn-convert: %s\n", st.message().c_str());
-      return 1;
-    }
+    if (!st.ok()) return Fail(st.message());
     if (tokenizer == "none" && !a.quiet) {
       std::fprintf(stderr, "acorn-convert: note: %s has no tokenizer.json or tokenizer.model; the bundle will take "
                    "token ids only\n", a.src.c_str());
@@ -180,24 +216,15 @@ int main(int argc, char** argv) {
                  static_cast<long long>(config->hidden), static_cast<long long>(config->vocab), a.out.c_str(),
                  acorn::DTypeName(a.options.dtype));
   }
-  int last_percent = -1;
-  st = writer.Write(a.out, [&](uint64_t done, uint64_t total) {
-    if (a.quiet || total == 0) return;
-    const int percent = static_cast<int>(done * 100 / total);
-    if (percent != last_percent) {
-      std::fprintf(stderr, "\r  writing weights %3d%% (%llu / %llu MB)", percent,
-                   static_cast<unsigned long long>(done >> 20), static_cast<unsigned long long>(total >> 20));
-      last_percent = percent;
-    }
-  });
-  if (!a.quiet) std::fprintf(stderr, "\n");
-  if (!st.ok()) {
-    std::fprintf(stderr, "acorn-convert: %s\n", st.message().c_str());
-    return 1;
-  }
+  st = acorn::convert::WriteVerified(&writer, a.out, a.quiet);
+  if (!st.ok()) return Fail(st.message());
   if (!a.quiet) {
     std::fprintf(stderr, "acorn-convert: wrote %s in %.1f s\n", a.out.c_str(),
                  (acorn::platform::NowNanos() - start) / 1e9);
   }
   return 0;
 }
+
+}  // namespace
+
+int main(int argc, char** argv) { return acorn::tools::GuardedMain("acorn-convert", Main, argc, argv); }

@@ -35,6 +35,15 @@ class SafetensorsCheckpoint {
   // Converts the tensor's elements [begin, begin + count) to float.
   static void ReadFloats(const SourceTensor& t, int64_t begin, int64_t count, float* out);
 
+  // Parses the bytes of one .safetensors file (8-byte header length, JSON header, data) into tensors
+  // that point into `base`. Trusts nothing: types, shapes, offsets (inside the data, begin <= end,
+  // no two tensors overlapping, size = elements x dtype size) and the header length are checked.
+  // `label` names the file in errors. Used by Open and by the fuzz target.
+  static Status ParseFile(const uint8_t* base, size_t size, const std::string& label, std::vector<SourceTensor>* out);
+  // The shard file names model.safetensors.index.json lists in its weight_map, deduplicated and
+  // sorted (not yet checked against the directory: Open does that).
+  static Status ParseIndex(const std::string& text, const std::string& label, std::vector<std::string>* files);
+
  private:
   Status AddFile(const std::string& path);
   std::vector<platform::MappedFile> files_;

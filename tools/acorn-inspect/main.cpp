@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tool_main.h"
 #include "acorn/bundle.h"
 #include "acorn/memory_plan.h"
 #include "acorn_generated.h"
@@ -52,7 +53,7 @@ nlohmann::json MetadataJson(const acorn::fb::Bundle* root) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   const char* path = nullptr;
   bool json = false;
   for (int i = 1; i < argc; ++i) {
@@ -166,3 +167,5 @@ int main(int argc, char** argv) {
   std::printf("chat        %s\n", root->chat_template() ? "template present" : "no template");
   return 0;
 }
+
+int main(int argc, char** argv) { return acorn::tools::GuardedMain("acorn-inspect", Main, argc, argv); }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tool_main.h"
 #include "acorn/encoder.h"
 #include "acorn/model.h"
 #include "acorn/platform.h"
@@ -36,6 +37,8 @@ const char* kHelp =
     "                        last; \"cuda,cpu\" also falls back to the CPU where no GPU is usable\n"
     "  --zero-copy           cuda: read the weights in place from the mapped file (the integrated-\n"
     "                        GPU path) instead of uploading them\n"
+    "  --no-mmap             read the model into memory instead of mapping it: for a file that may\n"
+    "                        change or be truncated while acorn runs (see docs/FORMAT.md)\n"
     "encoder bundles (BERT): the ids run as one sequence through the Encoder API\n"
     "  --token-types IDS     comma-separated token type ids, one per token (default all 0)\n"
     "  --hidden-out FILE     write the last hidden states as .npy, shape [n_tokens, hidden]\n"
@@ -85,7 +88,7 @@ int RunEncoder(std::shared_ptr<const acorn::Model> model, const std::vector<int3
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   std::string model_path, logits_out, backends = "cpu";
   std::vector<int32_t> tokens;
   std::vector<int32_t> token_types;
@@ -93,7 +96,7 @@ int main(int argc, char** argv) {
   std::string prompt;
   bool has_prompt = false;
   int greedy = 0, threads = 0;
-  bool zero_copy = false;
+  bool zero_copy = false, no_mmap = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -116,6 +119,8 @@ int main(int argc, char** argv) {
       backends = argv[++i];
     } else if (arg == "--zero-copy") {
       zero_copy = true;
+    } else if (arg == "--no-mmap") {
+      no_mmap = true;
     } else if (arg == "--token-types" && has_value) {
       if (!ParseIds(argv[++i], &token_types)) return Fail("--token-types needs comma-separated ids, e.g. 0,0,1");
     } else if (arg == "--hidden-out" && has_value) {
@@ -136,6 +141,7 @@ int main(int argc, char** argv) {
   }
 
   acorn::ModelOptions options;
+  if (no_mmap) options.load_mode = acorn::LoadMode::kRead;
   if (acorn::Status st = acorn::ParseBackendList(backends, &options.backends); !st.ok()) return Fail(st.message());
   options.accelerator.zero_copy = zero_copy;
   auto model = acorn::Model::Load(model_path.c_str(), options);
@@ -144,7 +150,9 @@ int main(int argc, char** argv) {
   if ((*model)->bundle().GetString("general.architecture", &architecture) && architecture == "bert") {
     if (has_prompt) {
       if ((*model)->tokenizer() == nullptr) return Fail(model_path + " has no tokenizer; pass token ids with --tokens");
-      tokens = (*model)->tokenizer()->Encode(prompt, true);
+      tokens.clear();
+      acorn::Status st = (*model)->tokenizer()->Encode(prompt, acorn::TokenizeOptions(), &tokens);
+      if (!st.ok()) return Fail("cannot encode the prompt: " + st.ToString());
     }
     return RunEncoder(*model, tokens, token_types, threads, hidden_out, embedding_out);
   }
@@ -155,7 +163,9 @@ int main(int argc, char** argv) {
       return Fail(model_path + " has no tokenizer (its checkpoint had no tokenizer.json or tokenizer.model); "
                   "pass token ids with --tokens");
     }
-    tokens = tokenizer->Encode(prompt, true);
+    tokens.clear();
+    acorn::Status st = tokenizer->Encode(prompt, acorn::TokenizeOptions(), &tokens);
+    if (!st.ok()) return Fail("cannot encode the prompt: " + st.ToString());
     if (tokens.empty()) return Fail("the prompt encodes to no tokens");
   }
   if ((*model)->tokens_input() < 0 || vocab == 0) return Fail(model_path + ": not a decoder bundle (no tokens input or logits output)");
@@ -202,3 +212,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+int main(int argc, char** argv) { return acorn::tools::GuardedMain("acorn-run", Main, argc, argv); }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tool_main.h"
 #include "acorn/tokenizer.h"
 #include "sentencepiece_model.h"
 #include "tokenizer/tokenizer_bundle.h"
@@ -63,7 +64,7 @@ int Fail(const std::string& message) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   std::string tokenizer_path, text, text_file, decode_list;
   bool have_text = false, have_file = false, have_decode = false, add_special = true, skip_special = false;
   for (int i = 1; i < argc; ++i) {
@@ -133,7 +134,12 @@ int main(int argc, char** argv) {
     buffer << std::cin.rdbuf();
     text = buffer.str();
   }
-  std::vector<int32_t> ids = tokenizer->Encode(text, add_special);
+  acorn::TokenizeOptions options;
+  options.add_special_tokens = add_special;
+  std::vector<int32_t> ids;
+  // A hostile tokenizer's pattern can run out of regex steps on this text: say so, print no ids.
+  acorn::Status encoded = tokenizer->Encode(text, options, &ids);
+  if (!encoded.ok()) return Fail(encoded.message());
   std::string out = "[";
   for (size_t i = 0; i < ids.size(); ++i) {
     if (i) out += ",";
@@ -143,3 +149,5 @@ int main(int argc, char** argv) {
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }
+
+int main(int argc, char** argv) { return acorn::tools::GuardedMain("acorn-tokenize", Main, argc, argv); }

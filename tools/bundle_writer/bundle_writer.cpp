@@ -1,6 +1,10 @@
 #include "bundle_writer.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 
 #include <algorithm>
 #include <cerrno>
@@ -201,7 +205,7 @@ std::vector<uint8_t> BundleWriter::BuildFlatBuffer() const {
       case fb::OpKind::Rope: {
         type = fb::OpAttrs::RopeAttrs;
         auto inv = a.rope_inv_freq.empty() ? 0 : b.CreateVector(a.rope_inv_freq);
-        attrs = fb::CreateRopeAttrs(b, a.head_dim, a.n_heads, a.rope_theta, a.rope_style, inv, a.rope_attention_factor).Union();
+        attrs = fb::CreateRopeAttrs(b, a.head_dim, a.n_heads, a.rope_theta, static_cast<fb::RopeStyle>(a.rope_style), inv, a.rope_attention_factor).Union();
         break;
       }
       case fb::OpKind::Attention:
@@ -210,7 +214,7 @@ std::vector<uint8_t> BundleWriter::BuildFlatBuffer() const {
         break;
       case fb::OpKind::Pool:
         type = fb::OpAttrs::PoolAttrs;
-        attrs = fb::CreatePoolAttrs(b, a.pool_mode).Union();
+        attrs = fb::CreatePoolAttrs(b, static_cast<fb::PoolMode>(a.pool_mode)).Union();
         break;
       case fb::OpKind::Copy:
         type = fb::OpAttrs::CopyAttrs;
@@ -281,15 +285,48 @@ Status BundleWriter::WriteAll(Sink* sink, const Progress& progress) {
   return sink->PadTo(AlignUp(sink->pos(), kSegmentAlignment));
 }
 
-Status BundleWriter::Write(const std::string& path, const Progress& progress) {
+namespace {
+
+// Creates a new file next to `path` that nobody else can have prepared: O_EXCL fails on anything
+// already there (a symbolic link included, which O_NOFOLLOW also refuses to follow), and the name is
+// unique to this process and call.
+Result<FILE*> CreateTemp(const std::string& path, std::string* tmp) {
+  static std::atomic<uint64_t> counter{0};
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const uint64_t salt = (static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) * 31) ^
+                          (counter.fetch_add(1) << 20);
+    char suffix[64];
+    std::snprintf(suffix, sizeof suffix, ".tmp.%ld.%llx", static_cast<long>(getpid()),
+                  static_cast<unsigned long long>(salt & 0xffffffffffull));
+    *tmp = path + suffix;
+    const int fd = open(tmp->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0) {
+      if (errno == EEXIST) continue;
+      return ACORN_ERROR(kIo, "%s: cannot create the temporary output file: %s", tmp->c_str(), std::strerror(errno));
+    }
+    FILE* f = fdopen(fd, "wb");
+    if (f == nullptr) {
+      const int err = errno;
+      close(fd);
+      std::remove(tmp->c_str());
+      return ACORN_ERROR(kIo, "%s: %s", tmp->c_str(), std::strerror(err));
+    }
+    return f;
+  }
+  return ACORN_ERROR(kIo, "%s: cannot find an unused temporary file name next to it", path.c_str());
+}
+
+}  // namespace
+
+Status BundleWriter::Write(const std::string& path, const Progress& progress, const Check& check) {
   // A name of this process's own: concurrent writers of one path (parallel tests) never share a
   // temporary file, and the rename makes whichever finishes last the complete bundle.
-  const std::string tmp = path + ".tmp." + std::to_string(static_cast<long>(getpid()));
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return ACORN_ERROR(kIo, "%s: cannot create: %s", tmp.c_str(), std::strerror(errno));
+  std::string tmp;
+  ACORN_ASSIGN_OR_RETURN(FILE* f, CreateTemp(path, &tmp));
   Sink sink(f);
   Status st = WriteAll(&sink, progress);
   if (std::fclose(f) != 0 && st.ok()) st = ACORN_ERROR(kIo, "%s: close failed: %s", tmp.c_str(), std::strerror(errno));
+  if (st.ok() && check) st = check(tmp);
   if (st.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
     st = ACORN_ERROR(kIo, "%s: cannot rename to %s: %s", tmp.c_str(), path.c_str(), std::strerror(errno));
   }

@@ -18,22 +18,6 @@
 
 namespace acorn {
 
-// Attributes for AddOp; only the fields the op kind uses are written.
-struct OpAttributes {
-  float epsilon = 1e-5f;                // RmsNorm, LayerNorm
-  uint32_t n_heads = 0;                 // Rope, Attention
-  uint32_t n_kv_heads = 0;              // Attention
-  uint32_t head_dim = 0;                // Rope, Attention
-  float rope_theta = 10000.0f;          // Rope
-  fb::RopeStyle rope_style = fb::RopeStyle::Half;
-  std::vector<float> rope_inv_freq;     // Rope: empty = theta^(-2i/d)
-  float rope_attention_factor = 1.0f;
-  float attention_scale = 0.0f;         // Attention
-  bool causal = true;                   // Attention
-  fb::PoolMode pool_mode = fb::PoolMode::Mean;
-  int64_t row_begin = 0, row_count = 0;  // Copy
-};
-
 class BundleWriter {
  public:
   // Writes exactly `size` bytes of a constant tensor into dst.
@@ -64,14 +48,20 @@ class BundleWriter {
   // inputs and outputs in the order they are added.
   Result<uint32_t> AddTensor(const std::string& name, DType dtype, const std::vector<int64_t>& shape, Storage storage);
 
+  // Only the attribute fields the op kind uses are written (OpAttributes in acorn/bundle.h).
   Status AddOp(fb::OpKind kind, const std::vector<uint32_t>& inputs, const std::vector<uint32_t>& outputs,
                const OpAttributes& attrs = OpAttributes(), const std::string& name = "");
 
   size_t tensor_count() const { return tensors_.size(); }
 
-  // Writes the bundle to `path` through a temporary file renamed at the end, so a failure leaves no
-  // half-written bundle behind.
-  Status Write(const std::string& path, const Progress& progress = nullptr);
+  // Checks a complete bundle file before it takes the place of the output (acorn-convert loads it back).
+  using Check = std::function<Status(const std::string& temp_path)>;
+
+  // Writes the bundle to `path` through a temporary file in the same directory, created new
+  // (O_EXCL | O_NOFOLLOW, a unique name: a symbolic link planted there is never followed), then
+  // `check`ed when given, then renamed over `path`. Any failure removes the temporary file, so no
+  // half-written or refused bundle is left behind.
+  Status Write(const std::string& path, const Progress& progress = nullptr, const Check& check = nullptr);
   Result<std::vector<uint8_t>> WriteToMemory();
 
  private:

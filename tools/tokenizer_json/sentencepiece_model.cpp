@@ -1,11 +1,13 @@
 #include "sentencepiece_model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <unordered_map>
 #include <vector>
+
+#include "core/limits.h"
+#include "tokenizer_json.h"
 
 namespace acorn {
 namespace {
@@ -16,6 +18,7 @@ class WireReader {
   explicit WireReader(std::string_view data) : p_(data) {}
   bool done() const { return i_ >= p_.size(); }
   bool ok() const { return ok_; }
+  size_t offset() const { return i_; }
 
   bool Varint(uint64_t* v) {
     *v = 0;
@@ -86,13 +89,17 @@ struct Model {
 
 Status Malformed(const char* what) { return ACORN_ERROR(kMalformed, "tokenizer.model: %s", what); }
 
-Status ReadPiece(std::string_view bytes, Piece* piece) {
+Status ReadPiece(std::string_view bytes, size_t index, Piece* piece) {
   WireReader r(bytes);
   uint32_t field, wt;
   while (r.ok() && !r.done() && r.Next(&field, &wt)) {
     if (field == 1 && wt == 2) {
       std::string_view s;
-      r.Bytes(&s);
+      if (!r.Bytes(&s)) break;
+      if (s.size() > limits::kMaxTokenBytes) {
+        return ACORN_ERROR(kMalformed, "tokenizer.model: piece %zu is %zu bytes, above the limit of %u "
+                           "(limits::kMaxTokenBytes)", index, s.size(), limits::kMaxTokenBytes);
+      }
       piece->text = std::string(s);
     } else if (field == 2 && wt == 5) {
       uint32_t bits = 0;
@@ -106,7 +113,11 @@ Status ReadPiece(std::string_view bytes, Piece* piece) {
       r.Skip(wt);
     }
   }
-  return r.ok() ? Status::Ok() : Malformed("a piece is truncated");
+  if (!r.ok()) {
+    return ACORN_ERROR(kMalformed, "tokenizer.model: piece %zu is truncated or malformed at byte %zu of its %zu",
+                       index, r.offset(), bytes.size());
+  }
+  return Status::Ok();
 }
 
 Status ReadTrainerSpec(std::string_view bytes, Model* m) {
@@ -160,6 +171,73 @@ std::vector<size_t> CharBoundaries(const std::string& s) {
   return out;
 }
 
+// Finds which prefixes and suffixes of a piece are pieces, in time linear in the piece: two
+// polynomial hashes of every piece (mod 2^64 and mod 2^61 - 1) and, for a piece, of all its prefixes,
+// from which each suffix's hash follows in O(1). Looking up each split as a new string instead costs
+// the square of the piece's length, which a file of long pieces turns into hours.
+class PieceHashes {
+ public:
+  explicit PieceHashes(const std::vector<Piece>& pieces) {
+    size_t longest = 0;
+    for (const Piece& p : pieces) longest = std::max(longest, p.text.size());
+    pow1_.assign(longest + 1, 1);
+    pow2_.assign(longest + 1, 1);
+    for (size_t i = 1; i <= longest; ++i) {
+      pow1_[i] = pow1_[i - 1] * kBase1;
+      pow2_[i] = MulMod(pow2_[i - 1], kBase2);
+    }
+    ids_.reserve(pieces.size());
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      Prefixes(pieces[i].text);
+      ids_.emplace(KeyOf(0, pieces[i].text.size()), static_cast<int32_t>(i));  // the first piece wins
+    }
+  }
+  // Hashes every prefix of s (call before Find).
+  void Prefixes(const std::string& s) {
+    h1_.assign(s.size() + 1, 0);
+    h2_.assign(s.size() + 1, 0);
+    for (size_t i = 0; i < s.size(); ++i) {
+      const uint64_t c = static_cast<unsigned char>(s[i]) + 1;
+      h1_[i + 1] = h1_[i] * kBase1 + c;
+      h2_[i + 1] = AddMod(MulMod(h2_[i], kBase2), c);
+    }
+  }
+  // The id of the piece equal to bytes [b, e) of the string last given to Prefixes, or -1.
+  int32_t Find(size_t b, size_t e) const {
+    auto it = ids_.find(KeyOf(b, e));
+    return it == ids_.end() ? -1 : it->second;
+  }
+
+ private:
+  static constexpr uint64_t kMod2 = (uint64_t{1} << 61) - 1;
+  static constexpr uint64_t kBase1 = 0x100000001b3ull;
+  static constexpr uint64_t kBase2 = 1000003;
+  static uint64_t MulMod(uint64_t a, uint64_t b) {
+    unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
+    uint64_t r = static_cast<uint64_t>(p & kMod2) + static_cast<uint64_t>(p >> 61);
+    return r >= kMod2 ? r - kMod2 : r;
+  }
+  static uint64_t AddMod(uint64_t a, uint64_t b) {
+    uint64_t r = a + b;
+    return r >= kMod2 ? r - kMod2 : r;
+  }
+  struct Key {
+    uint64_t h1, h2, len;
+    bool operator==(const Key& o) const { return h1 == o.h1 && h2 == o.h2 && len == o.len; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return static_cast<size_t>(k.h1 ^ (k.h2 * 0x9E3779B97F4A7C15ull) ^ k.len); }
+  };
+  Key KeyOf(size_t b, size_t e) const {
+    const uint64_t n = e - b;
+    const uint64_t h1 = h1_[e] - h1_[b] * pow1_[n];
+    const uint64_t h2 = AddMod(h2_[e], kMod2 - MulMod(h2_[b], pow2_[n]));
+    return {h1, h2, n};
+  }
+  std::vector<uint64_t> pow1_, pow2_, h1_, h2_;
+  std::unordered_map<Key, int32_t, KeyHash> ids_;
+};
+
 }  // namespace
 
 Result<TokenizerSpec> ParseSentencePieceModel(std::string_view bytes) {
@@ -171,8 +249,11 @@ Result<TokenizerSpec> ParseSentencePieceModel(std::string_view bytes) {
       std::string_view sub;
       if (!r.Bytes(&sub)) break;
       if (field == 1) {
+        if (m.pieces.size() >= limits::kMaxVocab) {
+          return ACORN_ERROR(kMalformed, "tokenizer.model: more than %u pieces (limits::kMaxVocab)", limits::kMaxVocab);
+        }
         m.pieces.emplace_back();
-        ACORN_RETURN_IF_ERROR(ReadPiece(sub, &m.pieces.back()));
+        ACORN_RETURN_IF_ERROR(ReadPiece(sub, m.pieces.size() - 1, &m.pieces.back()));
       } else if (field == 2) {
         ACORN_RETURN_IF_ERROR(ReadTrainerSpec(sub, &m));
       } else {
@@ -182,7 +263,10 @@ Result<TokenizerSpec> ParseSentencePieceModel(std::string_view bytes) {
       break;
     }
   }
-  if (!r.ok()) return Malformed("the file is truncated or not a ModelProto");
+  if (!r.ok()) {
+    return ACORN_ERROR(kMalformed, "tokenizer.model: truncated or not a ModelProto (malformed field at byte %zu of %zu)",
+                       r.offset(), bytes.size());
+  }
   if (m.pieces.empty()) return Malformed("no pieces");
   if (m.model_type != 2) {
     return ACORN_ERROR(kUnsupported, "tokenizer.model: model type %d is not supported (only BPE, 2)", m.model_type);
@@ -196,12 +280,12 @@ Result<TokenizerSpec> ParseSentencePieceModel(std::string_view bytes) {
   const std::string kMeta = "\xE2\x96\x81";
   TokenizerSpec spec;
   spec.model = TokenizerModelKind::kBpe;
-  std::unordered_map<std::string, int32_t> ids;
   for (size_t i = 0; i < m.pieces.size(); ++i) {
     const Piece& p = m.pieces[i];
-    if (p.text.empty()) return Malformed("an empty piece");
+    if (p.text.empty()) return ACORN_ERROR(kMalformed, "tokenizer.model: piece %zu is empty", i);
+    // Scores rank the merges; a NaN would leave the sort below without an order (undefined behaviour).
+    if (std::isnan(p.score)) return ACORN_ERROR(kMalformed, "tokenizer.model: piece %zu has a NaN score", i);
     spec.vocab.push_back(p.text);
-    ids.emplace(p.text, static_cast<int32_t>(i));
     if (p.type == 2 && spec.unk_id < 0) spec.unk_id = static_cast<int32_t>(i);
     if (p.type == 2 || p.type == 3 || p.type == 4) {
       AddedTokenSpec t;
@@ -220,13 +304,19 @@ Result<TokenizerSpec> ParseSentencePieceModel(std::string_view bytes) {
   };
   std::vector<Merge> merges;
   std::vector<Merge> local;
+  PieceHashes hashes(m.pieces);
   for (const Piece& p : m.pieces) {
     local.clear();
     std::vector<size_t> cuts = CharBoundaries(p.text);
+    hashes.Prefixes(p.text);
     for (size_t k = 1; k + 1 < cuts.size(); ++k) {
-      auto l = ids.find(p.text.substr(0, cuts[k]));
-      auto r2 = ids.find(p.text.substr(cuts[k]));
-      if (l != ids.end() && r2 != ids.end()) local.push_back({l->second, r2->second, p.score});
+      const int32_t l = hashes.Find(0, cuts[k]);
+      const int32_t r2 = l < 0 ? -1 : hashes.Find(cuts[k], p.text.size());
+      if (l >= 0 && r2 >= 0) local.push_back({l, r2, p.score});
+    }
+    if (merges.size() + local.size() > limits::kMaxMerges) {
+      return ACORN_ERROR(kMalformed, "tokenizer.model: its pieces make more than %u merges (limits::kMaxMerges)",
+                         limits::kMaxMerges);
     }
     std::sort(local.begin(), local.end(),
               [](const Merge& a, const Merge& b) { return a.left != b.left ? a.left < b.left : a.right < b.right; });
@@ -283,11 +373,11 @@ Result<TokenizerSpec> ParseSentencePieceModel(std::string_view bytes) {
 }
 
 Result<TokenizerSpec> LoadSentencePieceModelFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ACORN_ERROR(kIo, "cannot open %s", path.c_str());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return ParseSentencePieceModel(buffer.str());
+  std::string bytes;
+  ACORN_RETURN_IF_ERROR(ReadTokenizerFile(path, &bytes));
+  auto spec = ParseSentencePieceModel(bytes);
+  if (!spec.ok()) return Status(spec.status().code(), path + ": " + spec.status().message());
+  return spec;
 }
 
 }  // namespace acorn

@@ -10,7 +10,13 @@
 
 namespace acorn {
 
+// Never throws: malformed JSON, values of the wrong type (named by their key path) and values past
+// core/limits.h (vocabulary size, token ids, pipeline lengths) all come back as a Status.
 Result<TokenizerSpec> ParseTokenizerJson(std::string_view json_text);
 Result<TokenizerSpec> LoadTokenizerJsonFile(const std::string& path);
+
+// Reads a tokenizer file: regular files only (a FIFO is an error, not a hang), at most
+// limits::kMaxJsonBytes.
+Status ReadTokenizerFile(const std::string& path, std::string* out);
 
 }  // namespace acorn

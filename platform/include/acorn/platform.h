@@ -50,6 +50,20 @@ uint64_t NowNanos();
 // Number of hardware threads usable by this process (1 where there are no threads).
 int HardwareThreads();
 
+// A thread of the platform. StartThread runs fn(arg) on a new thread; it fails (kUnsupported where
+// the platform has no threads, kOutOfMemory where the system refuses another) instead of aborting,
+// so that a caller can report the error or run on fewer threads. Every started thread is joined.
+struct Thread {
+  void* handle = nullptr;
+};
+Status StartThread(void (*fn)(void* arg), void* arg, Thread* thread);
+void JoinThread(Thread* thread);
+
+// Physical memory of the machine in bytes, 0 where unknown. Allocations larger than this are
+// refused up front: with overcommit they would "succeed" and the process would be killed when the
+// memory is first touched.
+uint64_t PhysicalMemoryBytes();
+
 // Peak resident set size of this process in bytes, 0 where unknown.
 uint64_t PeakRssBytes();
 

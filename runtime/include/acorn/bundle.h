@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,7 +46,7 @@ struct SegmentDesc {
 };
 
 struct TensorDesc {
-  const char* name = "";  // points into the bundle; lives as long as the Bundle
+  const char* name = "";  // owned by the Bundle (copied at load), lives as long as it
   DType dtype = DType::kF32;
   Storage storage = Storage::kConstant;
   int rank = 0;
@@ -63,13 +64,36 @@ struct TensorDesc {
   int64_t Dim(int axis, int64_t tokens) const { return axis == symbolic_axis ? tokens : shape[axis]; }
 };
 
+// Numbering equals the schema's (acorn.fbs RopeStyle, PoolMode).
+enum class RopeStyle : uint8_t { kInterleaved = 0, kHalf = 1 };
+enum class PoolMode : uint8_t { kMean = 0, kFirst = 1, kLast = 2 };
+
+// An op's attributes. The loader copies them out of the bundle once, after checking them, so that a
+// step reads nothing from the file but weights: a mapped bundle rewritten underneath a running
+// session changes numbers, never the shapes and sizes kernels index with. The BundleWriter takes the
+// same struct. Each op kind reads only its own fields; the defaults are the schema's.
+struct OpAttributes {
+  float epsilon = 1e-5f;                 // RmsNorm, LayerNorm
+  bool has_bias = false;                 // MatMul (the writer derives it from the inputs)
+  uint32_t n_heads = 0;                  // Rope, Attention
+  uint32_t n_kv_heads = 0;               // Attention
+  uint32_t head_dim = 0;                 // Rope, Attention
+  float rope_theta = 10000.0f;           // Rope
+  RopeStyle rope_style = RopeStyle::kHalf;
+  std::vector<float> rope_inv_freq;      // Rope: empty = theta^(-2i/d)
+  float rope_attention_factor = 1.0f;
+  float attention_scale = 0.0f;          // Attention: scores are q·k × this (converters write 1/sqrt(head_dim))
+  bool causal = true;                    // Attention
+  PoolMode pool_mode = PoolMode::kMean;  // Pool
+  int64_t row_begin = 0, row_count = 0;  // Copy: row_begin < 0 counts from the end; count 0 = all
+};
+
 struct OpDesc {
   uint16_t kind = 0;  // acorn::fb::OpKind
-  const char* name = "";
+  const char* name = "";  // owned by the Bundle
   std::vector<uint32_t> inputs;
   std::vector<uint32_t> outputs;
-  const void* attrs = nullptr;  // the fb attribute table matching kind, or nullptr
-  uint32_t attrs_type = 0;      // acorn::fb::OpAttrs value
+  OpAttributes attrs;  // checked and copied at load
 };
 
 enum class LoadMode {
@@ -105,13 +129,16 @@ class Bundle {
   // Index of the tensor with this name, or -1.
   int FindTensor(const char* name) const;
 
-  // Metadata lookup; false when the key is absent or of another kind.
+  // Metadata lookup; false when the key is absent or of another kind. Metadata and the chat
+  // template are copied at load, like everything else but weights.
   bool GetString(const char* key, std::string* value) const;
   bool GetInt(const char* key, int64_t* value) const;
   bool GetFloat(const char* key, double* value) const;
+  // The chat template's source text ("" when the bundle has none).
+  const std::string& chat_template() const { return chat_template_; }
 
-  // The raw FlatBuffer root, for stages that read tables this header does not wrap (tokenizer,
-  // op attributes). Always verified.
+  // The raw FlatBuffer root, for what reads tables this header does not wrap at load time (the
+  // tokenizer, acorn-inspect). Verified; not to be read after load (it may be a mapping that changes).
   const fb::Bundle* flatbuffer() const { return root_; }
 
  private:
@@ -131,6 +158,19 @@ class Bundle {
   std::vector<OpDesc> ops_;
   std::vector<SegmentDesc> segments_;
   std::vector<void*> owned_segments_;  // decompressed zstd segments
+  // Tensor and op names, copied at load so that nothing a step or an error message reads lives in
+  // the mapping (a deque: growing it never moves the strings).
+  std::deque<std::string> names_;
+  struct MetaValue {
+    std::string key;
+    uint8_t kind = 0;  // fb::MetaKind
+    std::string str;
+    int64_t i = 0;
+    double f = 0;
+  };
+  std::vector<MetaValue> metadata_;
+  std::string chat_template_;
+  const MetaValue* FindMeta(const char* key, uint8_t kind) const;
   std::vector<uint32_t> graph_inputs_;
   std::vector<uint32_t> graph_outputs_;
 };

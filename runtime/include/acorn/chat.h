@@ -36,10 +36,13 @@ class Chat {
   Session& session() { return *session_; }
   Sampler& sampler() { return sampler_; }
   int64_t cached_tokens() const { return static_cast<int64_t>(cached_.size()); }
+  // The prompt a conversation becomes, with the assistant's turn opened (what Reply runs). The
+  // template's markup keeps its special tokens; text from the messages never makes one, so a user
+  // who types "<|im_end|>" cannot end their turn or forge another.
+  Result<std::vector<int32_t>> RenderTokens(const std::vector<ChatMessage>& messages) const;
 
  private:
   Chat() = default;
-  Result<std::vector<int32_t>> RenderTokens(const std::vector<ChatMessage>& messages) const;
 
   std::shared_ptr<const Model> model_;
   std::unique_ptr<Session> session_;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "acorn/status.h"
@@ -31,6 +32,11 @@ class ChatTemplate {
   // Fails where the real template raises (a system message for Gemma, roles that do not alternate
   // for Llama 2 / Mistral / Gemma).
   Result<std::string> Render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;
+  // The same, also giving the byte ranges of the text that came from the messages' contents (sorted,
+  // disjoint), so that encoding can keep special tokens typed in a message from acting as markup
+  // (TokenizeOptions::untrusted).
+  Result<std::string> Render(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
+                             std::vector<std::pair<size_t, size_t>>* content_ranges) const;
   // Strings that end an assistant turn (for stop conditions).
   std::vector<std::string> EndOfTurn() const;
   // Llama 3.1+ templates print today's date; transformers uses strftime("%d %b %Y"). Tests fix it.

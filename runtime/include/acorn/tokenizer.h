@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "acorn/span.h"
@@ -19,6 +20,19 @@
 #include "acorn/tokenizer_spec.h"
 
 namespace acorn {
+
+struct TokenizeOptions {
+  // HF: add_special_tokens (the post-processor's template, such as BOS).
+  bool add_special_tokens = true;
+  // HF: split_special_tokens. Special tokens written in the text are not recognized anywhere: their
+  // text is encoded as ordinary pieces.
+  bool split_special_tokens = false;
+  // Byte ranges [begin, end) of the text, sorted and disjoint, in which special tokens are not
+  // recognized, while the rest of the text keeps them: for text of untrusted origin spliced into
+  // trusted markup, such as the messages of a rendered chat template (a user who types
+  // "<|im_end|>" must not end their turn).
+  std::vector<std::pair<size_t, size_t>> untrusted;
+};
 
 class Tokenizer {
  public:
@@ -29,7 +43,11 @@ class Tokenizer {
   Tokenizer& operator=(Tokenizer&&) noexcept;
   ~Tokenizer();
 
-  // HF: tokenizer.encode(text, add_special_tokens=...).ids
+  // HF: tokenizer.encode(text, add_special_tokens=...).ids into *ids. Fails (kOutOfRange) when the
+  // tokenizer's own patterns exceed their limits on this text (core/limits.h: regex steps per
+  // byte, normalizer growth): a hostile tokenizer file, never ordinary text with a real one.
+  Status Encode(std::string_view text, const TokenizeOptions& options, std::vector<int32_t>* ids) const;
+  // The same for text and tokenizers the caller trusts: on failure, an empty vector.
   std::vector<int32_t> Encode(std::string_view text, bool add_special_tokens = true) const;
   // HF: tokenizer.decode(ids, skip_special_tokens=...). Ids that name no token are skipped, as HF does.
   std::string Decode(Span<const int32_t> ids, bool skip_special_tokens = false) const;
