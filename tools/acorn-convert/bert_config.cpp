@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/limits.h"
+#include "hf_config.h"
 #include "input_file.h"
 #include "json_access.h"
 
@@ -46,14 +47,6 @@ Result<bool> TrueField(const json& j, const char* key, const std::string& label)
   bool v = false;
   ACORN_RETURN_IF_ERROR(tool::JsonOptional(j, key, label, &v));
   return v;
-}
-
-Status InRange(const std::string& label, const char* key, int64_t v, int64_t max) {
-  if (v <= 0 || v > max) {
-    return ACORN_ERROR(kOutOfRange, "%s: %s = %lld is outside 1..%lld", label.c_str(), key, static_cast<long long>(v),
-                       static_cast<long long>(max));
-  }
-  return Status::Ok();
 }
 
 // sentence-transformers' module list: which pooling, and whether a Normalize module follows.
@@ -102,13 +95,13 @@ Status ReadSentenceTransformers(const std::string& dir, BertConfig* c) {
 }  // namespace
 
 Status CheckBertConfig(const BertConfig& c, const std::string& label) {
-  ACORN_RETURN_IF_ERROR(InRange(label, "hidden size", c.hidden, limits::kMaxHidden));
-  ACORN_RETURN_IF_ERROR(InRange(label, "layer count", c.layers, limits::kMaxLayers));
-  ACORN_RETURN_IF_ERROR(InRange(label, "attention head count", c.heads, limits::kMaxHeads));
-  ACORN_RETURN_IF_ERROR(InRange(label, "intermediate (feed-forward) size", c.intermediate, limits::kMaxFfn));
-  ACORN_RETURN_IF_ERROR(InRange(label, "vocabulary size", c.vocab, limits::kMaxVocab));
-  ACORN_RETURN_IF_ERROR(InRange(label, "max_position_embeddings", c.max_positions, limits::kMaxContext));
-  ACORN_RETURN_IF_ERROR(InRange(label, "type_vocab_size", c.type_vocab, limits::kMaxVocab));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "hidden size", c.hidden, limits::kMaxHidden));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "layer count", c.layers, limits::kMaxLayers));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "attention head count", c.heads, limits::kMaxHeads));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "intermediate (feed-forward) size", c.intermediate, limits::kMaxFfn));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "vocabulary size", c.vocab, limits::kMaxVocab));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "max_position_embeddings", c.max_positions, limits::kMaxContext));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "type_vocab_size", c.type_vocab, limits::kMaxVocab));
   if (c.num_labels < 0 || c.num_labels > int64_t{limits::kMaxVocab}) {
     return ACORN_ERROR(kOutOfRange, "%s: num_labels %lld is outside 0..%u", label.c_str(),
                        static_cast<long long>(c.num_labels), limits::kMaxVocab);
@@ -117,7 +110,7 @@ Status CheckBertConfig(const BertConfig& c, const std::string& label) {
     return ACORN_ERROR(kMalformed, "%s: hidden size %lld is not a multiple of the %lld attention heads", label.c_str(),
                        static_cast<long long>(c.hidden), static_cast<long long>(c.heads));
   }
-  ACORN_RETURN_IF_ERROR(InRange(label, "head size (hidden / heads)", c.hidden / c.heads, limits::kMaxHeadDim));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "head size (hidden / heads)", c.hidden / c.heads, limits::kMaxHeadDim));
   if (!(std::isfinite(c.layer_norm_eps) && c.layer_norm_eps >= 0)) {
     return ACORN_ERROR(kMalformed, "%s: layer_norm_eps = %g must be a finite number >= 0", label.c_str(), c.layer_norm_eps);
   }

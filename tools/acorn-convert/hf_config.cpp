@@ -69,7 +69,9 @@ Status ComputeRope(const Json& rope, const std::string& label, LlamaConfig* c) {
                      c->rope_type.c_str());
 }
 
-Status InRange(const std::string& label, const char* key, int64_t v, int64_t max) {
+}  // namespace
+
+Status ConfigNumberInRange(const std::string& label, const char* key, int64_t v, int64_t max) {
   if (v <= 0 || v > max) {
     return ACORN_ERROR(kOutOfRange, "%s: %s = %lld is outside 1..%lld", label.c_str(), key, static_cast<long long>(v),
                        static_cast<long long>(max));
@@ -77,17 +79,15 @@ Status InRange(const std::string& label, const char* key, int64_t v, int64_t max
   return Status::Ok();
 }
 
-}  // namespace
-
 Status CheckLlamaShape(const LlamaConfig& c, const std::string& label) {
-  ACORN_RETURN_IF_ERROR(InRange(label, "hidden size", c.hidden, limits::kMaxHidden));
-  ACORN_RETURN_IF_ERROR(InRange(label, "layer count", c.layers, limits::kMaxLayers));
-  ACORN_RETURN_IF_ERROR(InRange(label, "attention head count", c.heads, limits::kMaxHeads));
-  ACORN_RETURN_IF_ERROR(InRange(label, "key/value head count", c.kv_heads, limits::kMaxHeads));
-  ACORN_RETURN_IF_ERROR(InRange(label, "head_dim", c.head_dim, limits::kMaxHeadDim));
-  ACORN_RETURN_IF_ERROR(InRange(label, "intermediate (feed-forward) size", c.intermediate, limits::kMaxFfn));
-  ACORN_RETURN_IF_ERROR(InRange(label, "vocabulary size", c.vocab, limits::kMaxVocab));
-  ACORN_RETURN_IF_ERROR(InRange(label, "max_position_embeddings", c.max_positions, limits::kMaxContext));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "hidden size", c.hidden, limits::kMaxHidden));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "layer count", c.layers, limits::kMaxLayers));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "attention head count", c.heads, limits::kMaxHeads));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "key/value head count", c.kv_heads, limits::kMaxHeads));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "head_dim", c.head_dim, limits::kMaxHeadDim));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "intermediate (feed-forward) size", c.intermediate, limits::kMaxFfn));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "vocabulary size", c.vocab, limits::kMaxVocab));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(label, "max_position_embeddings", c.max_positions, limits::kMaxContext));
   // With every number bounded above, products such as heads * head_dim (at most 2^24) and the tensor
   // sizes built from them fit easily in int64.
   if (c.head_dim % 2 != 0 || c.heads % c.kv_heads != 0) {
@@ -188,8 +188,8 @@ Result<LlamaConfig> ParseLlamaConfig(const std::string& text, const std::string&
                        "intermediate_size and vocab_size must all be positive", path.c_str());
   }
   // Range first, so that the division and every later product are on bounded numbers.
-  ACORN_RETURN_IF_ERROR(InRange(path, "hidden_size", c.hidden, limits::kMaxHidden));
-  ACORN_RETURN_IF_ERROR(InRange(path, "num_attention_heads", c.heads, limits::kMaxHeads));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(path, "hidden_size", c.hidden, limits::kMaxHidden));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(path, "num_attention_heads", c.heads, limits::kMaxHeads));
   c.head_dim = 0;
   ACORN_RETURN_IF_ERROR(JsonOptional(j, "head_dim", path, &c.head_dim));
   if (c.head_dim == 0) {
@@ -200,7 +200,7 @@ Result<LlamaConfig> ParseLlamaConfig(const std::string& text, const std::string&
     }
     c.head_dim = c.hidden / c.heads;
   }
-  ACORN_RETURN_IF_ERROR(InRange(path, "head_dim", c.head_dim, limits::kMaxHeadDim));
+  ACORN_RETURN_IF_ERROR(ConfigNumberInRange(path, "head_dim", c.head_dim, limits::kMaxHeadDim));
   if (c.mlp_bias) return ACORN_ERROR(kUnsupported, "%s: mlp_bias=true is not supported", path.c_str());
   int64_t window = 0;
   bool use_window = mistral;

@@ -41,6 +41,9 @@ Result<LlamaConfig> ParseLlamaConfig(const std::string& text, const std::string&
 // logits are NaN.
 Status CheckLlamaConfig(const LlamaConfig& c, const std::string& label);
 // Only the shape numbers and their consistency (what must hold before anything is sized by them).
+// A shape number of a config (`key` in the file `label`) inside 1..max: the one range check that
+// the LLaMA and BERT configs share.
+Status ConfigNumberInRange(const std::string& label, const char* key, int64_t v, int64_t max);
 Status CheckLlamaShape(const LlamaConfig& c, const std::string& label);
 
 }  // namespace convert
