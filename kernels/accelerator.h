@@ -16,6 +16,7 @@
 
 #include "acorn/bundle.h"
 #include "acorn/memory_plan.h"
+#include "acorn/model.h"
 #include "acorn/span.h"
 #include "acorn/status.h"
 #include "kernel_table.h"
@@ -56,21 +57,6 @@ struct DeviceProgramSpec {
   int tail_begin = 0;
 };
 
-struct AcceleratorOptions {
-  int device = 0;
-  // Use weights in place from the bundle's memory and keep every tensor in one shared arena, also
-  // on a discrete GPU (where this is slow: every access crosses the bus). Integrated GPUs always
-  // work this way.
-  bool zero_copy = false;
-  // Fuse ops into fewer kernels where the graph allows (kernels/cuda/program.h). Off runs every op
-  // through its own kernel-table kernel: for tests and for finding a faulty fusion.
-  bool fuse = true;
-  // Capture one-token steps into device graphs and replay them (fewer launches per token).
-  bool graphs = true;
-  // Time every launch with device events (graphs off): DeviceSession::ProfileReport says where a
-  // step's time goes. For benchmarks; it adds a little time of its own.
-  bool profile = false;
-};
 
 // One step as a device segment sees it.
 struct DeviceStep {
@@ -130,8 +116,24 @@ class Accelerator {
   virtual Result<double> MemoryBandwidthGBs(const AcceleratorOptions& options) = 0;
 };
 
-// The accelerator behind `backend`, or null when this build has none (kCpu and kReference are the
-// host's and have none either).
+// What an accelerator library (libacorn_cuda) hands the interpreter: its Accelerator and the
+// kernel-table entries of its backend. The CPU-only libacorn finds it without linking it: through
+// a weak reference that an application linking the library resolves, or else by loading the shared
+// library by name where the platform can (platform::LoadSymbol). Its types are acorn's internal
+// C++ ones, so both sides must come from the same acorn version: `abi` says which.
+struct AcceleratorPlugin {
+  uint32_t abi = 0;
+  Backend backend = Backend::kCuda;
+  Accelerator* accelerator = nullptr;
+  Span<const KernelEntry> kernels;
+};
+// ACORN_VERSION_MAJOR.MINOR.PATCH as one number.
+uint32_t AcceleratorPluginAbi();
+
+// The accelerator library behind `backend`, or null with the reason in *why when there is none
+// (kCpu and kReference are the host's and have none either).
+const AcceleratorPlugin* FindAcceleratorPlugin(Backend backend, std::string* why = nullptr);
+// Its Accelerator, or null.
 Accelerator* FindAccelerator(Backend backend);
 
 }  // namespace acorn

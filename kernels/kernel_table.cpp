@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "accelerator.h"
 #include "acorn_generated.h"
 #include "cpu_kernels.h"
 #include "ops/op_adapters.h"
-#if ACORN_HAVE_CUDA
-#include "ops/cuda_ops.h"
-#endif
 
 namespace acorn {
 
@@ -30,20 +28,11 @@ Status ParseBackendList(const std::string& list, std::vector<Backend>* out) {
     bool found = false;
     for (Backend b : {Backend::kReference, Backend::kCpu, Backend::kCuda}) {
       if (name == BackendName(b)) {
-#if !ACORN_HAVE_CUDA
-        if (b == Backend::kCuda) {
-          return ACORN_ERROR(kUnsupported, "this build has no CUDA backend (configure with -DACORN_CUDA=ON where nvcc "
-                             "is installed); use --backend cpu");
-        }
-#endif
         out->push_back(b);
         found = true;
       }
     }
-    if (!found) {
-      return ACORN_ERROR(kInvalidArgument, "unknown backend '%s' (use %s)", name.c_str(),
-                         ACORN_HAVE_CUDA ? "cuda, cpu or reference" : "cpu or reference");
-    }
+    if (!found) return ACORN_ERROR(kInvalidArgument, "unknown backend '%s' (use cuda, cpu or reference)", name.c_str());
     begin = end + 1;
   }
   return Status::Ok();
@@ -76,29 +65,6 @@ constexpr KernelEntry kBuiltin[] = {
     {K(fb::OpKind::Add), kAnyDType, B::kCpu, ops::CpuAdd, nullptr},
     {K(fb::OpKind::SwiGlu), kAnyDType, B::kCpu, ops::CpuSwiGlu, nullptr},
     {K(fb::OpKind::Gelu), kAnyDType, B::kCpu, ops::CpuGelu, nullptr},
-#if ACORN_HAVE_CUDA
-    // CUDA kernels: every op; matrix products for every weight dtype but the integer ones.
-    {K(fb::OpKind::Embedding), kAnyDType, B::kCuda, ops::CudaEmbedding, nullptr},
-    {K(fb::OpKind::RmsNorm), kAnyDType, B::kCuda, ops::CudaRmsNorm, nullptr},
-    {K(fb::OpKind::LayerNorm), kAnyDType, B::kCuda, ops::CudaLayerNorm, nullptr},
-    {K(fb::OpKind::MatMul), D(DType::kF32), B::kCuda, ops::CudaMatMul, ops::CudaMatMulScratch},
-    {K(fb::OpKind::MatMul), D(DType::kF16), B::kCuda, ops::CudaMatMul, ops::CudaMatMulScratch},
-    {K(fb::OpKind::MatMul), D(DType::kBF16), B::kCuda, ops::CudaMatMul, ops::CudaMatMulScratch},
-    {K(fb::OpKind::MatMul), D(DType::kQ8_0), B::kCuda, ops::CudaMatMul, ops::CudaMatMulScratch},
-    {K(fb::OpKind::MatMul), D(DType::kQ4_0), B::kCuda, ops::CudaMatMul, ops::CudaMatMulScratch},
-    {K(fb::OpKind::Add), kAnyDType, B::kCuda, ops::CudaAdd, nullptr},
-    {K(fb::OpKind::Mul), kAnyDType, B::kCuda, ops::CudaMul, nullptr},
-    {K(fb::OpKind::Rope), kAnyDType, B::kCuda, ops::CudaRope, nullptr, ops::CudaRopeSupports},
-    {K(fb::OpKind::Attention), kAnyDType, B::kCuda, ops::CudaAttention, ops::CudaAttentionScratch,
-     ops::CudaAttentionSupports},
-    {K(fb::OpKind::SwiGlu), kAnyDType, B::kCuda, ops::CudaSwiGlu, nullptr},
-    {K(fb::OpKind::Gelu), kAnyDType, B::kCuda, ops::CudaGelu, nullptr},
-    {K(fb::OpKind::Softmax), kAnyDType, B::kCuda, ops::CudaSoftmax, nullptr},
-    {K(fb::OpKind::Pool), kAnyDType, B::kCuda, ops::CudaPool, nullptr},
-    {K(fb::OpKind::L2Normalize), kAnyDType, B::kCuda, ops::CudaL2Normalize, nullptr},
-    {K(fb::OpKind::Tanh), kAnyDType, B::kCuda, ops::CudaTanh, nullptr},
-    {K(fb::OpKind::Copy), kAnyDType, B::kCuda, ops::CudaCopy, nullptr},
-#endif
     // Reference kernels: every op, every dtype the reference dequantizes.
     {K(fb::OpKind::Embedding), kAnyDType, B::kReference, ops::RefEmbedding, nullptr},
     {K(fb::OpKind::RmsNorm), kAnyDType, B::kReference, ops::RefRmsNorm, nullptr},
@@ -134,7 +100,9 @@ Span<const KernelEntry> BuiltinKernels() { return Span<const KernelEntry>(kBuilt
 
 const KernelEntry* FindKernel(const Bundle& bundle, const OpDesc& op, Backend backend, Span<const KernelEntry> custom) {
   if (const KernelEntry* e = Search(custom, bundle, op, backend)) return e->fn != nullptr ? e : nullptr;
-  return Search(BuiltinKernels(), bundle, op, backend);
+  if (backend == Backend::kCpu || backend == Backend::kReference) return Search(BuiltinKernels(), bundle, op, backend);
+  const AcceleratorPlugin* plugin = FindAcceleratorPlugin(backend);
+  return plugin != nullptr ? Search(plugin->kernels, bundle, op, backend) : nullptr;
 }
 
 }  // namespace acorn

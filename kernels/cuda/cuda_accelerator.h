@@ -1,5 +1,5 @@
 // The CUDA accelerator (kernels/accelerator.h): probing the device, placing a model's weights, and
-// running its segments for sessions. Only kernels/accelerator.cpp needs this header.
+// running its segments for sessions. Only cuda_plugin.cpp needs this header.
 #pragma once
 
 #include "accelerator.h"

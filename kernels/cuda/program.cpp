@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "acorn_generated.h"
+#include "cuda_plugin.h"
 #include "launchers.h"
 
 namespace acorn {
@@ -37,7 +38,8 @@ class Builder {
     }
     for (uint32_t t : b_.graph_outputs()) output_[t] = 1;
     absorbed_.assign(static_cast<size_t>(n_ops), 0);
-    const Span<const KernelEntry> builtin = BuiltinKernels();
+    // Only ops bound to this backend's own kernels may be fused (an application kernel stays alone).
+    const Span<const KernelEntry> builtin = Kernels();
     builtin_begin_ = builtin.begin();
     builtin_end_ = builtin.end();
 

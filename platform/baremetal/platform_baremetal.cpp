@@ -39,6 +39,9 @@ Status StartThread(void (*)(void*), void*, Thread*) {
 void JoinThread(Thread*) {}
 uint64_t PhysicalMemoryBytes() { return 0; }
 uint64_t PeakRssBytes() { return 0; }
+Result<void*> LoadSymbol(const char* library, const char*) {
+  return ACORN_ERROR(kUnsupported, "this build loads no shared libraries (%s); link the backend statically", library);
+}
 void DefaultLogSink(LogLevel, const char*, void*) {}
 
 }  // namespace platform

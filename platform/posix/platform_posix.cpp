@@ -1,4 +1,5 @@
 // POSIX implementation of the platform seam (Linux, macOS, Android).
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -190,6 +191,21 @@ uint64_t PhysicalMemoryBytes() {
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page = sysconf(_SC_PAGESIZE);
   return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+}
+
+Result<void*> LoadSymbol(const char* library, const char* symbol) {
+  void* handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    return ACORN_ERROR(kUnsupported, "cannot load %s: %s", library, why != nullptr ? why : "unknown reason");
+  }
+  dlerror();
+  void* address = dlsym(handle, symbol);
+  if (address == nullptr) {
+    const char* why = dlerror();
+    return ACORN_ERROR(kUnsupported, "%s has no %s: %s", library, symbol, why != nullptr ? why : "null symbol");
+  }
+  return address;
 }
 
 uint64_t PeakRssBytes() {

@@ -137,11 +137,7 @@ acorn_status NeedTokenizer(const acorn_model* model, acorn_error** err) {
 
 extern "C" {
 
-const char* acorn_version(void) {
-#define ACORN_STR2(x) #x
-#define ACORN_STR(x) ACORN_STR2(x)
-  return ACORN_STR(ACORN_VERSION_MAJOR) "." ACORN_STR(ACORN_VERSION_MINOR) "." ACORN_STR(ACORN_VERSION_PATCH);
-}
+const char* acorn_version(void) { return ACORN_VERSION_STRING; }
 
 const char* acorn_status_name(acorn_status status) {
   if (status < ACORN_OK || status > ACORN_INTERNAL) return "unknown error";

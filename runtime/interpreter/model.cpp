@@ -6,6 +6,7 @@
 #include "acorn/model.h"
 #include "acorn/platform.h"
 #include "graph/op_info.h"
+#include "interpreter/bound_graph.h"
 #include "interpreter/op_shapes.h"
 #include "acorn_generated.h"
 #include "tokenizer/tokenizer_bundle.h"
@@ -40,6 +41,9 @@ bool RowWise(const Bundle& b, const OpDesc& op) {
 
 }  // namespace
 
+Model::Model() : bound_(new BoundGraph()) {}
+Model::~Model() = default;
+
 Result<std::shared_ptr<const Model>> Model::Load(const char* path, const ModelOptions& options) {
   ACORN_ASSIGN_OR_RETURN(std::unique_ptr<Bundle> bundle, Bundle::Open(path, options.load_mode));
   Result<std::shared_ptr<const Model>> model = FromBundle(std::move(bundle), options);
@@ -60,9 +64,10 @@ Status Model::Bind(const ModelOptions& options) {
       backends.push_back(b);
       continue;
     }
-    Accelerator* acc = FindAccelerator(b);
-    Status st = acc != nullptr ? acc->Probe(options.accelerator)
-                               : ACORN_ERROR(kUnsupported, "this build of acorn has no %s backend", BackendName(b));
+    std::string why;
+    const AcceleratorPlugin* plugin = FindAcceleratorPlugin(b, &why);
+    Accelerator* acc = plugin != nullptr ? plugin->accelerator : nullptr;
+    Status st = acc != nullptr ? acc->Probe(options.accelerator) : Status(ErrorCode::kUnsupported, why);
     if (!st.ok()) {
       if (!host_listed) {
         return Status(st.code(), StrFormat("backend %s is unavailable: %s; use the cpu backend, or list it after "
@@ -80,7 +85,8 @@ Status Model::Bind(const ModelOptions& options) {
     backends.push_back(b);
   }
 
-  const Span<const KernelEntry> custom(custom_);
+  BoundGraph& g = *bound_;
+  const Span<const KernelEntry> custom(g.custom);
   for (const OpDesc& op : bundle.ops()) {
     ACORN_RETURN_IF_ERROR(CheckOpShapes(bundle, op));
     BoundOp bound;
@@ -95,36 +101,37 @@ Status Model::Bind(const ModelOptions& options) {
       return ACORN_ERROR(kUnsupported, "op '%s' (%s%s%s) has no kernel on any backend", op.name, OpKindName(op.kind),
                          w >= 0 ? ", weights " : "", w >= 0 ? DTypeName(bundle.tensors()[op.inputs[w]].dtype) : "");
     }
-    ops_.push_back(bound);
+    g.ops.push_back(bound);
   }
 
   // Segments: maximal runs of ops on the host (reference and cpu kernels mix freely) or on the
   // accelerator.
-  for (int i = 0; i < static_cast<int>(ops_.size()); ++i) {
-    const Backend side = IsHost(ops_[i].kernel->backend) ? Backend::kCpu : ops_[i].kernel->backend;
-    if (segments_.empty() || segments_.back().backend != side) segments_.push_back(OpSegment{side, i, i});
-    segments_.back().end = i + 1;
+  for (int i = 0; i < static_cast<int>(g.ops.size()); ++i) {
+    const Backend side = IsHost(g.ops[i].kernel->backend) ? Backend::kCpu : g.ops[i].kernel->backend;
+    if (g.segments.empty() || g.segments.back().backend != side) g.segments.push_back(OpSegment{side, i, i});
+    g.segments.back().end = i + 1;
   }
-  tail_begin_ = static_cast<int>(ops_.size());
-  while (tail_begin_ > 0 && RowWise(bundle, *ops_[tail_begin_ - 1].op)) --tail_begin_;
+  g.tail_begin = static_cast<int>(g.ops.size());
+  while (g.tail_begin > 0 && RowWise(bundle, *g.ops[g.tail_begin - 1].op)) --g.tail_begin;
   return PlaceTensors(accelerator, options);
 }
 
 Status Model::PlaceTensors(Accelerator* accelerator, const ModelOptions& options) {
   const Bundle& bundle = *bundle_;
+  BoundGraph& g = *bound_;
   const size_t n = bundle.tensors().size();
-  homes_.assign(n, TensorHome::kHost);
+  g.homes.assign(n, TensorHome::kHost);
   bool any_device = false;
-  for (const OpSegment& s : segments_) any_device |= !IsHost(s.backend);
+  for (const OpSegment& s : g.segments) any_device |= !IsHost(s.backend);
   if (!any_device) {
     ACORN_ASSIGN_OR_RETURN(plan_, PlanMemory(bundle));
     return Status::Ok();
   }
 
   std::vector<uint8_t> host_use(n, 0), device_use(n, 0);
-  for (const OpSegment& s : segments_) {
+  for (const OpSegment& s : g.segments) {
     for (int i = s.begin; i < s.end; ++i) {
-      const OpDesc& op = *ops_[i].op;
+      const OpDesc& op = *g.ops[i].op;
       std::vector<uint8_t>& use = IsHost(s.backend) ? host_use : device_use;
       for (uint32_t t : op.inputs) use[t] = 1;
       for (uint32_t t : op.outputs) use[t] = 1;
@@ -144,31 +151,31 @@ Status Model::PlaceTensors(Accelerator* accelerator, const ModelOptions& options
         home = io ? TensorHome::kMirrored : TensorHome::kDevice;
       }
     }
-    homes_[t] = home;
+    g.homes[t] = home;
     in_host[t] = home != TensorHome::kDevice;
     in_device[t] = home == TensorHome::kDevice || home == TensorHome::kMirrored;
   }
   DeviceProgramSpec spec;
   spec.bundle = &bundle;
-  spec.ops = Span<const BoundOp>(ops_);
-  spec.segments = Span<const OpSegment>(segments_);
-  spec.homes = Span<const TensorHome>(homes_);
-  spec.tail_begin = tail_begin_;
+  spec.ops = Span<const BoundOp>(g.ops);
+  spec.segments = Span<const OpSegment>(g.segments);
+  spec.homes = Span<const TensorHome>(g.homes);
+  spec.tail_begin = g.tail_begin;
   AcceleratorOptions accel = options.accelerator;
   accel.zero_copy = zero_copy;
   ACORN_ASSIGN_OR_RETURN(std::vector<int> keep, accelerator->KeepAlive(spec, accel));
   ACORN_ASSIGN_OR_RETURN(plan_, PlanMemory(bundle, in_host, &keep));
-  ACORN_ASSIGN_OR_RETURN(device_plan_, PlanMemory(bundle, in_device, &keep));
+  ACORN_ASSIGN_OR_RETURN(g.device_plan, PlanMemory(bundle, in_device, &keep));
   spec.host_plan = &plan_;
-  spec.device_plan = &device_plan_;
-  ACORN_ASSIGN_OR_RETURN(device_model_, accelerator->Prepare(spec, accel));
+  spec.device_plan = &g.device_plan;
+  ACORN_ASSIGN_OR_RETURN(g.device_model, accelerator->Prepare(spec, accel));
   return Status::Ok();
 }
 
 Result<std::shared_ptr<const Model>> Model::FromBundle(std::unique_ptr<Bundle> bundle, const ModelOptions& options) {
   if (bundle == nullptr) return ACORN_ERROR(kInvalidArgument, "no bundle");
   std::shared_ptr<Model> model(new Model());
-  model->custom_ = options.custom_kernels;
+  model->bound_->custom = options.custom_kernels;
   model->bundle_ = std::move(bundle);
   const Bundle& b = *model->bundle_;
   for (uint32_t t : b.graph_inputs()) {

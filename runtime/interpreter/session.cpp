@@ -9,6 +9,7 @@
 #include "acorn/platform.h"
 #include "acorn_generated.h"
 #include "cpu/thread_pool.h"
+#include "interpreter/bound_graph.h"
 
 namespace acorn {
 
@@ -42,10 +43,9 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
                          static_cast<unsigned long long>(kArenaAlignment));
     }
   }
-  if (model->device_model() != nullptr) {
+  if (DeviceModel* device = model->bound().device_model.get()) {
     // The accelerator allocates (or registers the caller's) host arena: it must be pinned and
     // mapped so that the device reaches the tensors that cross between the two.
-    DeviceModel* device = const_cast<DeviceModel*>(model->device_model());
     ACORN_ASSIGN_OR_RETURN(s->device_, device->CreateSession(options.arena, options.arena_bytes));
     s->arena_ = s->device_->host_arena();
   } else if (options.arena != nullptr) {
@@ -71,7 +71,7 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
   s->res_.threads = s->pool_->size();
 
   size_t scratch = 0;
-  for (const BoundOp& b : model->ops()) {
+  for (const BoundOp& b : model->bound().ops) {
     if (b.kernel->scratch && IsHost(b.kernel->backend)) {
       scratch = std::max(scratch, b.kernel->scratch(bundle, *b.op, s->res_.threads));
     }
@@ -94,7 +94,7 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
   }
   // One prepared call per op; a step only fills in the token count (and, for a last-row step, the
   // row offset of the tail's tensors).
-  for (const BoundOp& b : model->ops()) {
+  for (const BoundOp& b : model->bound().ops) {
     OpCall call;
     call.op = b.op;
     call.res = &s->res_;
@@ -153,7 +153,7 @@ void ResolveDims(TensorArg* t, int64_t n_tokens) {
 // device kernel cannot report them, and an id outside the table must never be read.
 Status Session::CheckTokenIds(int64_t n_tokens) const {
   const Bundle& bundle = model_->bundle();
-  for (const BoundOp& b : model_->ops()) {
+  for (const BoundOp& b : model_->bound().ops) {
     if (b.op->kind != static_cast<uint16_t>(fb::OpKind::Embedding)) continue;
     const uint32_t ids_index = b.op->inputs[1];
     if (bundle.tensors()[ids_index].storage != Storage::kInput) continue;
@@ -172,10 +172,10 @@ Status Session::CheckTokenIds(int64_t n_tokens) const {
 }
 
 Status Session::RunHostOps(const OpSegment& segment, int64_t n_tokens, bool last_row_only) {
-  const int tail = model_->tail_begin();
+  const int tail = model_->bound().tail_begin;
   for (int i = segment.begin; i < segment.end; ++i) {
     OpCall& call = calls_[i];
-    const BoundOp& b = model_->ops()[i];
+    const BoundOp& b = model_->bound().ops[i];
     const bool one_row = last_row_only && i >= tail;
     const int64_t rows = one_row ? 1 : n_tokens;
     const std::vector<uint64_t>& rb = row_bytes_[i];
@@ -217,7 +217,7 @@ Status Session::Step(int64_t n_tokens, StepRows rows) {
   step.pos = pos_;
   step.last_row_only = last_row_only;
   bool device_pending = false;
-  const std::vector<OpSegment>& segments = model_->segments();
+  const std::vector<OpSegment>& segments = model_->bound().segments;
   for (size_t s = 0; s < segments.size(); ++s) {
     if (IsHost(segments[s].backend)) {
       if (device_pending) {

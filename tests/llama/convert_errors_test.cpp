@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "acorn/platform.h"
 #include "bundle_writer.h"
 #include "safetensors.h"
 #include "verify_bundle.h"
@@ -411,6 +412,26 @@ TEST(ConvertHostile, TemporaryFileNeverFollowsAPlantedSymlink) {
   struct stat sb;
   ASSERT_EQ(::lstat(out.c_str(), &sb), 0);
   EXPECT_TRUE(S_ISREG(sb.st_mode));
+}
+
+// A bundle for a bigger device than the converting machine (a long context's KV cache that does not
+// fit this machine's memory) is converted: it loads and verifies; only the one-step run is skipped,
+// with a note saying so. (It was once refused, which made such bundles impossible to build here.)
+TEST(ConvertErrors, BundleLargerThanThisMachineIsWrittenWithANote) {
+  // 4 layers x 2 (K, V) x 2^24 positions x 1024 floats: a 512 GiB arena.
+  const uint64_t arena = 4ull * 2 * (1ull << 24) * 1024 * 4;
+  const uint64_t physical = acorn::platform::PhysicalMemoryBytes();
+  if (physical == 0 || physical >= arena) GTEST_SKIP() << "this machine has room for a 512 GiB arena";
+  const std::string dir = MakeDir(
+      "bigger_device",
+      R"({"architectures":["LlamaForCausalLM"],"hidden_size":1024,"num_hidden_layers":4,"num_attention_heads":8,)"
+      R"("num_key_value_heads":8,"intermediate_size":128,"vocab_size":256,"max_position_embeddings":16777216})");
+  const std::string out = dir + "/out.acorn";
+  Result r = Convert(dir + " --random-weights --quiet --dtype q8_0 --context 16777216 -o " + out);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("one-step check was skipped"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("more than this machine"), std::string::npos) << r.output;
+  EXPECT_TRUE(std::ifstream(out).good());
 }
 
 TEST(ConvertHostile, BundleTheLoaderRefusesIsNotWritten) {

@@ -12,6 +12,7 @@
 
 #include "acorn/model.h"
 #include "acorn_generated.h"
+#include "interpreter/bound_graph.h"
 #include "cuda_test_util.h"
 #include "model_test_util.h"
 #include "npy.h"
@@ -150,11 +151,11 @@ TEST(LlamaCudaFallback, OpsTheCudaBackendLacksRunOnTheCpu) {
   auto model = Model::Load(bundle.c_str(), mo);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   int host = 0, device = 0;
-  for (const OpSegment& s : (*model)->segments()) (s.backend == Backend::kCuda ? device : host)++;
+  for (const OpSegment& s : (*model)->bound().segments) (s.backend == Backend::kCuda ? device : host)++;
   EXPECT_GT(host, 1);
   EXPECT_GT(device, 1);
   int shared = 0;
-  for (TensorHome h : (*model)->homes()) shared += h == TensorHome::kShared;
+  for (TensorHome h : (*model)->bound().homes) shared += h == TensorHome::kShared;
   EXPECT_GT(shared, 0);
   ModelRun r = RunModel(bundle, prompt, 0, mo, 2);
   EXPECT_LE(RelMaxDiff(r.logits, ref->data), 1e-4);

@@ -15,6 +15,7 @@
 
 #include "acorn/model.h"
 #include "acorn_generated.h"
+#include "interpreter/bound_graph.h"
 #include "bundle_writer.h"
 #include "model_test_util.h"
 #include "npy.h"
@@ -56,7 +57,7 @@ TEST_P(LlamaFixture, LastRowStepMatchesTheFullStep) {
   // row only: same logits for that row, up to the float reordering of a one-row product.
   auto model = Model::Load(Convert(GetParam(), "f32").c_str());
   ASSERT_TRUE(model.ok()) << model.status().ToString();
-  EXPECT_LT((*model)->tail_begin(), static_cast<int>((*model)->ops().size()));
+  EXPECT_LT((*model)->bound().tail_begin, static_cast<int>((*model)->bound().ops.size()));
   auto session = Session::Create(*model);
   ASSERT_TRUE(session.ok());
   const int64_t n = static_cast<int64_t>(prompt_.size());
@@ -124,7 +125,7 @@ TEST(LlamaCpuRowOps, EqualTheReferenceBitForBit) {
   auto model = Model::Load(bundle.c_str(), mo);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   int cpu_ops = 0;
-  for (const BoundOp& b : (*model)->ops()) cpu_ops += b.kernel->backend == Backend::kCpu;
+  for (const BoundOp& b : (*model)->bound().ops) cpu_ops += b.kernel->backend == Backend::kCpu;
   EXPECT_GT(cpu_ops, 0);
   ModelRun cpu = RunModel(bundle, prompt, 0, mo, 3);
   ModelRun ref = RunModel(bundle, prompt, 0, Backend::kReference, 1);

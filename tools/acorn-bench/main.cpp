@@ -11,6 +11,7 @@
 #include "acorn/model.h"
 #include "acorn/platform.h"
 #include "cpu/thread_pool.h"
+#include "interpreter/bound_graph.h"
 
 namespace {
 
@@ -174,7 +175,7 @@ static int Main(int argc, char** argv) {
   std::printf("model: %s (%s, %.2f GiB of weights, context %u, max %u tokens per step), load %.1f ms\n",
               model_path.c_str(), dtype.c_str(), weight_bytes / 1073741824.0, bundle.context_length(),
               bundle.max_tokens(), load_ms);
-  if (const acorn::DeviceModel* dev = (*model)->device_model()) {
+  if (const acorn::DeviceModel* dev = (*model)->bound().device_model.get()) {
     if (dev->zero_copy()) {
       std::printf("device: %s, weights used in place (zero-copy)\n", dev->device_name().c_str());
     } else {

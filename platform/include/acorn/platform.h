@@ -67,6 +67,12 @@ uint64_t PhysicalMemoryBytes();
 // Peak resident set size of this process in bytes, 0 where unknown.
 uint64_t PeakRssBytes();
 
+// The address of `symbol` in the shared library `library`, loaded by the system's search rules
+// (or found already loaded); an error saying why not otherwise, kUnsupported where the platform
+// loads no libraries. The library stays loaded for the life of the process. For optional backends
+// (libacorn_cuda) that the CPU-only library must not link.
+Result<void*> LoadSymbol(const char* library, const char* symbol);
+
 }  // namespace platform
 
 // The one logging call. Levels below the threshold are dropped; the sink defaults to stderr on posix

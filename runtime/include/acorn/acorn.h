@@ -18,13 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acorn/version.h" /* ACORN_VERSION_MAJOR, _MINOR, _PATCH, _STRING */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define ACORN_VERSION_MAJOR 0
-#define ACORN_VERSION_MINOR 1
-#define ACORN_VERSION_PATCH 0
 
 /* "MAJOR.MINOR.PATCH" of the library actually linked (may be newer than the header). */
 const char* acorn_version(void);

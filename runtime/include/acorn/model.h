@@ -7,7 +7,7 @@
 //
 // With an accelerator in the preference list (cuda), consecutive ops on one side form segments;
 // the weights the accelerator's ops read are placed on it once, here (uploaded, or used in place
-// from the mapped file on unified memory), and every tensor gets a home (kernels/accelerator.h):
+// from the mapped file on unified memory), and every tensor gets a home:
 // device memory, host memory, or pinned host memory both sides reach when it crosses a segment
 // boundary. An accelerator that is missing or unusable falls back to the next backend in the list,
 // with a warning; if the list has no other backend, loading fails and says why.
@@ -22,16 +22,37 @@
 
 #include "acorn/bundle.h"
 #include "acorn/memory_plan.h"
+#include "acorn/kernel.h"
 #include "acorn/status.h"
 #include "acorn/tokenizer.h"
-#include "accelerator.h"
-#include "kernel_table.h"
 
 namespace acorn {
 
 namespace cpu {
 class ThreadPool;
 }
+// Interpreter and accelerator internals (runtime/interpreter/bound_graph.h, kernels/accelerator.h).
+struct BoundGraph;
+class Accelerator;
+class DeviceSession;
+struct OpSegment;
+
+// Settings of an accelerator backend (cuda) when it is in the preference list.
+struct AcceleratorOptions {
+  int device = 0;
+  // Use weights in place from the bundle's memory and keep every tensor in one shared arena, also
+  // on a discrete GPU (where this is slow: every access crosses the bus). Integrated GPUs always
+  // work this way.
+  bool zero_copy = false;
+  // Fuse ops into fewer kernels where the graph allows. Off runs every op through its own
+  // kernel-table kernel: for tests and for finding a faulty fusion.
+  bool fuse = true;
+  // Capture one-token steps into device graphs and replay them (fewer launches per token).
+  bool graphs = true;
+  // Time every launch with device events (graphs off): Session::DeviceProfile says where a
+  // step's time goes. For benchmarks; it adds a little time of its own.
+  bool profile = false;
+};
 
 struct ModelOptions {
   LoadMode load_mode = LoadMode::kMap;
@@ -50,19 +71,14 @@ class Model {
   static Result<std::shared_ptr<const Model>> FromBundle(std::unique_ptr<Bundle> bundle,
                                                          const ModelOptions& options = ModelOptions());
 
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
   const Bundle& bundle() const { return *bundle_; }
   // The host arena's plan: every tensor when all ops run on the host, else the tensors whose home
-  // is host memory (device_plan() has the others).
+  // is host memory. arena_bytes is what SessionOptions::arena must hold.
   const MemoryPlan& plan() const { return plan_; }
-  const MemoryPlan& device_plan() const { return device_plan_; }
-  const std::vector<BoundOp>& ops() const { return ops_; }
-  const std::vector<OpSegment>& segments() const { return segments_; }
-  // Per tensor; all kHost when no op runs on an accelerator.
-  const std::vector<TensorHome>& homes() const { return homes_; }
-  // The accelerator's share of this model (weights placed, programs built), or null.
-  const DeviceModel* device_model() const { return device_model_.get(); }
-  // Ops from tail_begin() on are row-wise: Step(n, StepRows::kLast) runs them on the last row only.
-  int tail_begin() const { return tail_begin_; }
   // Tensor indices of well-known roles, -1 when absent: token ids in, positions in, logits out.
   int tokens_input() const { return tokens_input_; }
   int positions_input() const { return positions_input_; }
@@ -70,26 +86,23 @@ class Model {
   int64_t vocab_size() const;
   // The bundle's tokenizer, or null when it was converted without one (then only ids go in).
   const Tokenizer* tokenizer() const { return tokenizer_.get(); }
+  // The ops bound to kernels, their backend segments, the tensors' homes and the accelerator's
+  // share: the interpreter's own state (runtime/interpreter/bound_graph.h), not part of the API.
+  const BoundGraph& bound() const { return *bound_; }
 
  private:
-  Model() = default;
+  Model();
   Status Bind(const ModelOptions& options);
   Status PlaceTensors(Accelerator* accelerator, const ModelOptions& options);
 
   std::unique_ptr<Bundle> bundle_;
   MemoryPlan plan_;
-  MemoryPlan device_plan_;
-  std::vector<KernelEntry> custom_;
-  std::vector<BoundOp> ops_;
-  std::vector<OpSegment> segments_;
-  std::vector<TensorHome> homes_;
   std::unique_ptr<Tokenizer> tokenizer_;
   int tokens_input_ = -1;
   int positions_input_ = -1;
   int logits_output_ = -1;
-  int tail_begin_ = 0;
-  // Last, so that it goes first: it refers to everything above.
-  std::unique_ptr<DeviceModel> device_model_;
+  // Last, so that it goes first: its device share refers to everything above.
+  std::unique_ptr<BoundGraph> bound_;
 };
 
 // Which rows of a step's outputs the caller needs.
