@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev                 # tests
   nlohmann-json3-dev                        # JSON for the tools (config.json, tokenizer.json)
   clang                                     # libFuzzer target for the loader
-  python3 python3-numpy                     # test-time fixture checks
+  python3 python3-numpy python3-venv        # test-time fixture checks, the Python binding's venv
 )
 
 missing=()

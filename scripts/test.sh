@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing, then builds and runs every test in
-# the release build and in the AddressSanitizer + UBSan build, the multi-threaded ones under
-# ThreadSanitizer, then runs every fuzz target briefly.
+# the release build (with the installed-package consumer test and the Python binding's tests) and in
+# the AddressSanitizer + UBSan build, the multi-threaded ones under ThreadSanitizer, then runs every
+# fuzz target briefly.
 # ACORN_FUZZ_SECONDS (default 20) sets the fuzzing time per target; 0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,13 @@ for preset in release asan; do
   echo "== $preset: test"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --preset "$preset" -j "$jobs" --timeout 900
+  if [ "$preset" = release ]; then
+    # The Python binding (python/) over the release build's libacorn.so, installed with pip into a
+    # virtual environment (pytest from PyPI).
+    echo "== release: Python binding tests"
+    ACORN_CONVERT="$PWD/build/release/tools/acorn-convert/acorn-convert" \
+      bash scripts/python-tests.sh build/release/runtime/package/libacorn.so
+  fi
 done
 
 # ThreadSanitizer over the suites that run several threads at once (ctest label "threads": the
