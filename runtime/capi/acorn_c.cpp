@@ -114,15 +114,22 @@ void FillStats(const acorn::GenerateResult& r, acorn_generate_stats* stats) {
   std::memcpy(stats, &s, stats->struct_size < sizeof s ? stats->struct_size : sizeof s);
 }
 
+// Puts what a create call made into a new handle H (in its member `held`) for the caller.
+template <typename H, typename T>
+acorn_status HandOut(acorn::Result<T> made, T H::*held, const char* what, H** out, acorn_error** err) {
+  if (!made.ok()) return Fail(err, made.status());
+  H* handle = new (std::nothrow) H;
+  if (handle == nullptr) return Fail(err, ACORN_OUT_OF_MEMORY, std::string("out of memory for the ") + what + " handle");
+  handle->*held = std::move(made).value();
+  *out = handle;
+  return Ok(err);
+}
+
 acorn_status FinishLoad(acorn::Result<std::shared_ptr<const acorn::Model>> loaded, int threads, acorn_model** out,
                         acorn_error** err) {
-  if (!loaded.ok()) return Fail(err, loaded.status());
-  acorn_model* m = new (std::nothrow) acorn_model;
-  if (m == nullptr) return Fail(err, ACORN_OUT_OF_MEMORY, "out of memory for the model handle");
-  m->model = std::move(loaded).value();
-  m->threads = threads;
-  *out = m;
-  return Ok(err);
+  const acorn_status st = HandOut(std::move(loaded), &acorn_model::model, "model", out, err);
+  if (st == ACORN_OK) (*out)->threads = threads;
+  return st;
 }
 
 acorn_status NeedTokenizer(const acorn_model* model, acorn_error** err) {
@@ -252,13 +259,8 @@ acorn_status acorn_session_create(const acorn_model* model, const acorn_session_
   if (out == nullptr) return Fail(err, ACORN_INVALID_ARGUMENT, "out is NULL");
   *out = nullptr;
   if (model == nullptr) return Fail(err, ACORN_INVALID_ARGUMENT, "model is NULL");
-  auto session = acorn::Session::Create(model->model, SessionOptionsFrom(model, options));
-  if (!session.ok()) return Fail(err, session.status());
-  acorn_session* s = new (std::nothrow) acorn_session;
-  if (s == nullptr) return Fail(err, ACORN_OUT_OF_MEMORY, "out of memory for the session handle");
-  s->session = std::move(session).value();
-  *out = s;
-  return Ok(err);
+  return HandOut(acorn::Session::Create(model->model, SessionOptionsFrom(model, options)), &acorn_session::session,
+                 "session", out, err);
 }
 
 void acorn_session_free(acorn_session* session) { delete session; }
@@ -317,13 +319,8 @@ acorn_status acorn_chat_create(const acorn_model* model, const char* system_prom
   acorn::ChatOptions chat_options;
   if (system_prompt != nullptr) chat_options.system_prompt = system_prompt;
   chat_options.generate = GenerateOptionsFrom(options);
-  auto chat = acorn::Chat::Create(model->model, SessionOptionsFrom(model, session_options), chat_options);
-  if (!chat.ok()) return Fail(err, chat.status());
-  acorn_chat* c = new (std::nothrow) acorn_chat;
-  if (c == nullptr) return Fail(err, ACORN_OUT_OF_MEMORY, "out of memory for the chat handle");
-  c->chat = std::move(chat).value();
-  *out = c;
-  return Ok(err);
+  return HandOut(acorn::Chat::Create(model->model, SessionOptionsFrom(model, session_options), chat_options),
+                 &acorn_chat::chat, "chat", out, err);
 }
 
 void acorn_chat_free(acorn_chat* chat) { delete chat; }
