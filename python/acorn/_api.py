@@ -513,10 +513,16 @@ class Model(_Handle):
         session = Session(self)
         return session._generate(prompt, stream, options, on_done=session.close)
 
-    def chat(self, system: Optional[str] = None, *, threads: int = 0, **options) -> "Chat":
-        """A conversation that follows the bundle's chat template, with an optional system prompt.
-        ``options`` (max_tokens, temperature, ...) apply to every reply; see :meth:`Session.generate`."""
-        return Chat(self, system, threads, options)
+    def chat(self, system: Optional[str] = None, *, messages: Optional[List[dict]] = None, threads: int = 0,
+             **options) -> "Chat":
+        """A conversation that follows the bundle's chat template, with an optional system prompt
+        and earlier turns (``messages``: dicts with "role" "user" or "assistant" and "content", as
+        in other chat APIs). ``options`` (max_tokens, temperature, ...) apply to every reply; see
+        :meth:`Session.generate`."""
+        chat = Chat(self, system, threads, options)
+        for m in messages or []:
+            chat.add(m["role"], m["content"])
+        return chat
 
     def embed(self, text: _Text) -> List[float]:
         """The pooled sentence embedding of ``text`` (L2-normalized when the bundle says so). Encoder
@@ -676,6 +682,16 @@ class Chat(_Streaming):
             return stats
 
         return self._start(run, stream)
+
+    def add(self, role: str, content: _Text) -> None:
+        """Adds a "user" or "assistant" message without generating (restoring a saved conversation);
+        the next :meth:`send` continues from it."""
+        role_c = _utf8(role, "role")
+        data = _utf8(content, "content")
+        if b"\0" in data or b"\0" in role_c:
+            raise ValueError("the message contains a NUL character")
+        self._stop_active()
+        _L.call("acorn_chat_add_message", self._h, role_c, data)
 
     def reset(self) -> None:
         """Forgets everything but the system prompt."""

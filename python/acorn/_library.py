@@ -145,6 +145,7 @@ _PROTOTYPES = {
     "acorn_chat_reset": (None, [_p]),
     "acorn_chat_reply": (_status, [_p, ctypes.c_char_p, TextCallback, _p, ctypes.POINTER(GenerateStats), _pp]),
     "acorn_chat_message_count": (_size, [_p]),
+    "acorn_chat_add_message": (_status, [_p, ctypes.c_char_p, ctypes.c_char_p, _pp]),
     "acorn_embed": (_status, [_p, _p, _size, ctypes.POINTER(ctypes.c_float), _size, ctypes.POINTER(_size), _pp]),
 }
 

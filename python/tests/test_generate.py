@@ -167,6 +167,20 @@ def test_chat_streams_and_keeps_the_conversation(model, reference_greedy):
         assert "".join(plain.send(first["messages"][0]["content"])) == first["generated_text"]
 
 
+def test_chat_restored_from_messages_continues_the_same(model):
+    with model.chat(max_tokens=32) as live:
+        first = live.send("What is 2 plus 3?", stream=False).text
+        second = live.send("And 4 plus 4?", stream=False).text
+    history = [{"role": "user", "content": "What is 2 plus 3?"}, {"role": "assistant", "content": first}]
+    with model.chat(messages=history, max_tokens=32) as restored:
+        assert len(restored) == 2
+        assert restored.send("And 4 plus 4?", stream=False).text == second
+        with pytest.raises(acorn.AcornError) as e:
+            restored.add("system", "x")
+        assert e.value.code == acorn.Status.INVALID_ARGUMENT
+        assert len(restored) == 4
+
+
 def test_chat_stop_early(model):
     with model.chat() as chat:
         for _ in chat.send("Who are you?"):

@@ -340,6 +340,14 @@ acorn_status acorn_chat_reply(acorn_chat* chat, const char* user_message, acorn_
   return Ok(err);
 }
 
+acorn_status acorn_chat_add_message(acorn_chat* chat, const char* role, const char* content, acorn_error** err) {
+  if (chat == nullptr || role == nullptr || content == nullptr) {
+    return Fail(err, ACORN_INVALID_ARGUMENT, "chat, role and content must not be NULL");
+  }
+  const acorn::Status st = chat->chat->AddMessage(role, content);
+  return st.ok() ? Ok(err) : Fail(err, st);
+}
+
 size_t acorn_chat_message_count(const acorn_chat* chat) {
   return chat != nullptr ? chat->chat->messages().size() : 0;
 }

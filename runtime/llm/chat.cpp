@@ -63,6 +63,22 @@ Result<std::vector<int32_t>> Chat::RenderTokens(const std::vector<ChatMessage>& 
   return ids;
 }
 
+Status Chat::AddMessage(const std::string& role, const std::string& content) {
+  if (role != "user" && role != "assistant") {
+    return ACORN_ERROR(kInvalidArgument, "a chat message's role is \"user\" or \"assistant\", not \"%s\" (the system "
+                       "prompt is set when the chat is created)", role.c_str());
+  }
+  messages_.push_back({role, content});
+  // Rendering now finds a template that cannot take this history (two user turns in a row for a
+  // strictly alternating one) here rather than at the next Reply.
+  Result<std::vector<int32_t>> rendered = RenderTokens(messages_);
+  if (!rendered.ok()) {
+    messages_.pop_back();
+    return rendered.status();
+  }
+  return Status::Ok();
+}
+
 Status Chat::Reply(const std::string& user_text, const StreamCallback& on_text, GenerateResult* result) {
   std::vector<ChatMessage> next = messages_;
   next.push_back({"user", user_text});

@@ -204,6 +204,42 @@ TEST(CApi, ChatReply) {
   acorn_chat_free(chat);
 }
 
+// A conversation restored with acorn_chat_add_message continues exactly as the live one did
+// (greedy): the same reply to the same next message.
+TEST(CApi, ChatRestoredFromMessagesContinuesTheSame) {
+  ModelHandle h;
+  ASSERT_NO_FATAL_FAILURE(Load(&h));
+  acorn_generate_options options;
+  acorn_generate_options_init(&options);
+  options.max_tokens = 32;
+  acorn_chat* live = nullptr;
+  acorn_chat* restored = nullptr;
+  acorn_error* err = nullptr;
+  ASSERT_EQ(acorn_chat_create(h.model, nullptr, nullptr, &options, &live, &err), ACORN_OK) << acorn_error_message(err);
+  ASSERT_EQ(acorn_chat_create(h.model, nullptr, nullptr, &options, &restored, &err), ACORN_OK);
+  std::string first, live_second, restored_second;
+  ASSERT_EQ(acorn_chat_reply(live, "What is 2 plus 3?", Collect, &first, nullptr, &err), ACORN_OK);
+  ASSERT_EQ(acorn_chat_reply(live, "And 4 plus 4?", Collect, &live_second, nullptr, &err), ACORN_OK);
+
+  ASSERT_EQ(acorn_chat_add_message(restored, "user", "What is 2 plus 3?", &err), ACORN_OK) << acorn_error_message(err);
+  ASSERT_EQ(acorn_chat_add_message(restored, "assistant", first.c_str(), &err), ACORN_OK) << acorn_error_message(err);
+  EXPECT_EQ(acorn_chat_message_count(restored), 2u);
+  ASSERT_EQ(acorn_chat_reply(restored, "And 4 plus 4?", Collect, &restored_second, nullptr, &err), ACORN_OK);
+  EXPECT_EQ(restored_second, live_second);
+  EXPECT_EQ(acorn_chat_message_count(restored), 4u);
+
+  // Only user and assistant turns; the error says what is allowed and nothing is added.
+  EXPECT_EQ(acorn_chat_add_message(restored, "system", "x", &err), ACORN_INVALID_ARGUMENT);
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(acorn_error_message(err)).find("\"user\" or \"assistant\""), std::string::npos)
+      << acorn_error_message(err);
+  acorn_error_free(err);
+  EXPECT_EQ(acorn_chat_add_message(restored, nullptr, "x", nullptr), ACORN_INVALID_ARGUMENT);
+  EXPECT_EQ(acorn_chat_message_count(restored), 4u);
+  acorn_chat_free(live);
+  acorn_chat_free(restored);
+}
+
 TEST(CApi, LoadFromMemoryAndEmbedRefusesDecoder) {
   std::ifstream in(DefaultModel(), std::ios::binary);
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -172,6 +172,9 @@ void acorn_chat_reset(acorn_chat* chat);
  * conversation. on_text and stats may be NULL. */
 acorn_status acorn_chat_reply(acorn_chat* chat, const char* user_message, acorn_text_callback on_text, void* user,
                               acorn_generate_stats* stats, acorn_error** err);
+/* Adds a message without generating (role "user" or "assistant", content NUL-terminated): restores a
+ * saved conversation. The next acorn_chat_reply continues from it. */
+acorn_status acorn_chat_add_message(acorn_chat* chat, const char* role, const char* content, acorn_error** err);
 /* Messages in the conversation (system prompt, user turns and replies). */
 size_t acorn_chat_message_count(const acorn_chat* chat);
 
