@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 
 namespace acorn {
 
@@ -25,6 +26,16 @@ std::string Status::ToString() const {
   if (ok()) return "ok";
   return std::string(ErrorCodeName(code_)) + ": " + message_;
 }
+
+namespace internal {
+// stderr and not acorn::Log: acorn_base (kernels/reference links only it) does not link the
+// platform library, and this is a programming error to be seen at once, not a log line.
+void DieOnValueOfError(const Status& status) {
+  std::fprintf(stderr, "acorn: Result::value() called on an error Result (%s); check ok() first\n",
+               status.ToString().c_str());
+  std::abort();
+}
+}  // namespace internal
 
 std::string StrFormat(const char* fmt, ...) {
   va_list args;

@@ -106,7 +106,12 @@ Status Chat::Reply(const std::string& user_text, const StreamCallback& on_text, 
   Status st = Generate(*session_, *tokenizer_, fresh, options_.generate, sampler_, on_text, result);
   if (!st.ok()) {
     cached_.resize(std::min<size_t>(common, cached_.size()));
-    session_->Rewind(static_cast<int64_t>(cached_.size()));
+    // Cannot fail today (the session stands at or past common >= cached_.size()); were it to, the
+    // KV cache would no longer match cached_, and starting over is the safe answer.
+    if (!session_->Rewind(static_cast<int64_t>(cached_.size())).ok()) {
+      session_->Reset();
+      cached_.clear();
+    }
     return st;
   }
   cached_ = prompt;

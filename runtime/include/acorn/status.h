@@ -25,7 +25,9 @@ enum class ErrorCode {
 
 const char* ErrorCodeName(ErrorCode code);
 
-class Status {
+// [[nodiscard]]: a dropped Status is a dropped error. Where ignoring one is right, the call site
+// says why with a `(void)` cast and a comment.
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -49,10 +51,15 @@ std::string StrFormat(const char* fmt, ...) __attribute__((format(printf, 1, 2))
 
 #define ACORN_ERROR(code, ...) ::acorn::Status(::acorn::ErrorCode::code, ::acorn::StrFormat(__VA_ARGS__))
 
+namespace internal {
+// Prints `status` and the misuse to stderr, then aborts: value() of a Result that holds an error.
+[[noreturn]] void DieOnValueOfError(const Status& status);
+}  // namespace internal
+
 // A value or the Status that says why there is none. Holding an error Status, value() must not be
-// called (checked in debug builds through the ok() contract).
+// called: debug builds (NDEBUG not defined) abort there with the Status, release builds do not check.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(const T& value) : has_value_(true) { new (&storage_) T(value); }
   Result(T&& value) : has_value_(true) { new (&storage_) T(std::move(value)); }
@@ -77,14 +84,28 @@ class Result {
 
   bool ok() const { return has_value_; }
   const Status& status() const { return status_; }
-  T& value() & { return *reinterpret_cast<T*>(&storage_); }
-  const T& value() const& { return *reinterpret_cast<const T*>(&storage_); }
-  T&& value() && { return std::move(*reinterpret_cast<T*>(&storage_)); }
+  T& value() & {
+    CheckHasValue();
+    return *reinterpret_cast<T*>(&storage_);
+  }
+  const T& value() const& {
+    CheckHasValue();
+    return *reinterpret_cast<const T*>(&storage_);
+  }
+  T&& value() && {
+    CheckHasValue();
+    return std::move(*reinterpret_cast<T*>(&storage_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
 
  private:
+  void CheckHasValue() const {
+#ifndef NDEBUG
+    if (!has_value_) internal::DieOnValueOfError(status_);
+#endif
+  }
   void Reset() {
     if (has_value_) reinterpret_cast<T*>(&storage_)->~T();
     has_value_ = false;
