@@ -42,9 +42,12 @@ check_reply() {
   echo "$name: $got"
 }
 
-echo "== CMake consumer (find_package(acorn))"
+with_cuda=OFF
+[ -n "$(find "$prefix" -name 'libacorn_cuda.so.*' -type f)" ] && with_cuda=ON
+echo "== CMake consumer (find_package(acorn), CUDA component: $with_cuda)"
 cmake -S "$src/tests/package/consumer" -B "$work/consumer" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$prefix" -DMINIMAL_SOURCE="$src/examples/minimal/main.c" > "$work/consumer-configure.log" \
+  -DCMAKE_PREFIX_PATH="$prefix" -DMINIMAL_SOURCE="$src/examples/minimal/main.c" -DWITH_CUDA=$with_cuda \
+  > "$work/consumer-configure.log" \
   || { cat "$work/consumer-configure.log"; fail "the consumer does not configure"; }
 cmake --build "$work/consumer" > "$work/consumer-build.log" 2>&1 \
   || { cat "$work/consumer-build.log"; fail "the consumer does not build"; }
@@ -60,12 +63,18 @@ readelf -d "$work/consumer/minimal_shared" | grep -q "libacorn.so" || fail "mini
 # (then it runs, or says why the device is unusable), a clear error when not.
 probe=$("$work/consumer/backend_probe" "$model" cuda || true)
 echo "backend_probe cuda: $probe"
-if [ -n "$(find "$prefix" -name 'libacorn_cuda.so.*' -type f)" ]; then
+if [ "$with_cuda" = ON ]; then
   case "$probe" in
     *"could not be loaded"*) fail "libacorn_cuda is installed but libacorn did not load it: $probe" ;;
     loaded|*"backend cuda is unavailable"*) ;;
     *) fail "unexpected answer for cuda: $probe" ;;
   esac
+  linked=$("$work/consumer/backend_probe_cuda" "$model" cuda || true)
+  echo "backend_probe_cuda cuda: $linked"
+  [ "$linked" = "$probe" ] || fail "linking acorn::cuda gave '$linked', loading it by name '$probe'"
+  static=$("$work/consumer/backend_probe_cuda_static" "$model" cuda || true)
+  echo "backend_probe_cuda_static cuda: $static"
+  [ "$static" = "$probe" ] || fail "linking acorn::cuda_static gave '$static', loading it by name '$probe'"
 else
   case "$probe" in
     *"could not be loaded"*) ;;
