@@ -18,7 +18,8 @@ trainer on a made-up corpus, with Gemma's settings that matter:
     pip install sentencepiece protobuf transformers
     python3 scripts/tokenizer/make_gemma_like_spm.py
 
-The goldens hold, per text: sentencepiece's ids (encode, no BOS) and its decoded text; per id list:
+The goldens hold, per text: sentencepiece's ids (encode, no BOS) and its decoded text, and its ids for
+the same model with remove_extra_whitespaces set; per id list:
 transformers' GemmaTokenizer decode with and without skip_special_tokens (transformers 5.24 here,
 which converts tokenizer.model and reads tokenizer_config.json). <mask> is left out of those lists:
 transformers 5's GemmaTokenizer makes "<mask>" its mask token by default (so skips it) where 4.x's
@@ -116,6 +117,16 @@ def main():
     from transformers import GemmaTokenizer
     reference = GemmaTokenizer.from_pretrained(OUT_DIR)
     encode = [{"text": t, "ids": sp.encode(t), "decoded": sp.decode(sp.encode(t))} for t in texts()]
+    # The same model with remove_extra_whitespaces set (Gemma's is false; other models set it): the
+    # test appends the same normalizer_spec field to the model's bytes.
+    from sentencepiece import sentencepiece_model_pb2
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString(model)
+    proto.normalizer_spec.remove_extra_whitespaces = True
+    sp_rew = spm.SentencePieceProcessor(model_proto=proto.SerializeToString())
+    extra = ["   leading", "trailing   ", "  both  ends  ", "a \u2581 b \u2581\u2581 c", "\u2581\u2581lead", " \t \n  x  \n "]
+    # (Not tested: "▁" typed at the very end, which SentencePiece strips and acorn keeps.)
+    encode_rew = [{"text": t, "ids": sp_rew.encode(t)} for t in texts() + extra]
     p = sp.piece_to_id
     id_lists = [
         [p("<bos>"), p("<start_of_turn>")] + sp.encode("user\nhello") + [p("<end_of_turn>")] + sp.encode("\n") +
@@ -126,7 +137,7 @@ def main():
     for ids in id_lists:
         decode.append({"ids": ids, "decoded": reference.decode(ids),
                        "decoded_skip_special": reference.decode(ids, skip_special_tokens=True)})
-    text = json.dumps({"encode": encode, "decode": decode}, ensure_ascii=False, indent=0) + "\n"
+    text = json.dumps({"encode": encode, "encode_remove_extra_whitespaces": encode_rew, "decode": decode}, ensure_ascii=False, indent=0) + "\n"
     subprocess.run(["zstd", "-19", "-q", "-f", "-o", GOLDENS], input=text.encode("utf-8"), check=True)
     print(f"{len(model)} bytes of model, {len(encode)} texts, {len(decode)} id lists")
 

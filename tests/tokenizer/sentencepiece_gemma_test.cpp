@@ -50,6 +50,25 @@ TEST(GemmaLikeSentencePiece, WhiteSpaceRunsEncodeAsSentencePieceDoes) {
   }
 }
 
+// remove_extra_whitespaces (SentencePiece's default, though not Gemma's): leading and trailing spaces
+// dropped, runs of spaces made one. The goldens' model is this one with that field set, which a
+// second normalizer_spec appended to the bytes does (protobuf merges repeated message fields).
+TEST(GemmaLikeSentencePiece, RemoveExtraWhitespaces) {
+  const std::string normalizer_spec("\x1a\x02\x20\x01", 4);  // field 3 { remove_extra_whitespaces (4): 1 }
+  auto spec = acorn::ParseSentencePieceModel(ReadFixture("gemma-like-spm/tokenizer.model") + normalizer_spec);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  auto tok = acorn::Tokenizer::Create(std::move(spec).value());
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  size_t failures = 0;
+  for (const auto& c : GemmaGoldens().at("encode_remove_extra_whitespaces")) {
+    const std::string text = c["text"];
+    const std::vector<int32_t> want = c["ids"];
+    const std::vector<int32_t> got = tok->Encode(text, false);
+    EXPECT_EQ(got, want) << "text: " << nlohmann::json(text).dump();
+    if (got != want && ++failures >= 5) break;
+  }
+}
+
 // <start_of_turn> and <end_of_turn> are user-defined pieces in the model, special only because
 // tokenizer_config.json says so (added_tokens_decoder, additional_special_tokens).
 TEST(GemmaLikeSentencePiece, SkipSpecialDropsWhatTransformersDrops) {

@@ -335,6 +335,22 @@ Result<TokenizerSpec> ParseSentencePieceModel(std::string_view bytes) {
   spec.byte_fallback = m.byte_fallback;
   spec.fuse_unk = true;
 
+  auto replace_regex = [&spec](const char* pattern, const char* content) {
+    NormalizerStep step;
+    step.kind = NormalizerKind::kReplace;
+    step.pattern = {pattern, true};
+    step.content = content;
+    spec.normalizers.push_back(step);
+  };
+  // SentencePiece's remove_extra_whitespaces: spaces at either end go (before the dummy prefix is
+  // added), and a run of spaces becomes one. SentencePiece strips a trailing "▁" typed as such too;
+  // a step doing that here would also strip user-defined pieces of "▁", which are normalized by the
+  // same steps to find them, so only spaces are stripped.
+  if (m.remove_extra_whitespaces) {
+    replace_regex("\\A +", "");
+    replace_regex(" +\\z", "");
+    replace_regex(" {2,}", " ");
+  }
   if (m.add_dummy_prefix) {
     NormalizerStep prepend;
     prepend.kind = NormalizerKind::kPrepend;
