@@ -47,6 +47,11 @@ Result<std::unique_ptr<Bundle>> Bundle::FromBuffer(const uint8_t* data, size_t s
   return Verify(std::move(bundle));
 }
 
+bool Bundle::HasIdentifier(const uint8_t* data, size_t size) {
+  // The FlatBuffer is size-prefixed, so its identifier sits 4 bytes later than in a plain buffer.
+  return data != nullptr && size >= 12 && std::memcmp(data + 8, fb::BundleIdentifier(), 4) == 0;
+}
+
 Bundle::~Bundle() {
   for (void* p : owned_segments_) platform::AlignedFree(p);
 }

@@ -67,7 +67,7 @@ class BundleVerifier {
                          static_cast<const void*>(data));
     }
     if (size < 12) return ACORN_ERROR(kMalformed, "file is %zu bytes, too short to be an acorn bundle", size);
-    if (std::memcmp(data + 8, fb::BundleIdentifier(), 4) != 0) {
+    if (!Bundle::HasIdentifier(data, size)) {
       char found[5] = {};
       for (int i = 0; i < 4; ++i) {
         const char c = static_cast<char>(data[8 + i]);

@@ -1,5 +1,5 @@
-// acorn-tokenize end to end: tokenizer.json, .acorn bundle and tokenizer.model inputs, --text-file
-// bytes taken exactly, --no-special, --decode.
+// acorn-tokenize end to end: tokenizer.json, .acorn bundle (the default model's) and tokenizer.model
+// inputs, --text-file bytes taken exactly, --no-special, --decode.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -73,7 +73,24 @@ TEST(Cli, TokenizerJsonTextFileAndDecode) {
   std::remove(text.c_str());
 }
 
-TEST(Cli, BundleAndSentencePieceModel) {
+// The default model as acorn-convert wrote it: a size-prefixed FlatBuffer, whose identifier sits at
+// bytes 8..11. acorn-tokenize used to look for it at bytes 4..7 and so read no bundle at all.
+TEST(Cli, ReadsTheDefaultModelBundle) {
+  auto spec = acorn::LoadTokenizerJsonFile(std::string(ACORN_DEFAULT_MODEL_HF) + "/tokenizer.json");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  auto tok = acorn::Tokenizer::Create(std::move(spec).value());
+  ASSERT_TRUE(tok.ok());
+  const std::string text = "Hello world, how are you?";
+  EXPECT_EQ(RunCli(std::string(ACORN_DEFAULT_MODEL_BUNDLE) + " --text '" + text + "'"), IdsJson(tok->Encode(text, true)));
+  std::vector<int32_t> ids = tok->Encode(text, false);
+  std::string list;
+  for (size_t i = 0; i < ids.size(); ++i) list += (i ? "," : "") + std::to_string(ids[i]);
+  EXPECT_EQ(RunCli(std::string(ACORN_DEFAULT_MODEL_BUNDLE) + " --decode " + list), tok->Decode(ids) + "\n");
+}
+
+// A buffer without the size prefix is not a bundle: refused with the loader's message, as the
+// runtime refuses it, instead of being read as one.
+TEST(Cli, RefusesABundleWithoutTheSizePrefix) {
   auto spec = acorn::ParseTokenizerJson(TokenizerJsonText("bert-minilm"));
   ASSERT_TRUE(spec.ok());
   flatbuffers::FlatBufferBuilder b;
@@ -81,15 +98,22 @@ TEST(Cli, BundleAndSentencePieceModel) {
   acorn::fb::BundleBuilder bundle(b);
   bundle.add_tokenizer(tok);
   acorn::fb::FinishBundleBuffer(b, bundle.Finish());
-  std::string path = TempPath("bert.acorn");
+  std::string path = TempPath("unprefixed.acorn");
   WriteFile(path, std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize()));
-  EXPECT_EQ(RunCli(path + " --text 'Hello world'"), IdsJson(Case("bert-minilm", "hello")["ids"]));
+  const std::string out = RunCli(path + " --text 'Hello world' 2>&1");
+  EXPECT_NE(out.find("not an acorn bundle: identifier at byte 8"), std::string::npos) << out;
   std::remove(path.c_str());
+}
 
-  path = TempPath("llama2.model");
+TEST(Cli, SentencePieceModel) {
+  std::string path = TempPath("llama2.model");
   WriteFile(path, ReadFixture("llama2-spm.tokenizer.model"));
   EXPECT_EQ(RunCli(path + " --text 'Hello world'"), IdsJson(Case("llama2-spm", "hello")["ids"]));
   std::remove(path.c_str());
+  // Beside its tokenizer_config.json, which makes the turn tokens special.
+  const std::string gemma = FixturePath("gemma-like-spm/tokenizer.model");
+  EXPECT_EQ(RunCli(gemma + " --decode 2,5,449,6,1 --skip-special"), "user\n");
+  EXPECT_EQ(RunCli(gemma + " --text '<start_of_turn>' --no-special"), "[5]\n");
 }
 
 }  // namespace

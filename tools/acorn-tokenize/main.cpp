@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tool_main.h"
+#include "acorn/bundle.h"
 #include "acorn/tokenizer.h"
 #include "sentencepiece_model.h"
 #include "tokenizer/tokenizer_bundle.h"
@@ -45,15 +46,28 @@ bool ReadFile(const std::string& path, std::string* out) {
   return true;
 }
 
+bool EndsWith(const std::string& s, const char* suffix) {
+  const size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
 acorn::Result<acorn::TokenizerSpec> LoadSpec(const std::string& path) {
+  uint8_t head[12] = {};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ACORN_ERROR(kIo, "cannot read %s", path.c_str());
+  in.read(reinterpret_cast<char*>(head), sizeof(head));
+  // A bundle is opened as the runtime opens it (size-prefixed FlatBuffer, verified whole); a file
+  // named .acorn that is not one gets the loader's message rather than a JSON parse error.
+  if (EndsWith(path, ".acorn") || acorn::Bundle::HasIdentifier(head, static_cast<size_t>(in.gcount()))) {
+    auto bundle = acorn::Bundle::Open(path.c_str());
+    if (!bundle.ok()) return bundle.status();
+    auto spec = acorn::TokenizerSpecFromBundle((*bundle)->flatbuffer()->tokenizer());
+    if (!spec.ok()) return acorn::Status(spec.status().code(), path + ": " + spec.status().message());
+    return spec;
+  }
+  if (EndsWith(path, ".model")) return acorn::LoadSentencePieceModelFile(path);
   std::string bytes;
   if (!ReadFile(path, &bytes)) return ACORN_ERROR(kIo, "cannot read %s", path.c_str());
-  if (bytes.size() >= 8 && flatbuffers::BufferHasIdentifier(bytes.data(), acorn::fb::BundleIdentifier())) {
-    flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-    if (!acorn::fb::VerifyBundleBuffer(verifier)) return ACORN_ERROR(kMalformed, "%s: bundle fails verification", path.c_str());
-    return acorn::TokenizerSpecFromBundle(acorn::fb::GetBundle(bytes.data())->tokenizer());
-  }
-  if (path.size() >= 6 && path.compare(path.size() - 6, 6, ".model") == 0) return acorn::ParseSentencePieceModel(bytes);
   return acorn::ParseTokenizerJson(bytes);
 }
 

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/limits.h"
 #include "tokenizer_json.h"
@@ -292,7 +295,12 @@ Result<TokenizerSpec> ParseSentencePieceModel(std::string_view bytes) {
       t.id = static_cast<int32_t>(i);
       t.content = p.text;
       t.special = p.type != 4;
-      t.normalized = false;
+      // SentencePiece finds user-defined pieces in the normalized text, where spaces are already
+      // "▁", longest first and never merged further: Gemma's runs of up to 31 "▁" must match there,
+      // so that 40 spaces are 31 + 9 and not whatever the merges make of them. Control and unknown
+      // pieces stay raw, as transformers matches them. With a dummy prefix the normalizer would
+      // prepend "▁" to the piece itself, so such models keep matching user-defined pieces raw.
+      t.normalized = p.type == 4 && !m.add_dummy_prefix;
       spec.added_tokens.push_back(std::move(t));
     }
   }
@@ -327,6 +335,22 @@ Result<TokenizerSpec> ParseSentencePieceModel(std::string_view bytes) {
   spec.byte_fallback = m.byte_fallback;
   spec.fuse_unk = true;
 
+  auto replace_regex = [&spec](const char* pattern, const char* content) {
+    NormalizerStep step;
+    step.kind = NormalizerKind::kReplace;
+    step.pattern = {pattern, true};
+    step.content = content;
+    spec.normalizers.push_back(step);
+  };
+  // SentencePiece's remove_extra_whitespaces: spaces at either end go (before the dummy prefix is
+  // added), and a run of spaces becomes one. SentencePiece strips a trailing "▁" typed as such too;
+  // a step doing that here would also strip user-defined pieces of "▁", which are normalized by the
+  // same steps to find them, so only spaces are stripped.
+  if (m.remove_extra_whitespaces) {
+    replace_regex("\\A +", "");
+    replace_regex(" +\\z", "");
+    replace_regex(" {2,}", " ");
+  }
   if (m.add_dummy_prefix) {
     NormalizerStep prepend;
     prepend.kind = NormalizerKind::kPrepend;
@@ -372,11 +396,127 @@ Result<TokenizerSpec> ParseSentencePieceModel(std::string_view bytes) {
   return spec;
 }
 
+namespace {
+
+// Makes token `id` special and matched in the raw text, as transformers treats its special tokens.
+void MarkSpecial(int32_t id, TokenizerSpec* spec) {
+  for (AddedTokenSpec& t : spec->added_tokens) {
+    if (t.id == id) {
+      t.special = true;
+      t.normalized = false;
+      return;
+    }
+  }
+  AddedTokenSpec t;
+  t.id = id;
+  t.content = spec->vocab[id];
+  t.special = true;
+  spec->added_tokens.push_back(std::move(t));
+}
+
+// A token named in a config: a string, or an AddedToken object with the string as its content.
+bool TokenName(const nlohmann::json& v, std::string* name) {
+  const nlohmann::json* s = &v;
+  if (v.is_object()) {
+    auto it = v.find("content");
+    if (it == v.end()) return false;
+    s = &*it;
+  }
+  if (!s->is_string()) return false;
+  *name = s->get<std::string>();
+  return true;
+}
+
+// What transformers skips with skip_special_tokens for a SentencePiece model is not in the model:
+// Gemma's <start_of_turn> and <end_of_turn> are user-defined pieces, special only because
+// tokenizer_config.json (added_tokens_decoder "special": true, additional_special_tokens) and
+// special_tokens_map.json say so. Marks those tokens special; entries of added_tokens_decoder past
+// the model's pieces are added tokens, as transformers adds them.
+Status ApplyHfSpecialTokens(const std::string& text, const std::string& label, TokenizerSpec* spec) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return ACORN_ERROR(kMalformed, "%s is not a JSON object; fix or remove it", label.c_str());
+  }
+  const int32_t pieces = static_cast<int32_t>(spec->vocab.size());
+  auto id_of = [&](const std::string& name) {
+    for (const AddedTokenSpec& t : spec->added_tokens) {
+      if (t.content == name) return t.id;
+    }
+    for (int32_t i = 0; i < pieces; ++i) {
+      if (spec->vocab[i] == name) return i;
+    }
+    return int32_t{-1};
+  };
+  std::vector<std::string> names;
+  for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"}) {
+    auto it = j.find(key);
+    std::string name;
+    if (it != j.end() && TokenName(*it, &name)) names.push_back(name);
+  }
+  auto extra = j.find("additional_special_tokens");
+  if (extra != j.end() && extra->is_array()) {
+    for (const nlohmann::json& v : *extra) {
+      std::string name;
+      if (TokenName(v, &name)) names.push_back(name);
+    }
+  }
+  for (const std::string& name : names) {
+    const int32_t id = id_of(name);
+    if (id >= 0) MarkSpecial(id, spec);  // a name the model lacks has nothing to skip
+  }
+  auto decoder = j.find("added_tokens_decoder");
+  if (decoder == j.end() || !decoder->is_object()) return Status::Ok();
+  for (auto it = decoder->begin(); it != decoder->end(); ++it) {
+    const std::string where = label + ": added_tokens_decoder[\"" + it.key() + "\"]";
+    char* end = nullptr;
+    const long long id = std::strtoll(it.key().c_str(), &end, 10);
+    std::string content;
+    if (it.key().empty() || *end != '\0' || id < 0 || id >= static_cast<long long>(limits::kMaxVocab) ||
+        !it.value().is_object() || !TokenName(it.value(), &content) || content.empty()) {
+      return ACORN_ERROR(kMalformed, "%s: expected a token id below %u and an object with a non-empty \"content\"",
+                         where.c_str(), limits::kMaxVocab);
+    }
+    auto flag = [&](const char* key) {
+      auto f = it.value().find(key);
+      return f != it.value().end() && f->is_boolean() && f->get<bool>();
+    };
+    if (id < pieces) {
+      if (spec->vocab[id] != content) {
+        return ACORN_ERROR(kMalformed, "%s is \"%s\" but piece %lld of tokenizer.model is \"%s\": the files are of "
+                           "different tokenizers", where.c_str(), content.c_str(), id, spec->vocab[id].c_str());
+      }
+      if (flag("special")) MarkSpecial(static_cast<int32_t>(id), spec);
+      continue;
+    }
+    AddedTokenSpec t;
+    t.id = static_cast<int32_t>(id);
+    t.content = content;
+    t.special = flag("special");
+    t.normalized = flag("normalized");
+    t.lstrip = flag("lstrip");
+    t.rstrip = flag("rstrip");
+    t.single_word = flag("single_word");
+    spec->added_tokens.push_back(std::move(t));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<TokenizerSpec> LoadSentencePieceModelFile(const std::string& path) {
   std::string bytes;
   ACORN_RETURN_IF_ERROR(ReadTokenizerFile(path, &bytes));
   auto spec = ParseSentencePieceModel(bytes);
   if (!spec.ok()) return Status(spec.status().code(), path + ": " + spec.status().message());
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  for (const char* name : {"special_tokens_map.json", "tokenizer_config.json"}) {
+    std::string text;
+    Status read = ReadTokenizerFile(dir + name, &text);
+    if (read.code() == ErrorCode::kNotFound) continue;
+    ACORN_RETURN_IF_ERROR(read);
+    ACORN_RETURN_IF_ERROR(ApplyHfSpecialTokens(text, dir + name, &spec.value()));
+  }
   return spec;
 }
 

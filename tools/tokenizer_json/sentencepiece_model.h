@@ -3,7 +3,9 @@
 // for those models are (transformers' LlamaConverter, legacy mode): Prepend "▁" + Replace " " -> "▁"
 // normalizer, BPE with byte fallback and merges derived from the piece scores, control and unknown
 // pieces as special added tokens, a BOS template, and the Replace/ByteFallback/Fuse/Strip decoder.
-// Unigram models and models with a precompiled normalization map are refused (kUnsupported).
+// User-defined pieces are found in the normalized text, as SentencePiece finds them (unless the model
+// adds a dummy prefix). Unigram models and models with a precompiled normalization map are refused
+// (kUnsupported).
 #pragma once
 
 #include <string>
@@ -15,6 +17,9 @@
 namespace acorn {
 
 Result<TokenizerSpec> ParseSentencePieceModel(std::string_view model_bytes);
+// Also reads special_tokens_map.json and tokenizer_config.json when they sit beside the model: the
+// tokens they name special (*_token, additional_special_tokens, added_tokens_decoder entries with
+// "special": true) become special, so that decoding skips what transformers skips.
 Result<TokenizerSpec> LoadSentencePieceModelFile(const std::string& path);
 
 }  // namespace acorn

@@ -108,6 +108,10 @@ class Bundle {
   // Verifies a caller-owned buffer (weights in flash, an embedded array). The buffer must stay valid
   // and unchanged for the Bundle's lifetime; it is never written.
   static Result<std::unique_ptr<Bundle>> FromBuffer(const uint8_t* data, size_t size);
+  // Whether bytes start as a bundle does: the 4-byte size prefix, then the identifier "ACRN" at bytes
+  // 8..11 (docs/FORMAT.md). The first check Open and FromBuffer make; for tools that take several
+  // kinds of file. Says nothing about the rest: only Open and FromBuffer verify.
+  static bool HasIdentifier(const uint8_t* data, size_t size);
 
   ~Bundle();
   Bundle(const Bundle&) = delete;
