@@ -102,7 +102,7 @@ def _generate_options(
 ) -> _L.GenerateOptions:
     # The library's defaults first (acorn_generate_options_init), then what the caller named.
     o = _L.GenerateOptions()
-    _L.lib().acorn_generate_options_init(ctypes.byref(o))
+    _L.lib().acorn_generate_options_init_sized(ctypes.byref(o), ctypes.sizeof(o))
     if max_tokens is not None:
         if max_tokens < 0:
             raise ValueError("max_tokens must be >= 0, got %d" % max_tokens)
@@ -414,7 +414,7 @@ class Model(_Handle):
         self._embed_size: Optional[int] = None
         L = _L.lib()
         options = _L.ModelOptions()
-        L.acorn_model_options_init(ctypes.byref(options))
+        L.acorn_model_options_init_sized(ctypes.byref(options), ctypes.sizeof(options))
         options.backends = backends.encode()
         options.threads = threads
         if load_mode not in ("mmap", "read"):
@@ -557,7 +557,7 @@ class Session(_Streaming):
         super().__init__()
         self._model = model  # the model's bytes (load from memory) must outlive the session
         options = _L.SessionOptions()
-        _L.lib().acorn_session_options_init(ctypes.byref(options))
+        _L.lib().acorn_session_options_init_sized(ctypes.byref(options), ctypes.sizeof(options))
         options.threads = threads
         _L.call("acorn_session_create", model._h, ctypes.byref(options), ctypes.byref(self._ptr))
 
@@ -643,7 +643,7 @@ class Chat(_Streaming):
         super().__init__()
         self._model = model
         session_options = _L.SessionOptions()
-        _L.lib().acorn_session_options_init(ctypes.byref(session_options))
+        _L.lib().acorn_session_options_init_sized(ctypes.byref(session_options), ctypes.sizeof(session_options))
         session_options.threads = threads
         c_options = _generate_options(**options)
         system_c = None if system is None else _utf8(system, "system")

@@ -74,6 +74,8 @@ class ModelOptions(ctypes.Structure):
 
 
 class SessionOptions(ctypes.Structure):
+    # The fields up to `threads` only (sessions from Python let the library allocate their arena):
+    # struct_size tells the library so, as for any program built against an older acorn.h.
     _fields_ = [("struct_size", ctypes.c_size_t), ("threads", ctypes.c_int)]
 
 
@@ -119,7 +121,7 @@ _PROTOTYPES = {
     "acorn_error_code": (_status, [_p]),
     "acorn_error_message": (ctypes.c_char_p, [_p]),
     "acorn_error_free": (None, [_p]),
-    "acorn_model_options_init": (None, [ctypes.POINTER(ModelOptions)]),
+    "acorn_model_options_init_sized": (None, [ctypes.POINTER(ModelOptions), _size]),
     "acorn_model_load": (_status, [ctypes.c_char_p, ctypes.POINTER(ModelOptions), _pp, _pp]),
     "acorn_model_load_from_memory": (_status, [_p, _size, ctypes.POINTER(ModelOptions), _pp, _pp]),
     "acorn_model_free": (None, [_p]),
@@ -127,12 +129,12 @@ _PROTOTYPES = {
     "acorn_model_vocab_size": (ctypes.c_int64, [_p]),
     "acorn_tokenize": (_status, [_p, _p, _size, ctypes.c_int, _i32p, _size, ctypes.POINTER(_size), _pp]),
     "acorn_detokenize": (_status, [_p, _i32p, _size, ctypes.c_int, _p, _size, ctypes.POINTER(_size), _pp]),
-    "acorn_session_options_init": (None, [ctypes.POINTER(SessionOptions)]),
+    "acorn_session_options_init_sized": (None, [ctypes.POINTER(SessionOptions), _size]),
     "acorn_session_create": (_status, [_p, ctypes.POINTER(SessionOptions), _pp, _pp]),
     "acorn_session_free": (None, [_p]),
     "acorn_session_reset": (None, [_p]),
     "acorn_session_position": (ctypes.c_int64, [_p]),
-    "acorn_generate_options_init": (None, [ctypes.POINTER(GenerateOptions)]),
+    "acorn_generate_options_init_sized": (None, [ctypes.POINTER(GenerateOptions), _size]),
     "acorn_generate": (
         _status,
         [_p, _p, _size, ctypes.POINTER(GenerateOptions), TextCallback, _p, ctypes.POINTER(GenerateStats), _pp],

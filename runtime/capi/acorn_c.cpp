@@ -50,6 +50,16 @@ acorn_status Fail(acorn_error** err, const acorn::Status& status) {
   return Fail(err, static_cast<acorn_status>(status.code()), status.message());
 }
 
+// Writes the library's defaults into a caller's options struct of `size` bytes (sizeof as the caller
+// was compiled, maybe an older and smaller struct): never past it, and struct_size says how much.
+template <typename T>
+void FillCallerStruct(T* out, size_t size, T* defaults) {
+  if (out == nullptr || size < sizeof(size_t)) return;
+  const size_t n = size < sizeof(T) ? size : sizeof(T);
+  defaults->struct_size = n;
+  std::memcpy(out, defaults, n);
+}
+
 acorn_status Ok(acorn_error** err) {
   if (err != nullptr) *err = nullptr;
   return ACORN_OK;
@@ -73,6 +83,10 @@ acorn::SessionOptions SessionOptionsFrom(const acorn_model* model, const acorn_s
   acorn::SessionOptions options;
   options.threads = model->threads;
   if (ACORN_HAS_FIELD(o, acorn_session_options, threads) && o->threads > 0) options.threads = o->threads;
+  if (ACORN_HAS_FIELD(o, acorn_session_options, arena_bytes)) {
+    options.arena = o->arena;
+    options.arena_bytes = o->arena_bytes;
+  }
   return options;
 }
 
@@ -155,13 +169,13 @@ acorn_status acorn_error_code(const acorn_error* err) { return err != nullptr ? 
 const char* acorn_error_message(const acorn_error* err) { return err != nullptr ? err->message.c_str() : ""; }
 void acorn_error_free(acorn_error* err) { delete err; }
 
-void acorn_model_options_init(acorn_model_options* options) {
-  if (options == nullptr) return;
-  std::memset(options, 0, sizeof *options);
-  options->struct_size = sizeof *options;
-  options->backends = "cpu";
-  options->threads = 0;
-  options->load_mode = ACORN_LOAD_MMAP;
+void acorn_model_options_init_sized(acorn_model_options* options, size_t size) {
+  acorn_model_options d;
+  std::memset(&d, 0, sizeof d);
+  d.backends = "cpu";
+  d.threads = 0;
+  d.load_mode = ACORN_LOAD_MMAP;
+  FillCallerStruct(options, size, &d);
 }
 
 acorn_status acorn_model_load(const char* path, const acorn_model_options* options, acorn_model** out,
@@ -248,10 +262,10 @@ acorn_status acorn_detokenize(const acorn_model* model, const int32_t* ids, size
   return Ok(err);
 }
 
-void acorn_session_options_init(acorn_session_options* options) {
-  if (options == nullptr) return;
-  std::memset(options, 0, sizeof *options);
-  options->struct_size = sizeof *options;
+void acorn_session_options_init_sized(acorn_session_options* options, size_t size) {
+  acorn_session_options d;
+  std::memset(&d, 0, sizeof d);
+  FillCallerStruct(options, size, &d);
 }
 
 acorn_status acorn_session_create(const acorn_model* model, const acorn_session_options* options,
@@ -265,6 +279,11 @@ acorn_status acorn_session_create(const acorn_model* model, const acorn_session_
 
 void acorn_session_free(acorn_session* session) { delete session; }
 
+size_t acorn_session_arena_bytes(const acorn_model* model, int threads) {
+  if (model == nullptr) return 0;
+  return static_cast<size_t>(acorn::Session::ArenaBytes(*model->model, threads > 0 ? threads : model->threads));
+}
+
 void acorn_session_reset(acorn_session* session) {
   if (session != nullptr) session->session->Reset();
 }
@@ -273,20 +292,20 @@ int64_t acorn_session_position(const acorn_session* session) {
   return session != nullptr ? session->session->position() : 0;
 }
 
-void acorn_generate_options_init(acorn_generate_options* options) {
-  if (options == nullptr) return;
-  std::memset(options, 0, sizeof *options);
-  options->struct_size = sizeof *options;
+void acorn_generate_options_init_sized(acorn_generate_options* options, size_t size) {
+  acorn_generate_options o;
+  std::memset(&o, 0, sizeof o);
   const acorn::GenerateOptions d;
-  options->max_tokens = d.max_new_tokens;
-  options->temperature = 0.0f;
-  options->top_k = d.sampler.top_k;
-  options->top_p = d.sampler.top_p;
-  options->min_p = d.sampler.min_p;
-  options->repeat_penalty = d.sampler.repetition_penalty;
-  options->repeat_last_n = d.sampler.repeat_last_n;
-  options->seed = d.sampler.seed;
-  options->add_special_tokens = 1;
+  o.max_tokens = d.max_new_tokens;
+  o.temperature = 0.0f;
+  o.top_k = d.sampler.top_k;
+  o.top_p = d.sampler.top_p;
+  o.min_p = d.sampler.min_p;
+  o.repeat_penalty = d.sampler.repetition_penalty;
+  o.repeat_last_n = d.sampler.repeat_last_n;
+  o.seed = d.sampler.seed;
+  o.add_special_tokens = 1;
+  FillCallerStruct(options, size, &o);
 }
 
 acorn_status acorn_generate(acorn_session* session, const char* prompt, size_t len,

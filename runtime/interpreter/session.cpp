@@ -23,7 +23,27 @@ uint64_t TokenRowBytes(const TensorDesc& d) {
   return d.Elements(1) * GetDTypeInfo(d.dtype).block_bytes / GetDTypeInfo(d.dtype).block_elems;
 }
 
+int ResolveThreads(int threads) { return threads > 0 ? threads : platform::HardwareThreads(); }
+
+// Kernel scratch for `threads` threads: the largest any host op asks for (ops run one at a time).
+size_t ScratchBytes(const Model& model, int threads) {
+  size_t scratch = 0;
+  for (const BoundOp& b : model.bound().ops) {
+    if (b.kernel->scratch && IsHost(b.kernel->backend)) {
+      scratch = std::max(scratch, b.kernel->scratch(model.bundle(), *b.op, threads));
+    }
+  }
+  return scratch;
+}
+
+// Where the scratch starts in a host arena: after the planned tensors, aligned for any vector load.
+uint64_t ScratchOffset(const MemoryPlan& plan) { return (plan.arena_bytes + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment; }
+
 }  // namespace
+
+uint64_t Session::ArenaBytes(const Model& model, int threads) {
+  return ScratchOffset(model.plan()) + ScratchBytes(model, ResolveThreads(threads));
+}
 
 Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> model, const SessionOptions& options) {
   if (model == nullptr) return ACORN_ERROR(kInvalidArgument, "no model");
@@ -31,12 +51,20 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
   const MemoryPlan& plan = model->plan();
   std::unique_ptr<Session> s(new Session());
   s->model_ = model;
+  const int threads = ResolveThreads(options.threads);
+  const size_t scratch = ScratchBytes(*model, threads);
+  const bool on_device = model->bound().device_model != nullptr;
+  // The host arena holds the planned tensors and, after them, the kernels' scratch: one block, the
+  // caller's or one allocation at creation. (With an accelerator the device side provides the host
+  // arena, pinned, and the scratch is allocated beside it.)
+  const uint64_t host_bytes = on_device ? plan.arena_bytes : ScratchOffset(plan) + scratch;
 
   if (options.arena != nullptr) {
-    if (options.arena_bytes < plan.arena_bytes) {
-      return ACORN_ERROR(kOutOfMemory, "arena of %zu bytes is too small: this model needs %llu bytes "
-                         "(Model::plan().arena_bytes)", options.arena_bytes,
-                         static_cast<unsigned long long>(plan.arena_bytes));
+    if (options.arena_bytes < host_bytes) {
+      return ACORN_ERROR(kOutOfMemory, "arena of %zu bytes is too small: this model needs %llu bytes with %d threads "
+                         "(Session::ArenaBytes: %llu of activations and KV cache, %zu of kernel scratch)",
+                         options.arena_bytes, static_cast<unsigned long long>(host_bytes), threads,
+                         static_cast<unsigned long long>(plan.arena_bytes), on_device ? size_t{0} : scratch);
     }
     if (reinterpret_cast<uintptr_t>(options.arena) % kArenaAlignment != 0) {
       return ACORN_ERROR(kInvalidArgument, "arena memory must be %llu-byte aligned",
@@ -52,35 +80,33 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
     s->arena_ = static_cast<uint8_t*>(options.arena);
   } else {
     const uint64_t physical = platform::PhysicalMemoryBytes();
-    if (physical > 0 && plan.arena_bytes > physical) {
+    if (physical > 0 && host_bytes > physical) {
       return ACORN_ERROR(kOutOfMemory, "the arena (KV cache and activations) needs %llu bytes, more than this "
                          "machine's %llu bytes of memory; convert with a shorter context (--context)",
-                         static_cast<unsigned long long>(plan.arena_bytes), static_cast<unsigned long long>(physical));
+                         static_cast<unsigned long long>(host_bytes), static_cast<unsigned long long>(physical));
     }
-    s->arena_ = static_cast<uint8_t*>(platform::AlignedAlloc(plan.arena_bytes, kArenaAlignment));
+    s->arena_ = static_cast<uint8_t*>(platform::AlignedAlloc(host_bytes, kArenaAlignment));
     if (s->arena_ == nullptr) {
-      return ACORN_ERROR(kOutOfMemory, "cannot allocate the %llu-byte arena (KV cache and activations); use a "
-                         "smaller context when converting", static_cast<unsigned long long>(plan.arena_bytes));
+      return ACORN_ERROR(kOutOfMemory, "cannot allocate the %llu-byte arena (KV cache, activations and kernel "
+                         "scratch); use a smaller context when converting", static_cast<unsigned long long>(host_bytes));
     }
     s->owns_arena_ = true;
   }
 
-  const int threads = options.threads > 0 ? options.threads : platform::HardwareThreads();
+  // A pool of one thread starts no thread (platforms without threads run that way).
   ACORN_ASSIGN_OR_RETURN(s->pool_, cpu::ThreadPool::Create(threads));
   s->res_.pool = s->pool_.get();
   s->res_.threads = s->pool_->size();
 
-  size_t scratch = 0;
-  for (const BoundOp& b : model->bound().ops) {
-    if (b.kernel->scratch && IsHost(b.kernel->backend)) {
-      scratch = std::max(scratch, b.kernel->scratch(bundle, *b.op, s->res_.threads));
+  if (scratch > 0 && on_device) {
+    s->device_scratch_ = static_cast<uint8_t*>(platform::AlignedAlloc(scratch, kArenaAlignment));
+    if (s->device_scratch_ == nullptr) {
+      return ACORN_ERROR(kOutOfMemory, "cannot allocate %zu bytes of kernel scratch", scratch);
     }
+    s->res_.scratch = s->device_scratch_;
+  } else if (scratch > 0) {
+    s->res_.scratch = s->arena_ + ScratchOffset(plan);
   }
-  if (scratch > 0) {
-    s->scratch_ = static_cast<uint8_t*>(platform::AlignedAlloc(scratch, 64));
-    if (s->scratch_ == nullptr) return ACORN_ERROR(kOutOfMemory, "cannot allocate %zu bytes of kernel scratch", scratch);
-  }
-  s->res_.scratch = s->scratch_;
   s->res_.scratch_bytes = scratch;
 
   const std::vector<TensorDesc>& tensors = bundle.tensors();
@@ -118,7 +144,7 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
 Session::~Session() {
   // The device session owns a pinned host arena; it goes with device_.
   if (owns_arena_) platform::AlignedFree(arena_);
-  platform::AlignedFree(scratch_);
+  platform::AlignedFree(device_scratch_);
 }
 
 void Session::Reset() {

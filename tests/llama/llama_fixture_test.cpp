@@ -163,10 +163,16 @@ TEST(LlamaSession, CallerArenaTooSmallIsRefused) {
   ASSERT_FALSE(session.ok());
   EXPECT_EQ(session.status().code(), ErrorCode::kOutOfMemory);
   EXPECT_NE(session.status().message().find("too small"), std::string::npos);
-  // Enough caller memory works, and gives the same logits as a platform-allocated arena.
-  std::vector<uint8_t> memory((*model)->plan().arena_bytes + 64);
+  EXPECT_NE(session.status().message().find("Session::ArenaBytes"), std::string::npos);
+  // Enough caller memory works: the planned tensors and, after them, the kernels' scratch.
+  so.threads = 2;
+  const uint64_t need = Session::ArenaBytes(**model, so.threads);
+  EXPECT_GT(need, (*model)->plan().arena_bytes) << "attention has scratch: it must be counted";
+  std::vector<uint8_t> memory(need + 64);
   so.arena = memory.data() + (64 - reinterpret_cast<uintptr_t>(memory.data()) % 64) % 64;
-  so.arena_bytes = (*model)->plan().arena_bytes;
+  so.arena_bytes = need - 1;
+  EXPECT_FALSE(Session::Create(*model, so).ok()) << "one byte short of ArenaBytes was taken";
+  so.arena_bytes = need;
   auto ok = Session::Create(*model, so);
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
 }

@@ -266,6 +266,56 @@ TEST(CApi, LoadFromMemoryAndEmbedRefusesDecoder) {
   acorn_error_free(err);
 }
 
+// A program built against an older acorn.h has smaller options structs: *_init writes only as many
+// bytes as it says, and the library reads only the fields that struct_size covers.
+TEST(CApi, OlderCallersSmallerStructsAreRespected) {
+  ModelHandle h;
+  ASSERT_NO_FATAL_FAILURE(Load(&h));
+  // The session options of a header without arena/arena_bytes, followed by bytes that must stay.
+  const size_t old_size = offsetof(acorn_session_options, arena);
+  alignas(acorn_session_options) unsigned char buffer[sizeof(acorn_session_options) + 16];
+  std::memset(buffer, 0xAB, sizeof buffer);
+  auto* old = reinterpret_cast<acorn_session_options*>(buffer);
+  acorn_session_options_init_sized(old, old_size);
+  EXPECT_EQ(old->struct_size, old_size);
+  for (size_t i = old_size; i < sizeof buffer; ++i) ASSERT_EQ(buffer[i], 0xAB) << "init wrote byte " << i;
+  old->threads = 1;
+  acorn_session* session = nullptr;
+  acorn_error* err = nullptr;
+  // 0xAB... where arena would be is never read: the session allocates its own arena.
+  ASSERT_EQ(acorn_session_create(h.model, old, &session, &err), ACORN_OK) << acorn_error_message(err);
+  acorn_session_free(session);
+}
+
+// A session in the caller's memory: acorn_session_arena_bytes is exactly what it needs.
+TEST(CApi, SessionInTheCallersArena) {
+  ModelHandle h;
+  ASSERT_NO_FATAL_FAILURE(Load(&h));
+  const size_t need = acorn_session_arena_bytes(h.model, 2);
+  ASSERT_GT(need, 0u);
+  std::vector<uint8_t> memory(need + 64);
+  acorn_session_options so;
+  acorn_session_options_init(&so);
+  so.threads = 2;
+  so.arena = memory.data() + (64 - reinterpret_cast<uintptr_t>(memory.data()) % 64) % 64;
+  so.arena_bytes = need - 1;
+  acorn_session* session = nullptr;
+  acorn_error* err = nullptr;
+  EXPECT_EQ(acorn_session_create(h.model, &so, &session, &err), ACORN_OUT_OF_MEMORY);
+  ASSERT_NE(err, nullptr);
+  EXPECT_NE(std::string(acorn_error_message(err)).find("too small"), std::string::npos) << acorn_error_message(err);
+  acorn_error_free(err);
+  so.arena_bytes = need;
+  ASSERT_EQ(acorn_session_create(h.model, &so, &session, &err), ACORN_OK) << acorn_error_message(err);
+  acorn_generate_options options;
+  acorn_generate_options_init(&options);
+  options.max_tokens = 8;
+  std::string text;
+  EXPECT_EQ(acorn_generate(session, "Hello", 5, &options, Collect, &text, nullptr, nullptr), ACORN_OK);
+  EXPECT_FALSE(text.empty());
+  acorn_session_free(session);
+}
+
 TEST(CApi, TwoSessionsOnTwoThreads) {
   ModelHandle h;
   ASSERT_NO_FATAL_FAILURE(Load(&h));

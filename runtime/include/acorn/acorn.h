@@ -8,9 +8,11 @@
  * *err receives a new acorn_error (code and message) that the caller frees with
  * acorn_error_free(); on success *err is set to NULL. There is no global error state.
  *
- * Options structs start with `struct_size`: fill them with the matching *_init() function, which
- * sets struct_size = sizeof(struct) and the defaults, so that a program built against an older
- * header keeps working with a newer library. See docs/API.md for ownership, threads and ABI rules.
+ * Options structs start with `struct_size`: fill them with the matching *_init() macro, which
+ * passes sizeof(struct) as this program was compiled to the library; the library writes only that
+ * many bytes (its defaults) and reads only the fields struct_size covers, so that a program built
+ * against an older header keeps working with a newer library. See docs/API.md for ownership,
+ * threads and ABI rules.
  */
 #ifndef ACORN_ACORN_H_
 #define ACORN_ACORN_H_
@@ -68,7 +70,8 @@ typedef struct acorn_model_options {
   acorn_load_mode load_mode; /* acorn_model_load only */
 } acorn_model_options;
 
-void acorn_model_options_init(acorn_model_options* options);
+void acorn_model_options_init_sized(acorn_model_options* options, size_t size);
+#define acorn_model_options_init(options) acorn_model_options_init_sized((options), sizeof(*(options)))
 
 /* options may be NULL (defaults). On success *out owns a model; free it with acorn_model_free. */
 acorn_status acorn_model_load(const char* path, const acorn_model_options* options, acorn_model** out,
@@ -101,10 +104,17 @@ acorn_status acorn_detokenize(const acorn_model* model, const int32_t* ids, size
 
 typedef struct acorn_session_options {
   size_t struct_size;
-  int threads; /* 0: the model's default */
+  int threads;        /* 0: the model's default */
+  void* arena;        /* the caller's memory for the session (64-byte aligned), or NULL to allocate */
+  size_t arena_bytes; /* its size: at least acorn_session_arena_bytes(model, threads) */
 } acorn_session_options;
 
-void acorn_session_options_init(acorn_session_options* options);
+void acorn_session_options_init_sized(acorn_session_options* options, size_t size);
+#define acorn_session_options_init(options) acorn_session_options_init_sized((options), sizeof(*(options)))
+/* The memory a session with `threads` threads (0: the model's default) needs as its arena: the
+ * KV cache, the activations and the kernels' scratch. A session in the caller's arena allocates
+ * nothing more while it runs. */
+size_t acorn_session_arena_bytes(const acorn_model* model, int threads);
 
 acorn_status acorn_session_create(const acorn_model* model, const acorn_session_options* options,
                                   acorn_session** out, acorn_error** err);
@@ -132,7 +142,8 @@ typedef struct acorn_generate_options {
   int add_special_tokens;   /* acorn_generate: add the tokenizer's BOS etc. to the prompt (default 1) */
 } acorn_generate_options;
 
-void acorn_generate_options_init(acorn_generate_options* options);
+void acorn_generate_options_init_sized(acorn_generate_options* options, size_t size);
+#define acorn_generate_options_init(options) acorn_generate_options_init_sized((options), sizeof(*(options)))
 
 typedef enum acorn_stop_reason {
   ACORN_STOP_TOKEN = 0,    /* end of sequence / end of turn */

@@ -115,13 +115,17 @@ enum class StepRows {
 struct SessionOptions {
   int threads = 0;                // 0: all hardware threads
   void* arena = nullptr;          // caller memory for the arena (64-byte aligned), or null
-  size_t arena_bytes = 0;         // its size; must be at least Model::plan().arena_bytes
+  size_t arena_bytes = 0;         // its size; at least Session::ArenaBytes(model, threads)
 };
 
 class Session {
  public:
   static Result<std::unique_ptr<Session>> Create(std::shared_ptr<const Model> model,
                                                  const SessionOptions& options = SessionOptions());
+  // The memory a session of `model` with `threads` threads (0: all) needs from the caller
+  // (SessionOptions::arena): the planned activations and KV cache (Model::plan().arena_bytes) and,
+  // after them, the kernels' scratch. Nothing is allocated while steps run.
+  static uint64_t ArenaBytes(const Model& model, int threads = 0);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -159,7 +163,7 @@ class Session {
   std::unique_ptr<DeviceSession> device_;
   uint8_t* arena_ = nullptr;
   bool owns_arena_ = false;
-  uint8_t* scratch_ = nullptr;
+  uint8_t* device_scratch_ = nullptr;  // kernel scratch beside a device-provided host arena
   std::unique_ptr<cpu::ThreadPool> pool_;
   KernelResources res_;
   std::vector<OpCall> calls_;
