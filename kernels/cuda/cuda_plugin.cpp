@@ -17,7 +17,12 @@ using B = Backend;
 // Every op; matrix products for every weight dtype but the integer ones. Order matters only among
 // entries for the same op: the first match wins.
 constexpr KernelEntry kCudaKernels[] = {
-    {K(fb::OpKind::Embedding), kAnyDType, B::kCuda, ops::CudaEmbedding, nullptr},
+    // The gather reads f32/f16/bf16/q8_0/q4_0 tables (LoadWeight); other tables stay on the host.
+    {K(fb::OpKind::Embedding), D(DType::kF32), B::kCuda, ops::CudaEmbedding, nullptr},
+    {K(fb::OpKind::Embedding), D(DType::kF16), B::kCuda, ops::CudaEmbedding, nullptr},
+    {K(fb::OpKind::Embedding), D(DType::kBF16), B::kCuda, ops::CudaEmbedding, nullptr},
+    {K(fb::OpKind::Embedding), D(DType::kQ8_0), B::kCuda, ops::CudaEmbedding, nullptr},
+    {K(fb::OpKind::Embedding), D(DType::kQ4_0), B::kCuda, ops::CudaEmbedding, nullptr},
     {K(fb::OpKind::RmsNorm), kAnyDType, B::kCuda, ops::CudaRmsNorm, nullptr},
     {K(fb::OpKind::LayerNorm), kAnyDType, B::kCuda, ops::CudaLayerNorm, nullptr},
     {K(fb::OpKind::MatMul), D(DType::kF32), B::kCuda, ops::CudaMatMul, ops::CudaMatMulScratch},

@@ -23,8 +23,18 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t k);
 // k must be a multiple of 32. d = (value of largest magnitude, sign kept) / -8,
 // q = min(15, int(x/d + 8.5)).
 void QuantizeRowQ4_0(const float* x, BlockQ4_0* y, int64_t k);
-// Converts k elements of f32/f16/bf16/q8_0/q4_0 to float (k a multiple of 32 for block types).
-// Returns false for a dtype that holds no floats (i32, i8).
+// k must be a multiple of 32. d = (max - min) / 15, m = min, q = min(15, int((x - min)/d + 0.5)).
+void QuantizeRowQ4_1(const float* x, BlockQ4_1* y, int64_t k);
+// k must be a multiple of 32. d = (value of largest magnitude, sign kept) / -16,
+// q = min(31, int(x/d + 16.5)).
+void QuantizeRowQ5_0(const float* x, BlockQ5_0* y, int64_t k);
+// k must be a multiple of 32. d = (max - min) / 31, m = min, q = int((x - min)/d + 0.5).
+void QuantizeRowQ5_1(const float* x, BlockQ5_1* y, int64_t k);
+// Writes k floats as `type` (rounded for f16/bf16, quantized as above for block types; k a
+// multiple of 32 for those). Returns false for a dtype that holds no floats (i32, i8).
+bool QuantizeRow(DType type, const float* x, void* dst, int64_t k);
+// Converts k elements of any float-holding dtype to float (k a multiple of 32 for block types),
+// as ggml's dequantize_row_* does. Returns false for a dtype that holds no floats (i32, i8).
 bool DequantizeRow(DType type, const void* src, float* dst, int64_t k);
 
 // ---- Linear layers -----------------------------------------------------------------------------

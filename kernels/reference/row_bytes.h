@@ -21,6 +21,9 @@ inline size_t StoredRowBytes(DType dtype, int64_t K) {
     case DType::kI8: return k;
     case DType::kQ8_0: return k / kQBlock * sizeof(BlockQ8_0);
     case DType::kQ4_0: return k / kQBlock * sizeof(BlockQ4_0);
+    case DType::kQ4_1: return k / kQBlock * sizeof(BlockQ4_1);
+    case DType::kQ5_0: return k / kQBlock * sizeof(BlockQ5_0);
+    case DType::kQ5_1: return k / kQBlock * sizeof(BlockQ5_1);
   }
   return 0;
 }

@@ -20,6 +20,9 @@ namespace {
 
 static_assert(static_cast<int>(fb::DType::MAX) + 1 == kDTypeCount, "schema DType and dtype table disagree");
 static_assert(static_cast<int>(fb::DType::Q4_0) == static_cast<int>(DType::kQ4_0), "dtype numbering");
+static_assert(static_cast<int>(fb::DType::Q4_1) == static_cast<int>(DType::kQ4_1), "dtype numbering");
+static_assert(static_cast<int>(fb::DType::Q5_0) == static_cast<int>(DType::kQ5_0), "dtype numbering");
+static_assert(static_cast<int>(fb::DType::Q5_1) == static_cast<int>(DType::kQ5_1), "dtype numbering");
 static_assert(static_cast<int>(fb::Storage::Output) == static_cast<int>(Storage::kOutput), "storage numbering");
 
 // Bounds for what a bundle may declare (core/limits.h) keep size arithmetic far from overflow and

@@ -14,6 +14,9 @@ constexpr DTypeInfo kTable[kDTypeCount] = {
     {DType::kQ4_0, "q4_0", kQBlock, sizeof(BlockQ4_0), true},
     {DType::kI32, "i32", 1, 4, false},
     {DType::kI8, "i8", 1, 1, false},
+    {DType::kQ4_1, "q4_1", kQBlock, sizeof(BlockQ4_1), true},
+    {DType::kQ5_0, "q5_0", kQBlock, sizeof(BlockQ5_0), true},
+    {DType::kQ5_1, "q5_1", kQBlock, sizeof(BlockQ5_1), true},
 };
 }  // namespace
 

@@ -5,7 +5,8 @@ tests/fixtures/llama, the way llama.cpp's convert_hf_to_gguf.py would write them
 - llama.* hyper-parameters, general.*, a chat template, a small tokenizer;
 - attn_q / attn_k rows permuted for llama.cpp's interleaved RoPE (LlamaModel.permute);
 - 1-D tensors in F32, matrices in the file's type; Q8_0 / Q4_0 blocks made by gguf.quants
-  (ggml's reference quantizers);
+  (ggml's reference quantizers); the "mixed" file gives each matrix its own type (F16 output,
+  Q4_1 / Q5_0 / Q5_1 / Q4_0 / Q8_0 in turn elsewhere);
 - llama3 RoPE scaling as the rope_freqs.weight tensor (LlamaModel.generate_extra_tensors).
 
 and BERT files the way its BertModel conversion writes them (bert.* keys, "phantom space" WordPiece
@@ -34,7 +35,20 @@ FILES = [
     ("mha_untied", T.Q4_0, "spm", "mha_untied.q4_0.gguf"),
     ("gqa_tied_llama3", T.F32, "bpe", "gqa_tied_llama3.f32.gguf"),
     ("gqa_tied_llama3", T.BF16, "bpe", "gqa_tied_llama3.bf16.gguf"),
+    ("mha_untied", "mixed", "spm", "mha_untied.mixed.gguf"),
 ]
+
+# The mixed file: each matrix in its own type, as llama.cpp's presets mix them (an F16 output
+# matrix, legacy block types in the layers).
+MIXED_CYCLE = [T.Q4_1, T.Q5_0, T.Q5_1, T.Q4_0, T.Q8_0]
+
+
+def mixed_type(gname, index):
+    if gname == "output.weight":
+        return T.F16
+    if gname == "token_embd.weight":
+        return T.Q5_1
+    return MIXED_CYCLE[index % len(MIXED_CYCLE)]
 
 CHAT_TEMPLATE = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{% endfor %}"
 
@@ -221,20 +235,26 @@ def write(src_dir, qtype, tok, path):
     w.add_key_length(head_dim)
     w.add_value_length(head_dim)
     w.add_vocab_size(cfg["vocab_size"])
-    w.add_file_type({T.F32: 0, T.F16: 1, T.Q4_0: 2, T.Q8_0: 7, T.BF16: 32}[qtype])
+    w.add_file_type({T.F32: 0, T.F16: 1, T.Q4_0: 2, T.Q8_0: 7, T.BF16: 32, "mixed": 3}[qtype])
     w.add_chat_template(CHAT_TEMPLATE)
     (add_spm_tokenizer if tok == "spm" else add_bpe_tokenizer)(w, cfg["vocab_size"])
 
     if rope.get("rope_type") == "llama3":
         w.add_tensor("rope_freqs.weight", llama3_rope_factors(cfg, head_dim))
-    for name in sorted(weights):
+    for index, name in enumerate(sorted(weights)):
         data = weights[name]
         if name.endswith("q_proj.weight"):
             data = permute(data, heads, heads)
         elif name.endswith("k_proj.weight"):
             data = permute(data, heads, kv)
         gname = gguf_name(name)
-        if data.ndim == 1 or qtype == T.F32:
+        if qtype == "mixed" and data.ndim > 1:
+            t = mixed_type(gname, index)
+            if t == T.F16:
+                w.add_tensor(gname, data.astype(np.float16))
+            else:
+                w.add_tensor(gname, gguf.quants.quantize(data.astype(np.float32), t), raw_dtype=t)
+        elif data.ndim == 1 or qtype == T.F32 or qtype == "mixed":
             w.add_tensor(gname, data.astype(np.float32))
         elif qtype == T.F16:
             w.add_tensor(gname, data.astype(np.float16))
@@ -370,12 +390,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--src", default=os.path.join(root, "tests/fixtures/llama"))
     ap.add_argument("--out", default=os.path.join(root, "tests/fixtures/gguf"))
+    ap.add_argument("--only", nargs="*", help="write only these files (names as in FILES)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     for fixture, qtype, tok, name in FILES:
+        if args.only and name not in args.only:
+            continue
         path = os.path.join(args.out, name)
         write(os.path.join(args.src, fixture), qtype, tok, path)
         print(f"{path}: {os.path.getsize(path)} bytes")
+    if args.only:
+        return
     bert_src = os.path.join(root, "tests/fixtures/bert")
     for fixture, qtype, name in BERT_FILES:
         d = os.path.join(bert_src, fixture)

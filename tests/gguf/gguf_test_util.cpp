@@ -85,8 +85,9 @@ std::vector<uint8_t> TinyLlamaGguf(uint32_t ffn_down_type, const TinyOverrides& 
       {"blk.0.ffn_norm.weight", {kHidden}, 0, kHidden * 4},
       {"blk.0.ffn_gate.weight", {kHidden, kFfn}, 0, kHidden * kFfn * 4},
       {"blk.0.ffn_up.weight", {kHidden, kFfn}, 0, kHidden * kFfn * 4},
-      // Q4_K: 256 values in 144 bytes.
-      {"blk.0.ffn_down.weight", {kFfn, kHidden}, ffn_down_type, ffn_down_type == 12 ? kHidden * 144 : kFfn * kHidden * 4},
+      // Q4_K: 256 values in 144 bytes; Q6_K: in 210.
+      {"blk.0.ffn_down.weight", {kFfn, kHidden}, ffn_down_type,
+       ffn_down_type == 12 ? kHidden * 144 : ffn_down_type == 14 ? kHidden * 210 : kFfn * kHidden * 4},
       {"output_norm.weight", {kHidden}, 0, kHidden * 4},
   };
   std::vector<std::pair<std::string, uint32_t>> u32 = {

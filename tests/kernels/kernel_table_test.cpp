@@ -143,10 +143,10 @@ std::string Str(const char* what, int64_t v) { return std::string(what) + std::t
 std::vector<DType> WeightDTypes(const KernelEntry& e) {
   if (WeightInput(e.op_kind) < 0) return {DType::kF32};  // no weights: dtype plays no part
   if (e.weight_dtype != kAnyDType) return {static_cast<DType>(e.weight_dtype)};
-  return {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0};
+  return {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1};
 }
 
-bool Quantized(DType d) { return d == DType::kQ8_0 || d == DType::kQ4_0; }
+bool Quantized(DType d) { return GetDTypeInfo(d).quantized; }
 
 // One-op bundles of `kind` with weights in `wtype`. Empty means this file cannot build the kind:
 // the caller fails.

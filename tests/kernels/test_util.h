@@ -27,6 +27,9 @@ inline size_t WeightRowBytes(DType wtype, int64_t K) {
     case DType::kBF16: return static_cast<size_t>(K) * 2;
     case DType::kQ8_0: return static_cast<size_t>(K / kQBlock) * sizeof(BlockQ8_0);
     case DType::kQ4_0: return static_cast<size_t>(K / kQBlock) * sizeof(BlockQ4_0);
+    case DType::kQ4_1: return static_cast<size_t>(K / kQBlock) * sizeof(BlockQ4_1);
+    case DType::kQ5_0: return static_cast<size_t>(K / kQBlock) * sizeof(BlockQ5_0);
+    case DType::kQ5_1: return static_cast<size_t>(K / kQBlock) * sizeof(BlockQ5_1);
     default: return 0;
   }
 }
@@ -38,25 +41,7 @@ inline std::vector<uint8_t> EncodeRows(const std::vector<float>& f, int64_t rows
   for (int64_t r = 0; r < rows; ++r) {
     const float* src = f.data() + r * K;
     uint8_t* dst = out.data() + r * rb;
-    switch (wtype) {
-      case DType::kF32:
-        for (int64_t k = 0; k < K; ++k) reinterpret_cast<float*>(dst)[k] = src[k];
-        break;
-      case DType::kF16:
-        for (int64_t k = 0; k < K; ++k) reinterpret_cast<uint16_t*>(dst)[k] = F32ToF16(src[k]);
-        break;
-      case DType::kBF16:
-        for (int64_t k = 0; k < K; ++k) reinterpret_cast<uint16_t*>(dst)[k] = F32ToBF16(src[k]);
-        break;
-      case DType::kQ8_0:
-        ref::QuantizeRowQ8_0(src, reinterpret_cast<BlockQ8_0*>(dst), K);
-        break;
-      case DType::kQ4_0:
-        ref::QuantizeRowQ4_0(src, reinterpret_cast<BlockQ4_0*>(dst), K);
-        break;
-      default:
-        break;
-    }
+    ref::QuantizeRow(wtype, src, dst, K);
   }
   return out;
 }
@@ -68,6 +53,9 @@ inline const char* TypeName(DType t) {
     case DType::kBF16: return "bf16";
     case DType::kQ8_0: return "q8_0";
     case DType::kQ4_0: return "q4_0";
+    case DType::kQ4_1: return "q4_1";
+    case DType::kQ5_0: return "q5_0";
+    case DType::kQ5_1: return "q5_1";
     default: return "other";
   }
 }

@@ -72,6 +72,7 @@ int ConvertBertGguf(const GgufFile& file, const std::string& out, ConvertOptions
   Result<DType> dtype = GgufBundleDType(file, dtype_given, options.dtype, quiet);
   if (!dtype.ok()) return Fail("", dtype.status());
   options.dtype = *dtype;
+  options.keep_source_dtypes = !dtype_given;
   if (!quiet && file.FindTensor("cls.output.weight") != nullptr) {
     std::fprintf(stderr, "acorn-convert: note: %s has a classifier head (cls.*); it is left out, the bundle gives "
                  "embeddings and hidden states\n", file.label().c_str());

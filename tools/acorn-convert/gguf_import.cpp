@@ -50,8 +50,8 @@ Result<DType> GgufBundleDType(const GgufFile& file, bool dtype_given, DType give
   ACORN_ASSIGN_OR_RETURN(DType own, GgufMatrixDType(file, &mixed));
   if (dtype_given) return given;
   if (mixed && !quiet) {
-    std::fprintf(stderr, "acorn-convert: note: %s mixes matrix types; matrices not in %s are converted to it "
-                 "(pass --dtype to choose)\n", file.label().c_str(), DTypeName(own));
+    std::fprintf(stderr, "acorn-convert: note: %s mixes matrix types (mostly %s); each keeps its own type "
+                 "(pass --dtype to convert all to one)\n", file.label().c_str(), DTypeName(own));
   }
   return own;
 }
@@ -63,6 +63,7 @@ bool IsGgufPath(const std::string& path) {
 Status ImportGguf(const GgufFile& file, const LlamaConfig& config, bool dtype_given, bool quiet,
                   ConvertOptions* options, BundleWriter* writer) {
   ACORN_ASSIGN_OR_RETURN(options->dtype, GgufBundleDType(file, dtype_given, options->dtype, quiet));
+  options->keep_source_dtypes = !dtype_given;
   ACORN_RETURN_IF_ERROR(BuildLlamaBundle(config, GgufWeights(file, config), *options, writer));
   CopyGgufMetadata(file, writer);
   return AttachGgufTokenizer(file, quiet, writer);

@@ -22,11 +22,12 @@ void CopyGgufMetadata(const GgufFile& file, BundleWriter* writer);
 // The tokenizer.ggml.* vocabulary as the bundle's tokenizer. No tokenizer, or one of a kind acorn
 // does not support, is a warning (the bundle takes token ids); a malformed one is an error.
 Status AttachGgufTokenizer(const GgufFile& file, bool quiet, BundleWriter* writer);
-// The dtype the bundle's matrices get: `given` with --dtype, else the file's own (noting a mix).
+// The dtype the bundle's matrices get: `given` with --dtype, else the file's most common one (each
+// matrix then keeps its own type; a mix is noted).
 Result<DType> GgufBundleDType(const GgufFile& file, bool dtype_given, DType given, bool quiet);
 
-// Without dtype_given, options->dtype becomes the type most of the file's matrices have, so they
-// are copied as they are. A tokenizer that cannot be converted is reported on stderr and left out
+// Without dtype_given, every matrix keeps the type it has in the file (copied as it is) and
+// options->dtype becomes the most common one. A tokenizer that cannot be converted is reported on stderr and left out
 // (the bundle still records the bos/eos ids); everything else that fails is returned.
 Status ImportGguf(const GgufFile& file, const LlamaConfig& config, bool dtype_given, bool quiet,
                   ConvertOptions* options, BundleWriter* writer);

@@ -23,7 +23,7 @@ enum class GgufValueType : uint32_t {
 };
 
 // ggml tensor types acorn can import (the numbering is ggml's); others are only named in errors.
-enum class GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ8_0 = 8, kBF16 = 30 };
+enum class GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ5_0 = 6, kQ5_1 = 7, kQ8_0 = 8, kBF16 = 30 };
 
 // "Q4_K", "F16", ...; "type 123" for a number ggml does not define.
 std::string GgmlTypeName(uint32_t type);

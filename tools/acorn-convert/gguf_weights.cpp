@@ -13,7 +13,7 @@ namespace convert {
 
 namespace {
 
-const char* const kSupportedTypes = "F32, F16, BF16, Q8_0, Q4_0";
+const char* const kSupportedTypes = "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1";
 
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 bool EndsWith(const std::string& s, const std::string& suffix) {
@@ -27,28 +27,6 @@ bool IsModelWeight(const std::string& gguf_name) {
 }
 
 bool IsMatrix(const GgufTensor& t) { return t.ne.size() >= 2; }
-
-// Writes one row of floats as `dtype`.
-void EncodeRow(DType dtype, const float* x, int64_t n, uint8_t* out) {
-  switch (dtype) {
-    case DType::kF32: std::memcpy(out, x, static_cast<size_t>(n) * 4); break;
-    case DType::kF16:
-      for (int64_t i = 0; i < n; ++i) {
-        const uint16_t h = F32ToF16(x[i]);
-        std::memcpy(out + i * 2, &h, 2);
-      }
-      break;
-    case DType::kBF16:
-      for (int64_t i = 0; i < n; ++i) {
-        const uint16_t h = F32ToBF16(x[i]);
-        std::memcpy(out + i * 2, &h, 2);
-      }
-      break;
-    case DType::kQ8_0: ref::QuantizeRowQ8_0(x, reinterpret_cast<BlockQ8_0*>(out), n); break;
-    case DType::kQ4_0: ref::QuantizeRowQ4_0(x, reinterpret_cast<BlockQ4_0*>(out), n); break;
-    default: break;  // refused before a fill is made
-  }
-}
 
 std::string ShapeText(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -104,10 +82,15 @@ Result<DType> DTypeFromGgml(const GgufTensor& t) {
     case GgmlType::kBF16: return DType::kBF16;
     case GgmlType::kQ8_0: return DType::kQ8_0;
     case GgmlType::kQ4_0: return DType::kQ4_0;
+    case GgmlType::kQ4_1: return DType::kQ4_1;
+    case GgmlType::kQ5_0: return DType::kQ5_0;
+    case GgmlType::kQ5_1: return DType::kQ5_1;
   }
-  return ACORN_ERROR(kUnsupported, "tensor %s has type %s; acorn reads %s. Requantize the file with "
-                     "`llama-quantize --allow-requantize --pure IN.gguf OUT.gguf Q4_0` (or Q8_0), or convert the "
-                     "Hugging Face checkpoint with acorn-convert directly", t.name.c_str(),
+  // --dtype cannot help here: requantizing starts from values acorn can decode.
+  return ACORN_ERROR(kUnsupported, "tensor %s has type %s, which acorn cannot read yet (it reads %s, each tensor "
+                     "kept in its own type). Requantize the file with `llama-quantize --allow-requantize --pure "
+                     "IN.gguf OUT.gguf Q8_0` (or Q4_0, Q4_1, Q5_0, Q5_1), or convert the Hugging Face checkpoint "
+                     "with `acorn-convert MODEL_DIR --dtype q8_0` (or q4_0, q4_1, q5_0, q5_1)", t.name.c_str(),
                      GgmlTypeName(t.type).c_str(), kSupportedTypes);
 }
 
@@ -230,6 +213,16 @@ Result<LlamaConfig> LlamaConfigFromGguf(const GgufFile& f) {
   return c;
 }
 
+bool GgufWeights::SourceDType(const std::string& name, DType* dtype) const {
+  const std::string g = name_(name);
+  const GgufTensor* t = g.empty() ? nullptr : file_.FindTensor(g);
+  if (t == nullptr) return false;
+  Result<DType> d = DTypeFromGgml(*t);
+  if (!d.ok()) return false;  // Fill refuses it, naming the tensor and type
+  *dtype = *d;
+  return true;
+}
+
 bool GgufWeights::Has(const std::string& name) const {
   const std::string g = name_(name);
   return !g.empty() && file_.FindTensor(g) != nullptr;
@@ -275,9 +268,7 @@ Result<BundleWriter::Fill> GgufWeights::Fill(const std::string& name, const std:
                        static_cast<long long>(cols), DTypeName(dtype));
   }
   if (src_row * static_cast<uint64_t>(rows) != t->bytes) return ACORN_ERROR(kInternal, "tensor %s: size mismatch", g.c_str());
-  if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16 && dtype != DType::kQ8_0 && dtype != DType::kQ4_0) {
-    return ACORN_ERROR(kUnsupported, "cannot store weights as %s", DTypeName(dtype));
-  }
+  if (dtype == DType::kI32 || dtype == DType::kI8) return ACORN_ERROR(kUnsupported, "cannot store weights as %s", DTypeName(dtype));
   return BundleWriter::Fill([t, src, dtype, rows, cols, src_row, dst_row, head_dim, g](uint8_t* dst, uint64_t size) -> Status {
     if (dst_row * static_cast<uint64_t>(rows) != size) return ACORN_ERROR(kInternal, "size mismatch writing %s", g.c_str());
     // Every row is decoded, even when its bytes are copied, to refuse NaN and infinite weights
@@ -293,7 +284,7 @@ Result<BundleWriter::Fill> GgufWeights::Fill(const std::string& name, const std:
       if (src == dtype) {
         std::memcpy(out, in, src_row);  // the lossless path: blocks as they are in the file
       } else {
-        EncodeRow(dtype, row.data(), cols, out);
+        ref::QuantizeRow(dtype, row.data(), out, cols);
       }
     }
     return Status::Ok();

@@ -2,7 +2,7 @@
 // LlamaConfig (bert: gguf_bert.h), and the tensors under the Hugging Face names the graph builder
 // asks for. Tensors whose
 // type the bundle keeps are copied byte for byte (block formats are identical to GGUF's), so a
-// Q8_0 or Q4_0 file is imported without requantization. llama.cpp's converter reorders the rows
+// Q8_0, Q4_0, Q4_1, Q5_0 or Q5_1 file, or one that mixes them, is imported without requantization. llama.cpp's converter reorders the rows
 // of attn_q / attn_k for its interleaved RoPE; that reorder is undone here (whole rows move, so
 // quantized rows are still copied exactly) because the graph uses Hugging Face's "half" RoPE.
 #pragma once
@@ -27,9 +27,9 @@ std::string GgufTensorName(const std::string& hf_name);
 // The acorn dtype of a ggml type, or an error that names the tensor and type and says what to do.
 Result<DType> DTypeFromGgml(const GgufTensor& t);
 
-// The matrix dtype a GGUF file keeps when no --dtype is given: the type most of its weight matrices
-// have. Fails, naming the first such tensor, when any weight has a type acorn cannot read.
-// `mixed` is set when some matrices have another type (they are converted, not copied).
+// The type most of a GGUF file's weight matrices have (what the bundle records as its weight dtype;
+// without --dtype every matrix keeps its own type). Fails, naming the first such tensor, when any
+// weight has a type acorn cannot read. `mixed` is set when some matrices have another type.
 Result<DType> GgufMatrixDType(const GgufFile& file, bool* mixed);
 
 // Maps a Hugging Face tensor name to the GGUF one ("" when there is none).
@@ -44,6 +44,8 @@ class GgufWeights : public WeightSource {
   GgufWeights(const GgufFile& file, const LlamaConfig& config)
       : GgufWeights(file, GgufTensorName, config.heads, config.kv_heads) {}
   bool Has(const std::string& name) const override;
+  // The tensor's ggml type as an acorn dtype, when acorn reads it.
+  bool SourceDType(const std::string& name, DType* dtype) const override;
   // Same dtype: the bytes as they are (rows reordered for attn_q/attn_k). Other dtype: each row
   // dequantized to float and quantized/rounded to `dtype`, as a safetensors source would be.
   Result<BundleWriter::Fill> Fill(const std::string& name, const std::vector<int64_t>& shape, DType dtype) const override;

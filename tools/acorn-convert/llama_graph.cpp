@@ -27,24 +27,8 @@ BundleWriter::Fill ConvertFill(const SourceTensor* src, DType dtype) {
       SafetensorsCheckpoint::ReadFloats(*src, r * cols, cols, row.data());
       const int64_t bad = FirstNonFinite(row.data(), cols);
       if (bad >= 0) return NonFiniteWeight(src->name, r, cols, bad, row[bad]);
-      uint8_t* out = dst + r * row_bytes;
-      switch (dtype) {
-        case DType::kF32: std::memcpy(out, row.data(), row_bytes); break;
-        case DType::kF16:
-          for (int64_t c = 0; c < cols; ++c) {
-            const uint16_t h = F32ToF16(row[c]);
-            std::memcpy(out + c * 2, &h, 2);
-          }
-          break;
-        case DType::kBF16:
-          for (int64_t c = 0; c < cols; ++c) {
-            const uint16_t h = F32ToBF16(row[c]);
-            std::memcpy(out + c * 2, &h, 2);
-          }
-          break;
-        case DType::kQ8_0: ref::QuantizeRowQ8_0(row.data(), reinterpret_cast<BlockQ8_0*>(out), cols); break;
-        case DType::kQ4_0: ref::QuantizeRowQ4_0(row.data(), reinterpret_cast<BlockQ4_0*>(out), cols); break;
-        default: return ACORN_ERROR(kUnsupported, "cannot store weights as %s", DTypeName(dtype));
+      if (!ref::QuantizeRow(dtype, row.data(), dst + r * row_bytes, cols)) {
+        return ACORN_ERROR(kUnsupported, "cannot store weights as %s", DTypeName(dtype));
       }
     }
     return Status::Ok();
@@ -174,9 +158,11 @@ class LlamaBuilder {
     }
   }
 
-  // A matrix in the requested dtype; rows whose length is not whole blocks fall back to f16.
+  // A matrix in the requested dtype (or, with keep_source_dtypes, the one the source stores it
+  // in); rows whose length is not whole blocks fall back to f16.
   Result<uint32_t> Matrix(const std::string& src, const std::string& dst, const std::vector<int64_t>& shape) {
     DType dtype = o_.dtype;
+    if (o_.keep_source_dtypes) weights_.SourceDType(src, &dtype);
     if (GetDTypeInfo(dtype).quantized && shape.back() % kQBlock != 0) dtype = DType::kF16;
     ACORN_ASSIGN_OR_RETURN(BundleWriter::Fill fill, weights_.Fill(src, shape, dtype));
     return w_->AddConstant(dst, dtype, shape, std::move(fill), segment_);
@@ -247,11 +233,17 @@ Result<BundleWriter::Fill> RandomWeights::Fill(const std::string& name, const st
     uint64_t state = seed;
     const DTypeInfo& info = GetDTypeInfo(dtype);
     if (info.quantized) {
-      // Random quants with a small fp16 scale in every block.
-      const uint16_t scale = F32ToF16(dtype == DType::kQ8_0 ? 0.0005f : 0.008f);
+      // Random quants with a small fp16 scale in every block (and, for the types with a minimum,
+      // a minimum that centres them on zero).
+      const float d = dtype == DType::kQ8_0 ? 0.0005f : 0.008f;
+      const uint16_t scale = F32ToF16(d);
+      const bool has_min = dtype == DType::kQ4_1 || dtype == DType::kQ5_1;
+      const uint16_t min = F32ToF16(dtype == DType::kQ4_1 ? -8 * d : -16 * d);
+      const uint32_t quants = has_min ? 4 : 2;
       for (uint64_t b = 0; b + info.block_bytes <= size; b += info.block_bytes) {
         std::memcpy(dst + b, &scale, 2);
-        for (uint32_t i = 2; i < info.block_bytes; i += 8) {
+        if (has_min) std::memcpy(dst + b + 2, &min, 2);
+        for (uint32_t i = quants; i < info.block_bytes; i += 8) {
           const uint64_t r = SplitMix(&state);
           std::memcpy(dst + b + i, &r, std::min<uint32_t>(8, info.block_bytes - i));
         }

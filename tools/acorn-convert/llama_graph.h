@@ -15,6 +15,9 @@ namespace convert {
 
 struct ConvertOptions {
   DType dtype = DType::kF16;  // for matrices; norms and biases stay f32
+  // Each matrix keeps the dtype its source stores it in where acorn has it (GGUF without --dtype);
+  // `dtype` then only names the most common one.
+  bool keep_source_dtypes = false;
   bool compress = false;
   uint32_t max_tokens = 128;  // rows per step the arena is planned for
   uint32_t context = 0;       // 0: min(max_position_embeddings, 4096)
@@ -27,6 +30,13 @@ class WeightSource {
   virtual bool Has(const std::string& name) const = 0;
   // Checks that `name` exists with `shape` and returns the fill that writes it as `dtype`.
   virtual Result<BundleWriter::Fill> Fill(const std::string& name, const std::vector<int64_t>& shape, DType dtype) const = 0;
+  // The dtype `name` is stored in at the source, when it is one a bundle can keep as it is; false
+  // (and *dtype untouched) otherwise. Sources that hold only plain floats need not answer.
+  virtual bool SourceDType(const std::string& name, DType* dtype) const {
+    (void)name;
+    (void)dtype;
+    return false;
+  }
 };
 
 // Weights read from a safetensors checkpoint, converted row by row to the bundle's dtype.

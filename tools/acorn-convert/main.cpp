@@ -34,8 +34,9 @@ const char* kHelp =
     "Qwen2ForCausalLM) into one acorn bundle. Weights may be f32, f16 or bf16; tied embeddings,\n"
     "grouped-query attention, q/k/v biases and rope types default, linear and llama3 are supported.\n"
     "A SRC ending in .gguf is read as a GGUF file (v2/v3, llama or bert architecture; tensors F32, F16, BF16,\n"
-    "Q8_0, Q4_0): each tensor keeps its own type and is copied without requantization unless --dtype\n"
-    "asks for another; the tokenizer and the chat template come along.\n"
+    "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, mixed freely): each tensor keeps its own type and is copied without\n"
+    "requantization unless --dtype asks for one type for all; the tokenizer and the chat template come along.\n"
+    "Other GGUF types (the K-quants, IQ*) are refused, naming the tensor.\n"
     "\n"
     "Inputs are checked before use (shapes against acorn's limits, finite weights, files inside the\n"
     "checkpoint directory). The bundle is written to a temporary file next to OUT, loaded back and run\n"
@@ -44,8 +45,10 @@ const char* kHelp =
     "\n"
     "options:\n"
     "  -o, --output FILE      the bundle to write (required)\n"
-    "  --dtype TYPE           weight type for matrices: f32, f16 (default), q8_0, q4_0;\n"
-    "                         norms and biases stay f32 (GGUF: default is the file's own type)\n"
+    "  --dtype TYPE           weight type for matrices: f32, f16 (default), q8_0, q4_0, q4_1, q5_0,\n"
+    "                         q5_1 (block types quantized round-to-nearest as llama.cpp's reference\n"
+    "                         quantizers); norms and biases stay f32 (GGUF: default is each tensor's\n"
+    "                         own type)\n"
     "  --compress             store the weights zstd-compressed (smaller file, no zero-copy load)\n"
     "  --max-tokens N         tokens per step the arena is planned for (default 128); longer\n"
     "                         prompts are processed in chunks of N\n"
@@ -123,9 +126,9 @@ int Run(int argc, char** argv) {
     } else if (arg == "--dtype") {
       const char* v = next("--dtype");
       acorn::DType d;
-      if (!v || !acorn::ParseDType(v, &d) ||
-          !(d == acorn::DType::kF32 || d == acorn::DType::kF16 || d == acorn::DType::kQ8_0 || d == acorn::DType::kQ4_0)) {
-        return Usage("--dtype must be one of f32, f16, q8_0, q4_0");
+      if (!v || !acorn::ParseDType(v, &d) || d == acorn::DType::kBF16 || d == acorn::DType::kI32 ||
+          d == acorn::DType::kI8) {
+        return Usage("--dtype must be one of f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1");
       }
       a.options.dtype = d;
       a.dtype_given = true;
