@@ -63,7 +63,7 @@ TEST(ConvertErrors, UsageAndHelp) {
   EXPECT_EQ(Convert("--help").code, 0);
   EXPECT_NE(Convert("--help").output.find("--dtype"), std::string::npos);
   EXPECT_EQ(Convert("").code, 2);
-  EXPECT_EQ(Convert("/tmp -o x.acorn --dtype q5_1").code, 2);
+  EXPECT_EQ(Convert("/tmp -o x.acorn --dtype q9_9").code, 2);
 }
 
 TEST(ConvertErrors, MissingDirectoryOrConfig) {
