@@ -234,7 +234,26 @@ def _worker(state: _StreamState, run: _Run) -> None:
             state.after()
 
 
-class Generation:
+class _Closing:
+    """close() at the end of a with block and at garbage collection (never raising there)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # never raise from a finalizer
+            pass
+
+
+class Generation(_Closing):
     """An iterator over the pieces of text of a reply as they are generated (``stream=True``).
 
     The text is produced on a worker thread. Leaving the iteration early (``break``, then
@@ -296,18 +315,6 @@ class Generation:
         """Stops generation (if still running) and waits for the worker to finish. Idempotent."""
         self._end()
 
-    def __enter__(self) -> "Generation":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # never raise from a finalizer
-            pass
-
     @property
     def text(self) -> str:
         """The text yielded so far (the whole reply once the iteration has ended)."""
@@ -321,7 +328,7 @@ class Generation:
         return GenerateStats._from_c(self._state.stats)
 
 
-class _Handle:
+class _Handle(_Closing):
     """A C handle freed by close() or at garbage collection, and an error when used after close()."""
 
     _kind = "object"
@@ -348,17 +355,6 @@ class _Handle:
             ptr, self._ptr = self._ptr, ctypes.c_void_p()
             self._free(ptr)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # never raise from a finalizer
-            pass
 
 
 class _Streaming(_Handle):

@@ -68,14 +68,9 @@ Status Chat::AddMessage(const std::string& role, const std::string& content) {
     return ACORN_ERROR(kInvalidArgument, "a chat message's role is \"user\" or \"assistant\", not \"%s\" (the system "
                        "prompt is set when the chat is created)", role.c_str());
   }
+  // Not rendered here: restoring n messages would render the conversation n times. A history the
+  // template cannot take is reported by the next Reply, which renders it anyway.
   messages_.push_back({role, content});
-  // Rendering now finds a template that cannot take this history (two user turns in a row for a
-  // strictly alternating one) here rather than at the next Reply.
-  Result<std::vector<int32_t>> rendered = RenderTokens(messages_);
-  if (!rendered.ok()) {
-    messages_.pop_back();
-    return rendered.status();
-  }
   return Status::Ok();
 }
 

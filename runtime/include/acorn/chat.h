@@ -28,7 +28,8 @@ class Chat {
   // Adds the user's message, streams the assistant's reply, and keeps it in the conversation.
   Status Reply(const std::string& user_text, const StreamCallback& on_text, GenerateResult* result);
   // Adds a message without generating: "user" or "assistant", e.g. a saved conversation being
-  // restored. The next Reply renders it with the rest (and reuses the KV cache where it can).
+  // restored. The next Reply renders it with the rest (and reuses the KV cache where it can); a
+  // history the template cannot take is that Reply's error.
   Status AddMessage(const std::string& role, const std::string& content);
   // Forgets everything but the system prompt.
   void Reset();
