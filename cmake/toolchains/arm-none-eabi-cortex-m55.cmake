@@ -1,5 +1,5 @@
 # Cross toolchain for a Cortex-M55 microcontroller with no OS: Debian's gcc-arm-none-eabi with
-# newlib (nano), hard-float ABI with the M55's FPU and MVE (Helium). Used by the `cortex-m55`
+# newlib, hard-float ABI with the M55's FPU and MVE (Helium). Used by the `cortex-m55`
 # preset; scripts/firmware/test.sh builds examples/firmware with it and runs the image on QEMU's
 # mps3-an547 board (a Cortex-M55).
 set(CMAKE_SYSTEM_NAME Generic)
@@ -23,7 +23,8 @@ set(ACORN_M55_FLAGS "-mcpu=cortex-m55 -mthumb -mfloat-abi=hard -ffunction-sectio
 set(CMAKE_C_FLAGS_INIT "${ACORN_M55_FLAGS}")
 set(CMAKE_CXX_FLAGS_INIT "${ACORN_M55_FLAGS} -fno-exceptions -fno-rtti -fno-threadsafe-statics")
 set(CMAKE_ASM_FLAGS_INIT "${ACORN_M55_FLAGS}")
-set(CMAKE_EXE_LINKER_FLAGS_INIT "--specs=nano.specs -Wl,--gc-sections")
+# Full newlib, not nano: its printf has %zu and 64-bit integers, which the runtime's messages use.
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-Wl,--gc-sections -Wl,--no-warn-execstack")
 
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "core/thread_local.h"
 #include "tokenizer/unicode.h"
 
 namespace acorn {
@@ -52,8 +53,8 @@ void BpeModel::Encode(std::string_view word, std::vector<int32_t>* ids) const {
       return;
     }
   }
-  thread_local std::vector<Symbol> symbols;
-  thread_local std::string piece;
+  ACORN_THREAD_LOCAL std::vector<Symbol> symbols;
+  ACORN_THREAD_LOCAL std::string piece;
   symbols.clear();
   const bool affixes = !spec.continuing_subword_prefix.empty() || !spec.end_of_word_suffix.empty();
   bool last_was_unk = false;
@@ -105,7 +106,7 @@ void BpeModel::Merge(std::vector<Symbol>* symbols_ptr, std::vector<int32_t>* ids
   struct Candidate {
     int32_t rank, pos, merged;
   };
-  thread_local std::vector<Candidate> heap;
+  ACORN_THREAD_LOCAL std::vector<Candidate> heap;
   heap.clear();
   auto later = [](const Candidate& a, const Candidate& b) { return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos; };
   auto push = [&](int32_t pos) {
