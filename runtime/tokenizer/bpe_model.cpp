@@ -1,6 +1,7 @@
 #include "tokenizer/bpe_model.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cstdio>
 #include <string>
 
@@ -19,7 +20,8 @@ Result<BpeModel> BpeModel::Create(const TokenizerSpec* spec, const StringIdMap* 
   for (size_t rank = 0; rank < spec->merges.size(); ++rank) {
     auto [left, right] = spec->merges[rank];
     if (left < 0 || left >= n || right < 0 || right >= n || spec->vocab[left].empty() || spec->vocab[right].empty()) {
-      return ACORN_ERROR(kMalformed, "BPE merge %zu names a token id outside the vocabulary (%d, %d)", rank, left, right);
+      return ACORN_ERROR(kMalformed, "BPE merge %zu names a token id outside the vocabulary (%" PRId32 ", %" PRId32 ")",
+                         rank, left, right);
     }
     // A merge's result drops the right side's continuing_subword_prefix (HF does the same).
     std::string_view right_text = spec->vocab[right];
