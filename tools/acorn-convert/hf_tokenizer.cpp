@@ -75,6 +75,14 @@ Status AttachHfTokenizer(const std::string& dir, BundleWriter* writer, std::stri
     ACORN_RETURN_IF_ERROR(tool::ReadRegularFile(config, limits::kMaxJsonBytes, "tokenizer_config.json", &text));
     ACORN_RETURN_IF_ERROR(ApplyTokenizerConfig(text, config, writer));
   }
+  // Current transformers saves the template as chat_template.jinja beside tokenizer_config.json,
+  // and prefers that file to the config's chat_template when both exist; so does acorn.
+  const std::string jinja = dir + "/chat_template.jinja";
+  if (tool::PathExists(jinja)) {
+    std::string text;
+    ACORN_RETURN_IF_ERROR(tool::ReadRegularFile(jinja, limits::kMaxJsonBytes, "chat_template.jinja", &text));
+    writer->SetChatTemplate(text);
+  }
   return Status::Ok();
 }
 
