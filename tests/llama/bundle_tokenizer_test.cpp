@@ -101,6 +101,12 @@ TEST(BundleTokenizer, ChatTemplateSources) {
   const std::string jinja = "{%- for m in messages %}\n{{ m.content }}\n{% endfor %}\n";
   std::ofstream(dir + "/chat_template.jinja", std::ios::binary) << jinja;
   EXPECT_EQ(convert_and_read(), jinja);
+  // A template acorn cannot render is kept, with a note naming what it cannot do.
+  std::ofstream(dir + "/chat_template.jinja", std::ios::binary) << "{% include 'turns.jinja' %}";
+  const std::string out = Shell(std::string(ACORN_CONVERT_BIN) + " " + dir + " -o " + dir + "/model.acorn --random-weights", &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("acorn cannot render it"), std::string::npos) << out;
+  EXPECT_NE(out.find("{% include %}"), std::string::npos) << out;
 }
 
 TEST(BundleTokenizer, TextIsRefusedWithoutATokenizer) {
