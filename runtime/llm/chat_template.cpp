@@ -1,5 +1,8 @@
 #include "acorn/chat_template.h"
 
+#include "acorn/bundle.h"
+#include "acorn/tokenizer.h"
+
 #include "jinja.h"
 
 namespace acorn {
@@ -70,6 +73,18 @@ Result<ChatTemplate> ChatTemplate::Parse(const std::string& t, const std::string
   }
   if (!eos_token.empty() && (c.end_of_turn_.empty() || c.end_of_turn_[0] != eos_token)) c.end_of_turn_.push_back(eos_token);
   return c;
+}
+
+Result<ChatTemplate> ChatTemplate::FromBundle(const Bundle& bundle, const Tokenizer* tokenizer) {
+  std::string bos, eos;
+  int64_t id = -1;
+  if (!bundle.GetString("tokenizer.bos_token", &bos) && tokenizer && bundle.GetInt("tokenizer.bos_token_id", &id) && id >= 0) {
+    bos = std::string(tokenizer->IdToToken(static_cast<int32_t>(id)));
+  }
+  if (!bundle.GetString("tokenizer.eos_token", &eos) && tokenizer && bundle.GetInt("tokenizer.eos_token_id", &id) && id >= 0) {
+    eos = std::string(tokenizer->IdToToken(static_cast<int32_t>(id)));
+  }
+  return Parse(bundle.chat_template(), bos, eos);
 }
 
 Result<std::string> ChatTemplate::Render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
