@@ -83,10 +83,11 @@ struct Expr {
 };
 
 struct Node {
-  enum Kind { kText, kOutput, kIf, kFor, kSet, kSetBlock, kMacro, kBreak, kContinue, kBody };
+  enum Kind { kText, kOutput, kIf, kFor, kSet, kSetBlock, kMacro, kBreak, kContinue, kBody, kFilterBlock };
   Kind kind = kText;
   std::string text;                                  // kText
-  ExprPtr expr;                                      // kOutput, kSet value, kFor iterable
+  ExprPtr expr;                                      // kOutput, kSet value, kFor iterable, kFilterBlock's
+                                                     // filter (its args[0], the text, left null)
   std::vector<std::pair<ExprPtr, std::vector<std::unique_ptr<Node>>>> branches;  // kIf (null condition: else)
   std::vector<std::string> targets;                  // kFor/kSet names; kSet "ns.attr" as {ns, attr} with attr_set
   bool attr_set = false;

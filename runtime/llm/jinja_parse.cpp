@@ -485,6 +485,17 @@ class Parser {
       ACORN_RETURN_IF_ERROR(ExpectBlockEnd());
       ACORN_RETURN_IF_ERROR(ParseBody(&n->body, {"endgeneration"}, &end));
       ACORN_RETURN_IF_ERROR(ExpectBlockEnd());
+    } else if (kw == "filter") {
+      // {% filter name(args) %}body{% endfilter %}: the rendered body goes through the filter.
+      n->kind = Node::kFilterBlock;
+      n->expr = Make(Expr::kFilter);
+      ACORN_RETURN_IF_ERROR(ExpectName(&n->expr->name));
+      n->expr->args.push_back(nullptr);
+      if (IsOp("(")) ACORN_RETURN_IF_ERROR(ParseArgs(n->expr.get()));
+      if (IsOp("|")) return Unsupported("a chain of filters in {% filter %}");
+      ACORN_RETURN_IF_ERROR(ExpectBlockEnd());
+      ACORN_RETURN_IF_ERROR(ParseBody(&n->body, {"endfilter"}, &end));
+      ACORN_RETURN_IF_ERROR(ExpectBlockEnd());
     } else if (kw == "raw") {
       return Unsupported("{% raw %}");
     } else {

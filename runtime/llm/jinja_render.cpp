@@ -167,6 +167,19 @@ std::string PyRepr(const std::string& s) {
   return out + q;
 }
 
+// Dict keys are strings; an integer key (Python allows any hashable) is kept as "\0" and its
+// digits, so that lookups by that integer find it and items() gives the integer back.
+bool DictKey(const Value& k, std::string* key) {
+  if (k.kind == Value::kString) { *key = k.s; return true; }
+  if (k.kind == Value::kInt) { *key = std::string(1, '\0') + std::to_string(k.i); return true; }
+  return false;
+}
+
+Value KeyValue(const std::string& key) {
+  if (!key.empty() && key[0] == '\0') return Value::Int(std::strtoll(key.c_str() + 1, nullptr, 10));
+  return Value::Str(key);
+}
+
 std::string Repr(const Value& v);
 
 // Python's str().
@@ -194,7 +207,7 @@ std::string Repr(const Value& v) {
     case Value::kDict: {
       std::string out = "{";
       for (size_t k = 0; k < v.dict->size(); ++k) {
-        out += (k ? ", " : "") + PyRepr((*v.dict)[k].first) + ": " + Repr((*v.dict)[k].second);
+        out += (k ? ", " : "") + Repr(KeyValue((*v.dict)[k].first)) + ": " + Repr((*v.dict)[k].second);
       }
       return out + "}";
     }
@@ -341,7 +354,8 @@ bool Json(const Value& v, const JsonStyle& style, int level, std::string* out, s
       for (size_t k = 0; k < items.size(); ++k) {
         if (k) *out += style.item_sep;
         newline(level + 1);
-        JsonString(items[k]->first, style.ensure_ascii, out);
+        const std::string& key = items[k]->first;
+        JsonString(!key.empty() && key[0] == '\0' ? key.substr(1) : key, style.ensure_ascii, out);
         *out += style.key_sep;
         if (!Json(items[k]->second, style, level + 1, out, error)) return false;
       }
@@ -509,6 +523,14 @@ class Renderer {
       case Node::kBreak: *flow = Flow::kBreak; return;
       case Node::kContinue: *flow = Flow::kContinue; return;
       case Node::kBody: Exec(n.body, flow); return;
+      case Node::kFilterBlock: {
+        Value captured, filtered;
+        Args args;
+        Kwargs kwargs;
+        if (!Capture(n.body, &captured) || !EvalArgs(*n.expr, 1, &args, &kwargs)) return;
+        if (Filter(n.expr.get(), n.expr->name, captured, args, kwargs, &filtered)) Emit(n.expr.get(), filtered);
+        return;
+      }
     }
   }
 
@@ -536,7 +558,7 @@ class Renderer {
       case Value::kUndefined: return true;
       case Value::kList: *items = *v.list; return true;
       case Value::kDict:
-        for (const auto& kv : *v.dict) items->push_back(Value::Str(kv.first));
+        for (const auto& kv : *v.dict) items->push_back(KeyValue(kv.first));
         return true;
       case Value::kString: {
         const std::vector<size_t> cp = CodePoints(v.s);
@@ -632,10 +654,11 @@ class Renderer {
         Dict items;
         for (size_t k = 0; k + 1 < e.args.size(); k += 2) {
           if (!Eval(*e.args[k], &a) || !Eval(*e.args[k + 1], &b)) return false;
-          if (a.kind != Value::kString) return Unsupported(&e, "a dict key that is not a string");
+          std::string key;
+          if (!DictKey(a, &key)) return Unsupported(&e, "a dict key that is not a string or an integer");
           bool replaced = false;
-          for (auto& kv : items) if (kv.first == a.s) { kv.second = b; replaced = true; }
-          if (!replaced) items.emplace_back(a.s, std::move(b));
+          for (auto& kv : items) if (kv.first == key) { kv.second = b; replaced = true; }
+          if (!replaced) items.emplace_back(key, std::move(b));
         }
         *out = Value::Map(std::move(items));
         return true;
@@ -704,9 +727,11 @@ class Renderer {
         *r = false;
         for (const Value& x : *hay.list) if (Equal(x, needle)) { *r = true; break; }
         return true;
-      case Value::kDict:
-        *r = needle.kind == Value::kString && hay.Find(needle.s) != nullptr;
+      case Value::kDict: {
+        std::string key;
+        *r = DictKey(needle, &key) && hay.Find(key) != nullptr;
         return true;
+      }
       case Value::kUndefined: *r = false; return true;
       default: return Fail(at, std::string("argument of type '") + TypeName(hay) + "' is not iterable");
     }
@@ -861,12 +886,11 @@ class Renderer {
   bool GetItem(const Expr* at, const Value& v, const Value& key, Value* out) {
     if (!v.defined()) return Undefined(at, v);
     if (v.kind == Value::kDict || v.kind == Value::kNamespace) {
-      if (key.kind == Value::kString) {
-        const Value* x = v.Find(key.s);
+      std::string k;
+      if (DictKey(key, &k)) {
+        const Value* x = v.Find(k);
         if (x) { *out = *x; return true; }
-        if (IsMethod(v, key.s)) { *out = Method(v, key.s); return true; }
-        *out = Value::Undefined(key.s);
-        return true;
+        if (key.kind == Value::kString && IsMethod(v, key.s)) { *out = Method(v, key.s); return true; }
       }
       *out = Value::Undefined(Str(key));
       return true;
@@ -1110,8 +1134,8 @@ class Renderer {
       }
       List items;
       for (const auto& kv : *self.dict) {
-        if (name == "items") items.push_back(Value::Lst({Value::Str(kv.first), kv.second}));
-        else if (name == "keys") items.push_back(Value::Str(kv.first));
+        if (name == "items") items.push_back(Value::Lst({KeyValue(kv.first), kv.second}));
+        else if (name == "keys") items.push_back(KeyValue(kv.first));
         else items.push_back(kv.second);
       }
       *out = Value::Lst(std::move(items));
@@ -1301,6 +1325,11 @@ class Renderer {
     if (name == "first" || name == "last" || name == "list" || name == "reverse" || name == "unique" ||
         name == "sort" || name == "dictsort" || name == "items" || name == "min" || name == "max" || name == "sum") {
       return SequenceFilter(at, name, v, args, kwargs, out);
+    }
+    if ((name == "selectattr" || name == "rejectattr" || name == "select" || name == "reject" || name == "map") &&
+        !Truthy(v)) {
+      *out = Value::Lst({});  // jinja2 yields nothing for an empty or false sequence (none included)
+      return true;
     }
     if (name == "selectattr" || name == "rejectattr" || name == "select" || name == "reject") {
       List items, kept;

@@ -54,6 +54,21 @@ SOURCES = {
     "gemma-3-4b-it": "google/gemma-3-4b-it tokenizer_config.json chat_template, as quoted in public code",
     "phi-3.5-mini-instruct": LLAMA_CPP + " microsoft-Phi-3.5-mini-instruct.jinja",
     "granite-3.3-2b-instruct": LLAMA_CPP + " ibm-granite-granite-3.3-2B-Instruct.jinja",
+    "qwq-32b": LLAMA_CPP + " Qwen-QwQ-32B.jinja",
+    "deepseek-v3.1": LLAMA_CPP + " deepseek-ai-DeepSeek-V3.1.jinja",
+    "kimi-k2": LLAMA_CPP + " moonshotai-Kimi-K2.jinja",
+    "glm-4.6": LLAMA_CPP + " GLM-4.6.jinja",
+    "granite-4.0": LLAMA_CPP + " ibm-granite-granite-4.0.jinja",
+    "lfm2.5-instruct": LLAMA_CPP + " LFM2.5-Instruct.jinja",
+    "mistral-small-3.2-24b-instruct-2506": LLAMA_CPP + " Mistral-Small-3.2-24B-Instruct-2506.jinja",
+    "hermes-3-llama-3.1-8b-tool-use": LLAMA_CPP + " NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja",
+    "command-r7b-12-2024-tool-use": LLAMA_CPP + " CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja",
+    "gpt-oss-120b": LLAMA_CPP + " openai-gpt-oss-120b.jinja",
+    "qwen3-coder": LLAMA_CPP + " Qwen3-Coder.jinja",
+    "firefunction-v2": LLAMA_CPP + " fireworks-ai-llama-3-firefunction-v2.jinja",
+    "seed-oss-36b-instruct": LLAMA_CPP + " ByteDance-Seed-OSS.jinja",
+    "functionary-medium-v3.1": LLAMA_CPP + " meetkai-functionary-medium-v3.1.jinja",
+    "gemma-4-31b-it": LLAMA_CPP + " google-gemma-4-31B-it.jinja",
 }
 
 # The special tokens each model's tokenizer_config.json defines (None: not defined, so the template
@@ -78,6 +93,21 @@ TOKENS = {
     "gemma-3-4b-it": ("<bos>", "<eos>"),
     "phi-3.5-mini-instruct": ("<s>", "<|endoftext|>"),
     "granite-3.3-2b-instruct": ("<|end_of_text|>", "<|end_of_text|>"),
+    "qwq-32b": (None, "<|im_end|>"),
+    "deepseek-v3.1": ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
+    "kimi-k2": ("[BOS]", "[EOS]"),  # the template writes neither
+    "glm-4.6": (None, "<|endoftext|>"),  # the template writes neither
+    "granite-4.0": ("<|end_of_text|>", "<|end_of_text|>"),  # the template writes neither
+    "lfm2.5-instruct": ("<|startoftext|>", "<|im_end|>"),
+    "mistral-small-3.2-24b-instruct-2506": ("<s>", "</s>"),
+    "hermes-3-llama-3.1-8b-tool-use": ("<|begin_of_text|>", "<|im_end|>"),
+    "command-r7b-12-2024-tool-use": ("<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>"),
+    "gpt-oss-120b": ("<|startoftext|>", "<|return|>"),  # the template writes neither
+    "qwen3-coder": (None, "<|im_end|>"),
+    "firefunction-v2": ("<|begin_of_text|>", "<|eot_id|>"),
+    "seed-oss-36b-instruct": ("<seed:bos>", "<seed:eos>"),
+    "functionary-medium-v3.1": ("<|begin_of_text|>", "<|eot_id|>"),
+    "gemma-4-31b-it": ("<bos>", "<eos>"),
 }
 
 CONVERSATIONS = [
