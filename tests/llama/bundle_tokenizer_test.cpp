@@ -76,8 +76,9 @@ TEST(BundleTokenizer, TravelsIntoTheBundleAndEncodesLikeTheJson) {
 }
 
 // Where a checkpoint keeps its template: tokenizer_config.json's chat_template (a string, or a list
-// of named templates of which "default" is taken), and chat_template.jinja beside it, which current
-// transformers writes and which wins over the config, as it does in transformers.
+// of named templates of which "default" is taken), and chat_template.jinja beside it (or
+// additional_chat_templates/default.jinja), which current transformers writes and which wins over
+// the config, as it does in transformers.
 TEST(BundleTokenizer, ChatTemplateSources) {
   const std::string dir = ::testing::TempDir() + "/chat_template_sources";
   int code = 0;
@@ -97,6 +98,9 @@ TEST(BundleTokenizer, ChatTemplateSources) {
     return t ? t->str() : std::string("(none)");
   };
   EXPECT_EQ(convert_and_read(), "DEFAULT {{ x }}");
+  Shell("mkdir -p " + dir + "/additional_chat_templates", &code);
+  std::ofstream(dir + "/additional_chat_templates/default.jinja") << "FROM THE FOLDER";
+  EXPECT_EQ(convert_and_read(), "FROM THE FOLDER");
   // Byte for byte, trailing newline and all: the template engine applies jinja2's rules to it.
   const std::string jinja = "{%- for m in messages %}\n{{ m.content }}\n{% endfor %}\n";
   std::ofstream(dir + "/chat_template.jinja", std::ios::binary) << jinja;

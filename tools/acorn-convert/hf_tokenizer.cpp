@@ -75,13 +75,16 @@ Status AttachHfTokenizer(const std::string& dir, BundleWriter* writer, std::stri
     ACORN_RETURN_IF_ERROR(tool::ReadRegularFile(config, limits::kMaxJsonBytes, "tokenizer_config.json", &text));
     ACORN_RETURN_IF_ERROR(ApplyTokenizerConfig(text, config, writer));
   }
-  // Current transformers saves the template as chat_template.jinja beside tokenizer_config.json,
-  // and prefers that file to the config's chat_template when both exist; so does acorn.
-  const std::string jinja = dir + "/chat_template.jinja";
-  if (tool::PathExists(jinja)) {
+  // Current transformers saves the template as chat_template.jinja beside tokenizer_config.json (a
+  // model with several keeps the others as additional_chat_templates/NAME.jinja), and prefers those
+  // files to the config's chat_template when both exist; so does acorn.
+  for (const char* file : {"chat_template.jinja", "additional_chat_templates/default.jinja"}) {
+    const std::string path = dir + "/" + file;
+    if (!tool::PathExists(path)) continue;
     std::string text;
-    ACORN_RETURN_IF_ERROR(tool::ReadRegularFile(jinja, limits::kMaxJsonBytes, "chat_template.jinja", &text));
+    ACORN_RETURN_IF_ERROR(tool::ReadRegularFile(path, limits::kMaxJsonBytes, file, &text));
     writer->SetChatTemplate(text);
+    break;
   }
   return Status::Ok();
 }
