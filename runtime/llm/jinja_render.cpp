@@ -801,6 +801,7 @@ class Renderer {
       *out = Derived(std::move(r), !s.spans.empty());
       return true;
     }
+    if (op == "%" && a.kind == Value::kString) return Unsupported(at, "printf-style formatting ('...' % values)");
     if (!IsNumber(a) || !IsNumber(b)) {
       return Fail(at, "unsupported operand types for " + op + ": '" + TypeName(a) + "' and '" + TypeName(b) + "'");
     }
@@ -1475,11 +1476,17 @@ class Renderer {
       }
       return true;
     }
+    // sort, dictsort, unique, min and max ignore case unless told otherwise, as jinja2's do.
+    const Value* case_sensitive = Arg({}, kwargs, 0, "case_sensitive");
+    const bool fold = !(case_sensitive && Truthy(*case_sensitive));
+    auto folded = [&](const Value& x) {
+      return fold && x.kind == Value::kString ? Value::Str(AsciiMap(x.s, [](int c) { return std::tolower(c); })) : x;
+    };
     if (name == "unique") {
       List kept;
       for (const Value& x : items) {
         bool seen = false;
-        for (const Value& y : kept) seen = seen || Equal(x, y);
+        for (const Value& y : kept) seen = seen || Equal(folded(x), folded(y));
         if (!seen) kept.push_back(x);
         if (!Step(at)) return false;
       }
@@ -1502,7 +1509,7 @@ class Renderer {
     for (const Value& x : items) {
       Value key = name == "dictsort" ? (*x.list)[0] : x;
       if (attribute && !GetItem(at, x, *attribute, &key)) return false;
-      keys.push_back(key);
+      keys.push_back(folded(key));
     }
     std::vector<size_t> order(items.size());
     for (size_t k = 0; k < order.size(); ++k) order[k] = k;

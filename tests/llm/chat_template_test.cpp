@@ -129,6 +129,7 @@ TEST(ChatTemplate, UnsupportedConstructsAreNamed) {
       {"{% if messages is escaped %}{% endif %}", "test 'escaped'"},
       {"{{ lipsum(2) }}", "lipsum()"},
       {"{{ f(*messages) }}", "*args"},
+      {"{{ '%s!' % messages[0].role }}", "printf-style formatting"},
   };
   for (const auto& c : cases) {
     Status st = RenderError(c.first);
@@ -185,6 +186,8 @@ TEST(ChatTemplate, JinjaSemantics) {
   EXPECT_EQ(render("{{ '  pad \\t'.strip() }}|{{ 'x-y-z'.rsplit('-', 1) }}|{{ 'AbC'.lower() }}|{{ 'hello'.startswith(('x', 'he')) }}"),
             "pad|['x-y', 'z']|abc|True");
   EXPECT_EQ(render("{{ messages[5] is defined }}{{ (messages | length) > 1 }}{{ messages[0].get('x', 'd') }}"), "FalseTrued");
+  EXPECT_EQ(render("{{ ['b', 'A', 'c'] | sort | join }}{{ ['a', 'A'] | unique | list }}{{ ['b', 'A'] | sort(case_sensitive=true) | join }}"),
+            "Abc['a']Ab");
   EXPECT_EQ(render("{% filter upper %}a{{ 'b' }}{% endfilter %}|{{ none | selectattr('x') | list }}"), "AB|[]");
   EXPECT_EQ(render("{% set d = {0: 'zero', 512: 'k'} %}{{ d[512] }}{{ 0 in d }}{{ d | tojson }}{{ d.keys() | list }}"),
             "kTrue{\"0\": \"zero\", \"512\": \"k\"}[0, 512]");
