@@ -112,7 +112,7 @@ class Template {
 
 // Shared by the parser and the renderer.
 constexpr int kMaxDepth = 64;                 // nesting of expressions, blocks and macro calls
-constexpr int64_t kMaxSteps = 1 << 20;        // loop iterations and output statements per render
+constexpr int64_t kMaxSteps = 1 << 22;        // loop iterations and output statements per render
 constexpr size_t kMaxString = 16u << 20;      // bytes in any string, the output included
 constexpr size_t kMaxItems = 1u << 16;        // items in a list made by the template
 constexpr size_t kMaxWork = 256u << 20;       // bytes of strings and lists a render may copy in all

@@ -422,13 +422,15 @@ class Renderer {
   }
   // Copies of strings and lists are charged to one budget per render, which bounds both the memory
   // a template can hold and the time it can spend copying.
+  // A list value is shared, not copied, so only the places that copy items (iteration,
+  // concatenation, split) charge for a list.
   bool Charge(const Expr* at, const Value& v) {
-    size_t bytes = v.kind == Value::kString ? v.s.size() : 0;
-    if (v.kind == Value::kList) {
-      if (v.list->size() > kMaxItems) return Fail(at, "a list grew past 65536 items");
-      for (const Value& x : *v.list) bytes += sizeof(Value) + x.s.size();
-    }
-    work_ += bytes;
+    work_ += v.kind == Value::kString ? v.s.size() : 0;
+    return work_ <= kMaxWork || Fail(at, "the template copied more than 256 MiB of text");
+  }
+  bool ChargeList(const Expr* at, const List& items) {
+    if (items.size() > kMaxItems) return Fail(at, "a list grew past 65536 items");
+    for (const Value& x : items) work_ += sizeof(Value) + x.s.size();
     return work_ <= kMaxWork || Fail(at, "the template copied more than 256 MiB of text");
   }
   bool Undefined(const Expr* at, const Value& v) {
@@ -553,41 +555,48 @@ class Renderer {
     return status_.ok();
   }
 
-  bool Iterate(const Expr* at, const Value& v, List* items) {
+  // The items a for loop or a filter walks. A list is shared, not copied; what is built from a dict or
+  // a string is charged.
+  bool Iterate(const Expr* at, const Value& v, std::shared_ptr<const List>* out) {
+    List items;
     switch (v.kind) {
-      case Value::kUndefined: return true;
-      case Value::kList: *items = *v.list; return true;
+      case Value::kUndefined: break;
+      case Value::kList: *out = v.list; return true;
       case Value::kDict:
-        for (const auto& kv : *v.dict) items->push_back(KeyValue(kv.first));
-        return true;
+        for (const auto& kv : *v.dict) items.push_back(KeyValue(kv.first));
+        break;
       case Value::kString: {
         const std::vector<size_t> cp = CodePoints(v.s);
-        for (size_t k = 0; k + 1 < cp.size(); ++k) items->push_back(Sub(v, cp[k], cp[k + 1]));
-        return true;
+        if (cp.size() - 1 > kMaxItems) return Fail(at, "iterating over a string of more than 65536 characters");
+        for (size_t k = 0; k + 1 < cp.size(); ++k) items.push_back(Sub(v, cp[k], cp[k + 1]));
+        break;
       }
       default: return Fail(at, std::string("'") + TypeName(v) + "' object is not iterable");
     }
+    if (!ChargeList(at, items)) return false;
+    *out = std::make_shared<const List>(std::move(items));
+    return true;
   }
 
   void ExecFor(const Node& n) {
     Value seq;
     if (!Eval(*n.expr, &seq)) return;
-    List all;
+    std::shared_ptr<const List> all;
     if (!Iterate(n.expr.get(), seq, &all)) return;
     scopes_.emplace_back();
-    List items;
     if (n.filter) {
-      for (const Value& item : all) {
+      List kept;
+      for (const Value& item : *all) {
         if (!Step(n.expr.get())) break;
         if (n.targets.size() == 1) Assign(n.targets[0], item);
         else if (!Unpack(n.expr.get(), n.targets, item)) break;
         Value keep;
         if (!Eval(*n.filter, &keep)) break;
-        if (Truthy(keep)) items.push_back(item);
+        if (Truthy(keep)) kept.push_back(item);
       }
-    } else {
-      items = std::move(all);
+      all = std::make_shared<const List>(std::move(kept));
     }
+    const List& items = *all;
     // One loop object, updated in place each iteration (as jinja2's LoopContext is).
     const int64_t len = static_cast<int64_t>(items.size());
     Value loop = Value::Map({{"index", Value()}, {"index0", Value()}, {"revindex", Value()}, {"revindex0", Value()},
@@ -789,6 +798,7 @@ class Renderer {
       if (a.list->size() + b.list->size() > kMaxItems) return Fail(at, "a list grew past 65536 items");
       List items = *a.list;
       items.insert(items.end(), b.list->begin(), b.list->end());
+      if (!ChargeList(at, items)) return false;
       *out = Value::Lst(std::move(items));
       return true;
     }
@@ -1077,6 +1087,7 @@ class Renderer {
         size_t e = k;
         while (e + 1 < cp.size() && !IsPySpace(Utf8At(s.s, cp[e]))) ++e;
         words.push_back({cp[k], cp[e]});
+        if (words.size() > kMaxItems) return Fail(at, "split() into more than 65536 parts");
         k = e;
       }
       if (maxsplit >= 0 && static_cast<int64_t>(words.size()) > maxsplit + 1) {
@@ -1100,6 +1111,7 @@ class Renderer {
         for (size_t p = s.s.find(sep->s); p != std::string::npos && (maxsplit < 0 || static_cast<int64_t>(cuts.size()) < maxsplit);
              p = s.s.find(sep->s, p + sep->s.size())) {
           cuts.push_back(p);
+          if (cuts.size() > kMaxItems) return Fail(at, "split() into more than 65536 parts");
         }
       } else {
         size_t end = s.s.size();
@@ -1107,6 +1119,7 @@ class Renderer {
           const size_t p = s.s.rfind(sep->s, end - sep->s.size());
           if (p == std::string::npos) break;
           cuts.push_back(p);
+          if (cuts.size() > kMaxItems) return Fail(at, "split() into more than 65536 parts");
           end = p;
         }
         std::reverse(cuts.begin(), cuts.end());
@@ -1118,6 +1131,7 @@ class Renderer {
       }
       parts.push_back(Sub(s, b, s.s.size()));
     }
+    if (!ChargeList(at, parts)) return false;
     *out = Value::Lst(std::move(parts));
     return true;
   }
@@ -1259,8 +1273,9 @@ class Renderer {
   }
 
   bool Join(const Expr* at, const Value& seq, const Value& sep, const Value* attribute, Value* out) {
-    List items;
-    if (!Iterate(at, seq, &items)) return false;
+    std::shared_ptr<const List> walked;
+    if (!Iterate(at, seq, &walked)) return false;
+    const List& items = *walked;
     Value r = Value::Str("");
     for (size_t k = 0; k < items.size(); ++k) {
       Value item = items[k];
@@ -1333,8 +1348,10 @@ class Renderer {
       return true;
     }
     if (name == "selectattr" || name == "rejectattr" || name == "select" || name == "reject") {
-      List items, kept;
-      if (!Iterate(at, v, &items)) return false;
+      std::shared_ptr<const List> walked;
+      if (!Iterate(at, v, &walked)) return false;
+      const List& items = *walked;
+      List kept;
       const bool by_attr = name == "selectattr" || name == "rejectattr";
       const bool want = name == "selectattr" || name == "select";
       size_t first_test = by_attr ? 1 : 0;
@@ -1355,8 +1372,10 @@ class Renderer {
       return true;
     }
     if (name == "map") {
-      List items, mapped;
-      if (!Iterate(at, v, &items)) return false;
+      std::shared_ptr<const List> walked;
+      if (!Iterate(at, v, &walked)) return false;
+      const List& items = *walked;
+      List mapped;
       const Value* attribute = Arg({}, kwargs, 0, "attribute");
       const Value* def = Arg({}, kwargs, 0, "default");
       for (const Value& item : items) {
@@ -1458,13 +1477,19 @@ class Renderer {
       if (v.kind != Value::kDict) return Fail(at, "items() takes a mapping");
       return CallMethod(at, v, "items", {}, {}, out);
     }
-    List items;
-    if (!Iterate(at, v, &items)) return false;
+    std::shared_ptr<const List> walked;
+    if (!Iterate(at, v, &walked)) return false;
     if (name == "first" || name == "last") {
-      *out = items.empty() ? Value::Undefined(name) : name == "first" ? items.front() : items.back();
+      *out = walked->empty() ? Value::Undefined(name) : name == "first" ? walked->front() : walked->back();
       return true;
     }
-    if (name == "list") { *out = Value::Lst(std::move(items)); return true; }
+    if (name == "list") {
+      *out = Value::Lst({});
+      out->list = std::move(walked);
+      return true;
+    }
+    List items = *walked;  // the filters below reorder or pick: a copy, charged
+    if (!ChargeList(at, items)) return false;
     if (name == "reverse") {
       if (v.kind == Value::kString) {
         std::string r;

@@ -151,7 +151,7 @@ TEST(ChatTemplate, UnsupportedConstructsAreNamed) {
 // Bundle text is untrusted: loops, nesting, recursion and string growth are bounded.
 TEST(ChatTemplate, HostileTemplatesEndInAnError) {
   EXPECT_FALSE(RenderError("{% for i in range(100000000) %}x{% endfor %}").ok());
-  EXPECT_FALSE(RenderError("{% for i in range(2000) %}{% for j in range(2000) %}{% endfor %}{% endfor %}").ok());
+  EXPECT_FALSE(RenderError("{% for i in range(3000) %}{% for j in range(3000) %}{% endfor %}{% endfor %}").ok());
   EXPECT_FALSE(RenderError("{{ 'abc' * 100000000 }}").ok());
   EXPECT_FALSE(RenderError("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}").ok());
   EXPECT_FALSE(RenderError("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}").ok());
@@ -160,6 +160,31 @@ TEST(ChatTemplate, HostileTemplatesEndInAnError) {
   EXPECT_FALSE(RenderError(nested).ok());
   EXPECT_FALSE(RenderError("{% set ns = namespace(s='x') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}").ok());
   EXPECT_FALSE(RenderError("{{ messages.append(1) }}").ok());
+}
+
+// The bounds leave room for real use: a long conversation renders under every template.
+TEST(ChatTemplate, LongConversationsStayWithinTheBounds) {
+  std::vector<ChatMessage> messages = {{"system", "Be brief."}};
+  for (int i = 0; i < 2000; ++i) {
+    messages.push_back({i % 2 ? "assistant" : "user", std::string(300, static_cast<char>('a' + i % 26))});
+  }
+  messages.push_back({"user", "last"});
+  // Templates that refuse a system message (or fail on one, as transformers does) fail here too.
+  std::set<std::string> refuse_system;
+  for (const auto& g : Goldens()["goldens"]) {
+    if (g["conversation"] == 1 && g.contains("error")) refuse_system.insert(g["template"].get<std::string>());
+  }
+  for (const auto& e : Goldens()["tokens"].items()) {
+    auto t = Fixture(e.key());
+    ASSERT_TRUE(t.ok()) << e.key();
+    auto text = t->Render(messages, true);
+    if (refuse_system.count(e.key())) {
+      EXPECT_FALSE(text.ok()) << e.key();
+      continue;
+    }
+    ASSERT_TRUE(text.ok()) << e.key() << ": " << text.status().ToString();
+    EXPECT_GT(text->size(), 600000u) << e.key();
+  }
 }
 
 TEST(ChatTemplate, JinjaSemantics) {
