@@ -3,8 +3,10 @@
 // dropped); the parser follows jinja2's grammar and precedence for the statements and expressions
 // chat templates use.
 #include <cstring>
+#include <initializer_list>
 
 #include "jinja.h"
+#include "tokenizer/unicode.h"
 
 namespace acorn {
 namespace jinja {
@@ -31,24 +33,6 @@ struct Token {
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -86,7 +70,7 @@ std::string Unescape(const std::string& raw) {
           if (h < 0) ok = false; else cp = cp * 16 + static_cast<uint32_t>(h);
         }
         if (!ok || cp > 0x10FFFF) { out.push_back('\\'); out.push_back(e); break; }
-        AppendUtf8(cp, &out);
+        unicode::AppendUtf8(cp, &out);
         k += n;
         break;
       }
@@ -96,7 +80,7 @@ std::string Unescape(const std::string& raw) {
           for (int d = 0; d < 2 && k + 1 < raw.size() && raw[k + 1] >= '0' && raw[k + 1] <= '7'; ++d) {
             cp = cp * 8 + static_cast<uint32_t>(raw[++k] - '0');
           }
-          AppendUtf8(cp, &out);
+          unicode::AppendUtf8(cp, &out);
         } else {
           out.push_back('\\');
           out.push_back(e);
@@ -378,6 +362,14 @@ class Parser {
     return Status::Ok();
   }
 
+  // The rest of a block's opening tag, its body, and its closing tag {% end_keyword %}.
+  Status ParseBlock(Body* body, const char* end_keyword) {
+    std::string end;
+    ACORN_RETURN_IF_ERROR(ExpectBlockEnd());
+    ACORN_RETURN_IF_ERROR(ParseBody(body, {end_keyword}, &end));
+    return ExpectBlockEnd();
+  }
+
   Status ParseStatement(const std::string& kw, int line, std::unique_ptr<Node>* out) {
     auto n = std::make_unique<Node>();
     n->line = line;
@@ -450,9 +442,7 @@ class Parser {
         if (n->targets.size() != 1 || n->attr_set) return Error("a {% set %} block takes one name");
         if (IsOp("|")) return Unsupported("a filtered {% set %} block");
         n->kind = Node::kSetBlock;
-        ACORN_RETURN_IF_ERROR(ExpectBlockEnd());
-        ACORN_RETURN_IF_ERROR(ParseBody(&n->body, {"endset"}, &end));
-        ACORN_RETURN_IF_ERROR(ExpectBlockEnd());
+        ACORN_RETURN_IF_ERROR(ParseBlock(&n->body, "endset"));
       }
     } else if (kw == "macro") {
       n->kind = Node::kMacro;
@@ -482,9 +472,7 @@ class Parser {
     } else if (kw == "generation") {
       // transformers' AssistantTracker: marks the assistant's text, renders its body unchanged.
       n->kind = Node::kBody;
-      ACORN_RETURN_IF_ERROR(ExpectBlockEnd());
-      ACORN_RETURN_IF_ERROR(ParseBody(&n->body, {"endgeneration"}, &end));
-      ACORN_RETURN_IF_ERROR(ExpectBlockEnd());
+      ACORN_RETURN_IF_ERROR(ParseBlock(&n->body, "endgeneration"));
     } else if (kw == "filter") {
       // {% filter name(args) %}body{% endfilter %}: the rendered body goes through the filter.
       n->kind = Node::kFilterBlock;
@@ -493,9 +481,7 @@ class Parser {
       n->expr->args.push_back(nullptr);
       if (IsOp("(")) ACORN_RETURN_IF_ERROR(ParseArgs(n->expr.get()));
       if (IsOp("|")) return Unsupported("a chain of filters in {% filter %}");
-      ACORN_RETURN_IF_ERROR(ExpectBlockEnd());
-      ACORN_RETURN_IF_ERROR(ParseBody(&n->body, {"endfilter"}, &end));
-      ACORN_RETURN_IF_ERROR(ExpectBlockEnd());
+      ACORN_RETURN_IF_ERROR(ParseBlock(&n->body, "endfilter"));
     } else if (kw == "raw") {
       return Unsupported("{% raw %}");
     } else {
@@ -557,35 +543,8 @@ class Parser {
     return Status::Ok();
   }
 
-  Status ParseOr(ExprPtr* out) {
-    ACORN_RETURN_IF_ERROR(ParseAnd(out));
-    int chain = 0;
-    while (IsName("or")) {
-      ACORN_RETURN_IF_ERROR(Chain(&chain));
-      ++p_;
-      ExprPtr e = Make(Expr::kOr), rhs;
-      ACORN_RETURN_IF_ERROR(ParseAnd(&rhs));
-      e->args.push_back(std::move(*out));
-      e->args.push_back(std::move(rhs));
-      *out = std::move(e);
-    }
-    return Status::Ok();
-  }
-
-  Status ParseAnd(ExprPtr* out) {
-    ACORN_RETURN_IF_ERROR(ParseNot(out));
-    int chain = 0;
-    while (IsName("and")) {
-      ACORN_RETURN_IF_ERROR(Chain(&chain));
-      ++p_;
-      ExprPtr e = Make(Expr::kAnd), rhs;
-      ACORN_RETURN_IF_ERROR(ParseNot(&rhs));
-      e->args.push_back(std::move(*out));
-      e->args.push_back(std::move(rhs));
-      *out = std::move(e);
-    }
-    return Status::Ok();
-  }
+  Status ParseOr(ExprPtr* out) { return ParseLeft(out, &Parser::ParseAnd, {"or"}, true, Expr::kOr); }
+  Status ParseAnd(ExprPtr* out) { return ParseLeft(out, &Parser::ParseNot, {"and"}, true, Expr::kAnd); }
 
   Status ParseNot(ExprPtr* out) {
     if (IsName("not")) {
@@ -641,66 +600,36 @@ class Parser {
     return Status::Ok();
   }
 
-  Status Binary(ExprPtr* out, const std::string& op, ExprPtr rhs) {
-    ExprPtr e = Make(Expr::kBinary);
-    e->name = op;
-    e->args.push_back(std::move(*out));
-    e->args.push_back(std::move(rhs));
-    *out = std::move(e);
-    return Status::Ok();
-  }
-
-  Status ParseMath1(ExprPtr* out) {
-    ACORN_RETURN_IF_ERROR(ParseConcat(out));
+  // One level of left-associative operators: operands from `next`, operators from `ops` (keywords
+  // when `names`), each joined into an Expr of `kind` named after its operator.
+  using Level = Status (Parser::*)(ExprPtr*);
+  Status ParseLeft(ExprPtr* out, Level next, std::initializer_list<const char*> ops, bool names, Expr::Kind kind) {
+    ACORN_RETURN_IF_ERROR((this->*next)(out));
     int chain = 0;
-    while (IsOp("+") || IsOp("-")) {
-      ACORN_RETURN_IF_ERROR(Chain(&chain));
-      const std::string op = t_[p_++].text;
-      ExprPtr rhs;
-      ACORN_RETURN_IF_ERROR(ParseConcat(&rhs));
-      ACORN_RETURN_IF_ERROR(Binary(out, op, std::move(rhs)));
-    }
-    return Status::Ok();
-  }
-
-  Status ParseConcat(ExprPtr* out) {
-    ACORN_RETURN_IF_ERROR(ParseMath2(out));
-    int chain = 0;
-    while (IsOp("~")) {
+    while (true) {
+      const char* op = nullptr;
+      for (const char* o : ops) {
+        if (names ? IsName(o) : IsOp(o)) op = o;
+      }
+      if (op == nullptr) return Status::Ok();
       ACORN_RETURN_IF_ERROR(Chain(&chain));
       ++p_;
-      ExprPtr rhs;
-      ACORN_RETURN_IF_ERROR(ParseMath2(&rhs));
-      ACORN_RETURN_IF_ERROR(Binary(out, "~", std::move(rhs)));
+      ExprPtr e = Make(kind), rhs;
+      ACORN_RETURN_IF_ERROR((this->*next)(&rhs));
+      e->name = op;
+      e->args.push_back(std::move(*out));
+      e->args.push_back(std::move(rhs));
+      *out = std::move(e);
     }
-    return Status::Ok();
   }
 
+  Status ParseMath1(ExprPtr* out) { return ParseLeft(out, &Parser::ParseConcat, {"+", "-"}, false, Expr::kBinary); }
+  Status ParseConcat(ExprPtr* out) { return ParseLeft(out, &Parser::ParseMath2, {"~"}, false, Expr::kBinary); }
   Status ParseMath2(ExprPtr* out) {
-    ACORN_RETURN_IF_ERROR(ParsePow(out));
-    int chain = 0;
-    while (IsOp("*") || IsOp("/") || IsOp("//") || IsOp("%")) {
-      ACORN_RETURN_IF_ERROR(Chain(&chain));
-      const std::string op = t_[p_++].text;
-      ExprPtr rhs;
-      ACORN_RETURN_IF_ERROR(ParsePow(&rhs));
-      ACORN_RETURN_IF_ERROR(Binary(out, op, std::move(rhs)));
-    }
-    return Status::Ok();
+    return ParseLeft(out, &Parser::ParsePow, {"*", "/", "//", "%"}, false, Expr::kBinary);
   }
-
-  Status ParsePow(ExprPtr* out) {
-    ACORN_RETURN_IF_ERROR(ParseUnary(out, true));
-    int chain = 0;
-    while (IsOp("**")) {
-      ACORN_RETURN_IF_ERROR(Chain(&chain));
-      ++p_;
-      ExprPtr rhs;
-      ACORN_RETURN_IF_ERROR(ParseUnary(&rhs, true));
-      ACORN_RETURN_IF_ERROR(Binary(out, "**", std::move(rhs)));
-    }
-    return Status::Ok();
-  }
+  Status ParsePow(ExprPtr* out) { return ParseLeft(out, &Parser::ParseFilteredUnary, {"**"}, false, Expr::kBinary); }
+  Status ParseFilteredUnary(ExprPtr* out) { return ParseUnary(out, true); }
 
   Status ParseUnary(ExprPtr* out, bool with_filter) {
     DepthGuard guard(&depth_);
@@ -910,11 +839,8 @@ class Parser {
           e->args.push_back(std::move(arg));
         }
         *out = std::move(e);
-      } else if (IsOp("(")) {
-        ExprPtr e = Make(Expr::kCall);
-        e->args.push_back(std::move(*out));
-        ACORN_RETURN_IF_ERROR(ParseArgs(e.get()));
-        *out = std::move(e);
+      } else if (IsOp("(")) {  // a call on a filter's result: x|f(a)(b)
+        ACORN_RETURN_IF_ERROR(ParsePostfix(out));
       } else {
         return Status::Ok();
       }

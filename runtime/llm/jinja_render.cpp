@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "jinja.h"
+#include "tokenizer/unicode.h"
 
 namespace acorn {
 namespace jinja {
@@ -19,19 +20,15 @@ using Kwargs = std::vector<std::pair<std::string, Value>>;
 
 // ---- strings ----------------------------------------------------------------------------------
 
+// Stepping and decoding stay inside the string whatever its bytes (templates and messages are
+// untrusted and need not be valid UTF-8).
 size_t Utf8Next(const std::string& s, size_t at) {
-  const unsigned char c = static_cast<unsigned char>(s[at]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
-  return std::min(s.size(), at + n);
+  return std::min(s.size(), at + static_cast<size_t>(unicode::Utf8Length(static_cast<unsigned char>(s[at]))));
 }
 
 uint32_t Utf8At(const std::string& s, size_t at) {
-  const unsigned char c = static_cast<unsigned char>(s[at]);
-  const size_t end = Utf8Next(s, at);
-  if (end - at == 1) return c;
-  uint32_t cp = c & (0x7F >> (end - at));
-  for (size_t k = at + 1; k < end; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[k]) & 0x3F);
-  return cp;
+  int length = 0;
+  return unicode::DecodeUtf8(s.data() + at, s.data() + s.size(), &length);
 }
 
 // Byte offset of every code point, plus the end: Python indexes strings by code point.
@@ -42,12 +39,8 @@ std::vector<size_t> CodePoints(const std::string& s) {
   return at;
 }
 
-// Python's str.isspace() for one code point.
-bool IsPySpace(uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
-         cp == 0x3000;
-}
+// Python's str.isspace(): the White_Space property and the separators U+001C..U+001F.
+bool IsPySpace(uint32_t cp) { return unicode::IsWhiteSpace(cp) || (cp >= 0x1C && cp <= 0x1F); }
 
 // The part [b, e) of a string, with the spans that fall inside it.
 Value Sub(const Value& v, size_t b, size_t e) {
