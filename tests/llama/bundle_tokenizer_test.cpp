@@ -87,7 +87,8 @@ TEST(BundleTokenizer, ChatTemplateSources) {
       << R"({"architectures":["LlamaForCausalLM"],"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":4,)"
          R"("num_key_value_heads":2,"intermediate_size":64,"vocab_size":64,"max_position_embeddings":64})";
   std::ofstream(dir + "/tokenizer_config.json")
-      << R"({"chat_template":[{"name":"tool_use","template":"TOOLS"},{"name":"default","template":"DEFAULT {{ x }}"}]})";
+      << R"({"bos_token":null,"eos_token":{"content":"</s>"},)"
+         R"("chat_template":[{"name":"tool_use","template":"TOOLS"},{"name":"default","template":"DEFAULT {{ x }}"}]})";
   auto convert_and_read = [&]() {
     const std::string bundle = dir + "/model.acorn";
     const std::string out = Shell(std::string(ACORN_CONVERT_BIN) + " " + dir + " -o " + bundle + " --random-weights", &code);
@@ -98,6 +99,16 @@ TEST(BundleTokenizer, ChatTemplateSources) {
     return t ? t->str() : std::string("(none)");
   };
   EXPECT_EQ(convert_and_read(), "DEFAULT {{ x }}");
+  {
+    // A null bos_token is recorded as none (the template sees it undefined, as in transformers).
+    auto model = Model::Load((dir + "/model.acorn").c_str());
+    ASSERT_TRUE(model.ok());
+    std::string bos = "unset", eos;
+    EXPECT_TRUE((*model)->bundle().GetString("tokenizer.bos_token", &bos));
+    EXPECT_EQ(bos, "");
+    EXPECT_TRUE((*model)->bundle().GetString("tokenizer.eos_token", &eos));
+    EXPECT_EQ(eos, "</s>");
+  }
   Shell("mkdir -p " + dir + "/additional_chat_templates", &code);
   std::ofstream(dir + "/additional_chat_templates/default.jinja") << "FROM THE FOLDER";
   EXPECT_EQ(convert_and_read(), "FROM THE FOLDER");

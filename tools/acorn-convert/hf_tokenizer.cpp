@@ -18,10 +18,15 @@ Status ApplyTokenizerConfig(const std::string& text, const std::string& label, B
   ACORN_ASSIGN_OR_RETURN(Json j, tool::ParseJson(text.data(), text.size(), label));
   if (!j.is_object()) return ACORN_ERROR(kMalformed, "%s: not a JSON object", label.c_str());
   // The special-token strings templates write as bos_token / eos_token: a string, or an AddedToken
-  // object with the string as its content.
+  // object with the string as its content. null (Qwen's bos_token) is recorded as "": the template
+  // then sees the token undefined, as in transformers, rather than the token of a bos_token_id.
   for (const char* key : {"bos_token", "eos_token"}) {
     auto it = j.find(key);
-    if (it == j.end() || it->is_null()) continue;
+    if (it == j.end()) continue;
+    if (it->is_null()) {
+      writer->SetString(std::string("tokenizer.") + key, "");
+      continue;
+    }
     std::string value;
     if (it->is_object()) {
       ACORN_RETURN_IF_ERROR(tool::JsonRequire(*it, "content", tool::JsonWhere(label, key), &value));

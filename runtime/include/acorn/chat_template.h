@@ -39,8 +39,9 @@ class ChatTemplate {
   // `jinja` is the model's template; bos/eos are its tokenizer's special token strings (what
   // transformers passes as bos_token and eos_token).
   static Result<ChatTemplate> Parse(const std::string& jinja, const std::string& bos_token, const std::string& eos_token);
-  // The bundle's template, with the special-token strings the converter recorded (else the
-  // tokens of the bundle's BOS/EOS ids in `tokenizer`, which may be null).
+  // The bundle's template, with the special-token strings the converter recorded (an empty one:
+  // the tokenizer defines none), else the tokens of the bundle's BOS/EOS ids in `tokenizer` (which
+  // may be null).
   static Result<ChatTemplate> FromBundle(const Bundle& bundle, const Tokenizer* tokenizer);
 
   ChatFamily family() const { return family_; }
