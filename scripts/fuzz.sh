@@ -70,6 +70,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$findings" "${log%/*}"
   inputs=("$corpus")
   [ -d "tests/fuzz/seeds/$t" ] && inputs+=("tests/fuzz/seeds/$t")
+  [ "$t" = chat_template ] && inputs+=("tests/fixtures/chat")  # the real templates
   [ -d "$generated/$t" ] && inputs+=("$generated/$t")
   args=(-max_total_time="$seconds" -timeout="$timeout_s" -rss_limit_mb="$rss_mb" -print_final_stats=1
         -artifact_prefix="$findings/")

@@ -13,17 +13,9 @@ Result<std::unique_ptr<Chat>> Chat::Create(std::shared_ptr<const Model> model, c
     return ACORN_ERROR(kUnsupported, "the bundle has no tokenizer, so it cannot chat; convert it from a checkpoint "
                        "with tokenizer.json");
   }
-  // The special-token strings the template writes: recorded by the converter, else the ids' tokens.
   const Bundle& bundle = model->bundle();
-  std::string bos, eos;
   int64_t id = -1;
-  if (!bundle.GetString("tokenizer.bos_token", &bos) && bundle.GetInt("tokenizer.bos_token_id", &id) && id >= 0) {
-    bos = std::string(model->tokenizer()->IdToToken(static_cast<int32_t>(id)));
-  }
-  if (!bundle.GetString("tokenizer.eos_token", &eos) && bundle.GetInt("tokenizer.eos_token_id", &id) && id >= 0) {
-    eos = std::string(model->tokenizer()->IdToToken(static_cast<int32_t>(id)));
-  }
-  ACORN_ASSIGN_OR_RETURN(ChatTemplate chat_template, ChatTemplate::Parse(bundle.chat_template(), bos, eos));
+  ACORN_ASSIGN_OR_RETURN(ChatTemplate chat_template, ChatTemplate::FromBundle(bundle, model->tokenizer()));
   std::unique_ptr<Chat> chat(new Chat());
   chat->model_ = model;
   chat->tokenizer_ = model->tokenizer();

@@ -1,22 +1,18 @@
 #include "acorn/chat_template.h"
 #include "acorn/platform.h"
 
-#include <ctime>
+#include "acorn/bundle.h"
+#include "acorn/tokenizer.h"
+
+#include "jinja.h"
 
 namespace acorn {
 
 namespace {
 
-std::string Trim(const std::string& s) {
-  const char* ws = " \t\n\r";
-  const size_t b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  const size_t e = s.find_last_not_of(ws);
-  return s.substr(b, e - b + 1);
-}
-
 bool Contains(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
 
+// acorn's conversations: system (first only), user and assistant messages.
 Status CheckRoles(const std::vector<ChatMessage>& messages) {
   for (size_t i = 0; i < messages.size(); ++i) {
     const std::string& r = messages[i].role;
@@ -28,39 +24,13 @@ Status CheckRoles(const std::vector<ChatMessage>& messages) {
   return Status::Ok();
 }
 
-// Llama 2, Mistral and Gemma templates raise unless user and assistant alternate, user first.
-Status CheckAlternation(const std::vector<ChatMessage>& messages, size_t start) {
-  for (size_t i = start; i < messages.size(); ++i) {
-    if ((messages[i].role == "user") != ((i - start) % 2 == 0)) {
-      return ACORN_ERROR(kInvalidArgument, "conversation roles must alternate user/assistant/user/... (message %zu is %s)",
-                         i, messages[i].role.c_str());
-    }
-  }
-  return Status::Ok();
-}
-
-// The literal default system prompt of a ChatML template, written as '<|im_start|>system\n...<|im_end|>'
-// inside a Jinja string (so the newline is the two characters backslash and n).
-std::string DefaultChatMLSystem(const std::string& t) {
-  const std::string open = "<|im_start|>system\\n";
-  size_t at = 0;
-  while ((at = t.find(open, at)) != std::string::npos) {
-    at += open.size();
-    const size_t end = t.find("<|im_end|>", at);
-    if (end == std::string::npos) break;
-    const std::string body = t.substr(at, end - at);
-    if (body.find_first_of("'\"{}+") == std::string::npos) return body;  // a literal, not an expression
-  }
-  return "";
-}
-
-std::string Today() {
-  char buf[32];
-  const std::time_t now = static_cast<std::time_t>(platform::WallClockSeconds());
-  std::tm tm_now;
-  gmtime_r(&now, &tm_now);
-  std::strftime(buf, sizeof buf, "%d %b %Y", &tm_now);
-  return buf;
+ChatFamily Recognize(const std::string& t) {
+  if (Contains(t, "<|im_start|>")) return ChatFamily::kChatML;
+  if (Contains(t, "<|start_header_id|>")) return ChatFamily::kLlama3;
+  if (Contains(t, "<start_of_turn>")) return ChatFamily::kGemma;
+  if (Contains(t, "[INST]") && Contains(t, "<<SYS>>")) return ChatFamily::kLlama2;
+  if (Contains(t, "[INST]")) return ChatFamily::kMistral;
+  return ChatFamily::kOther;
 }
 
 }  // namespace
@@ -72,36 +42,50 @@ const char* ChatFamilyName(ChatFamily family) {
     case ChatFamily::kLlama2: return "llama2";
     case ChatFamily::kMistral: return "mistral";
     case ChatFamily::kGemma: return "gemma";
+    case ChatFamily::kOther: return "jinja";
   }
   return "unknown";
 }
 
 Result<ChatTemplate> ChatTemplate::Parse(const std::string& t, const std::string& bos_token, const std::string& eos_token) {
-  ChatTemplate c;
-  if (Contains(t, "<|im_start|>")) {
-    c.family_ = ChatFamily::kChatML;
-    c.default_system_ = DefaultChatMLSystem(t);
-  } else if (Contains(t, "<|start_header_id|>")) {
-    c.family_ = ChatFamily::kLlama3;
-    c.dated_system_ = Contains(t, "Cutting Knowledge Date");
-  } else if (Contains(t, "<start_of_turn>")) {
-    c.family_ = ChatFamily::kGemma;
-  } else if (Contains(t, "[INST]") && Contains(t, "<<SYS>>")) {
-    c.family_ = ChatFamily::kLlama2;
-  } else if (Contains(t, "[INST]")) {
-    c.family_ = ChatFamily::kMistral;
-  } else if (Trim(t).empty()) {
-    return ACORN_ERROR(kNotFound, "the bundle has no chat template; convert from a checkpoint whose "
-                       "tokenizer_config.json has one, or send raw prompts with acorn-run");
-  } else {
-    return ACORN_ERROR(kUnsupported, "unrecognized chat template (starts '%.60s'); acorn renders ChatML, Llama 3, "
-                       "Llama 2, Mistral and Gemma templates", t.c_str());
+  if (t.find_first_not_of(" \t\n\r") == std::string::npos) {
+    return ACORN_ERROR(kNotFound, "the bundle has no chat template; convert from a checkpoint that has one "
+                       "(chat_template.jinja or tokenizer_config.json), or send raw prompts with acorn-run");
   }
-  if (Contains(t, "bos_token")) c.bos_ = bos_token;
-  // Early Llama 3 templates end with the assistant header whatever the caller asks.
-  c.always_prompt_ = !Contains(t, "add_generation_prompt");
+  ACORN_ASSIGN_OR_RETURN(jinja::Template parsed, jinja::Template::Parse(t));
+  ChatTemplate c;
+  c.family_ = Recognize(t);
+  c.template_ = std::make_shared<const jinja::Template>(std::move(parsed));
+  c.bos_ = bos_token;
   c.eos_ = eos_token;
+  // What follows an assistant message is the end-of-turn marker ("<|im_end|>", "<|eot_id|>",
+  // "<end_of_turn>", "<|end|>", "</s>", ...): render a probe and read it off.
+  const std::string probe = "acorn-end-of-turn-probe";
+  auto text = c.Render({{"user", "hi"}, {"assistant", probe}}, false);
+  if (text.ok()) {
+    const size_t at = text->rfind(probe);
+    if (at != std::string::npos) {
+      size_t b = at + probe.size();
+      while (b < text->size() && (*text)[b] == ' ') ++b;
+      size_t e = b;
+      while (e < text->size() && (*text)[e] != '\n' && (*text)[e] != ' ') ++e;
+      if (e > b) c.end_of_turn_.push_back(text->substr(b, e - b));
+    }
+  }
+  if (!eos_token.empty() && (c.end_of_turn_.empty() || c.end_of_turn_[0] != eos_token)) c.end_of_turn_.push_back(eos_token);
   return c;
+}
+
+Result<ChatTemplate> ChatTemplate::FromBundle(const Bundle& bundle, const Tokenizer* tokenizer) {
+  std::string bos, eos;
+  int64_t id = -1;
+  if (!bundle.GetString("tokenizer.bos_token", &bos) && tokenizer && bundle.GetInt("tokenizer.bos_token_id", &id) && id >= 0) {
+    bos = std::string(tokenizer->IdToToken(static_cast<int32_t>(id)));
+  }
+  if (!bundle.GetString("tokenizer.eos_token", &eos) && tokenizer && bundle.GetInt("tokenizer.eos_token_id", &id) && id >= 0) {
+    eos = std::string(tokenizer->IdToToken(static_cast<int32_t>(id)));
+  }
+  return Parse(bundle.chat_template(), bos, eos);
 }
 
 Result<std::string> ChatTemplate::Render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
@@ -110,99 +94,29 @@ Result<std::string> ChatTemplate::Render(const std::vector<ChatMessage>& message
 
 Result<std::string> ChatTemplate::Render(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
                                          std::vector<std::pair<size_t, size_t>>* content_ranges) const {
+  if (messages.empty()) return ACORN_ERROR(kInvalidArgument, "an empty conversation has no prompt; add a message");
   ACORN_RETURN_IF_ERROR(CheckRoles(messages));
-  add_generation_prompt = add_generation_prompt || always_prompt_;
-  const bool has_system = !messages.empty() && messages[0].role == "system";
-  const size_t first = has_system ? 1 : 0;
+  if (!template_) return ACORN_ERROR(kInvalidArgument, "the chat template was not parsed");
+  // What transformers passes: the messages as dicts, the special tokens, add_generation_prompt,
+  // and tools/documents as None.
+  jinja::List list;
+  for (const ChatMessage& m : messages) {
+    jinja::Value content = jinja::Value::Str(m.content);
+    if (!m.content.empty()) content.spans.push_back({0, m.content.size()});
+    list.push_back(jinja::Value::Map({{"role", jinja::Value::Str(m.role)}, {"content", std::move(content)}}));
+  }
+  // A token the tokenizer does not define stays undefined, as transformers passes only those set.
+  jinja::Dict globals = {{"messages", jinja::Value::Lst(std::move(list))},
+                         {"add_generation_prompt", jinja::Value::Bool(add_generation_prompt)},
+                         {"tools", jinja::Value::None()},
+                         {"documents", jinja::Value::None()}};
+  if (!bos_.empty()) globals.emplace_back("bos_token", jinja::Value::Str(bos_));
+  if (!eos_.empty()) globals.emplace_back("eos_token", jinja::Value::Str(eos_));
   std::string out;
-  if (content_ranges) content_ranges->clear();
-  // Appends text that came from a message (the caller's, not the template's).
-  auto content = [&](const std::string& text) {
-    if (content_ranges && !text.empty()) content_ranges->push_back({out.size(), out.size() + text.size()});
-    out += text;
-  };
-  switch (family_) {
-    case ChatFamily::kChatML:
-      if (!has_system && !default_system_.empty()) out += "<|im_start|>system\n" + default_system_ + "<|im_end|>\n";
-      for (const ChatMessage& m : messages) {
-        out += "<|im_start|>" + m.role + "\n";  // roles are checked: system, user or assistant
-        content(m.content);
-        out += "<|im_end|>\n";
-      }
-      if (add_generation_prompt) out += "<|im_start|>assistant\n";
-      return out;
-    case ChatFamily::kLlama3:
-      out = bos_;
-      if (dated_system_) {
-        out += "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: " +
-               (date_.empty() ? Today() : date_) + "\n\n";
-        content(has_system ? Trim(messages[0].content) : "");
-        out += "<|eot_id|>";
-      }
-      for (size_t i = dated_system_ ? first : 0; i < messages.size(); ++i) {
-        out += "<|start_header_id|>" + messages[i].role + "<|end_header_id|>\n\n";
-        content(Trim(messages[i].content));
-        out += "<|eot_id|>";
-      }
-      if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-      return out;
-    case ChatFamily::kLlama2: {
-      auto& append_content = content;
-      ACORN_RETURN_IF_ERROR(CheckAlternation(messages, first));
-      for (size_t i = first; i < messages.size(); ++i) {
-        const ChatMessage& m = messages[i];
-        std::string content = m.content;
-        if (has_system && i == first) content = "<<SYS>>\n" + messages[0].content + "\n<</SYS>>\n\n" + m.content;
-        if (m.role == "user") {
-          out += bos_ + "[INST] ";
-          append_content(Trim(content));
-          out += " [/INST]";
-        } else {
-          out += " ";
-          append_content(Trim(content));
-          out += " " + eos_;
-        }
-      }
-      return out;
-    }
-    case ChatFamily::kMistral:
-      ACORN_RETURN_IF_ERROR(CheckAlternation(messages, 0));
-      out = bos_;
-      for (const ChatMessage& m : messages) {
-        if (m.role == "user") {
-          out += "[INST] ";
-          content(m.content);
-          out += " [/INST]";
-        } else {
-          content(m.content);
-          out += eos_;
-        }
-      }
-      return out;
-    case ChatFamily::kGemma:
-      if (has_system) return ACORN_ERROR(kInvalidArgument, "Gemma's chat template does not support a system role");
-      ACORN_RETURN_IF_ERROR(CheckAlternation(messages, 0));
-      out = bos_;
-      for (const ChatMessage& m : messages) {
-        out += "<start_of_turn>" + std::string(m.role == "assistant" ? "model" : "user") + "\n";
-        content(Trim(m.content));
-        out += "<end_of_turn>\n";
-      }
-      if (add_generation_prompt) out += "<start_of_turn>model\n";
-      return out;
-  }
-  return ACORN_ERROR(kInternal, "unknown chat family");
-}
-
-std::vector<std::string> ChatTemplate::EndOfTurn() const {
-  switch (family_) {
-    case ChatFamily::kChatML: return {"<|im_end|>"};
-    case ChatFamily::kLlama3: return {"<|eot_id|>"};
-    case ChatFamily::kLlama2:
-    case ChatFamily::kMistral: return {eos_.empty() ? std::string("</s>") : eos_};
-    case ChatFamily::kGemma: return {"<end_of_turn>"};
-  }
-  return {};
+  std::vector<jinja::Span> spans;
+  ACORN_RETURN_IF_ERROR(template_->Render(globals, now_ != 0 ? now_ : static_cast<std::time_t>(platform::WallClockSeconds()), &out, &spans));
+  if (content_ranges) *content_ranges = std::move(spans);
+  return out;
 }
 
 }  // namespace acorn

@@ -75,6 +75,55 @@ TEST(BundleTokenizer, TravelsIntoTheBundleAndEncodesLikeTheJson) {
   EXPECT_EQ(std::count(ids.begin(), ids.end(), ','), 2) << run;
 }
 
+// Where a checkpoint keeps its template: tokenizer_config.json's chat_template (a string, or a list
+// of named templates of which "default" is taken), and chat_template.jinja beside it (or
+// additional_chat_templates/default.jinja), which current transformers writes and which wins over
+// the config, as it does in transformers.
+TEST(BundleTokenizer, ChatTemplateSources) {
+  const std::string dir = ::testing::TempDir() + "/chat_template_sources";
+  int code = 0;
+  Shell("rm -rf " + dir + " && mkdir -p " + dir, &code);
+  std::ofstream(dir + "/config.json")
+      << R"({"architectures":["LlamaForCausalLM"],"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":4,)"
+         R"("num_key_value_heads":2,"intermediate_size":64,"vocab_size":64,"max_position_embeddings":64})";
+  std::ofstream(dir + "/tokenizer_config.json")
+      << R"({"bos_token":null,"eos_token":{"content":"</s>"},)"
+         R"("chat_template":[{"name":"tool_use","template":"TOOLS"},{"name":"default","template":"DEFAULT {{ x }}"}]})";
+  auto convert_and_read = [&]() {
+    const std::string bundle = dir + "/model.acorn";
+    const std::string out = Shell(std::string(ACORN_CONVERT_BIN) + " " + dir + " -o " + bundle + " --random-weights", &code);
+    EXPECT_EQ(code, 0) << out;
+    auto model = Model::Load(bundle.c_str());
+    if (!model.ok()) return "load failed: " + model.status().ToString();
+    const auto* t = (*model)->bundle().flatbuffer()->chat_template();
+    return t ? t->str() : std::string("(none)");
+  };
+  EXPECT_EQ(convert_and_read(), "DEFAULT {{ x }}");
+  {
+    // A null bos_token is recorded as none (the template sees it undefined, as in transformers).
+    auto model = Model::Load((dir + "/model.acorn").c_str());
+    ASSERT_TRUE(model.ok());
+    std::string bos = "unset", eos;
+    EXPECT_TRUE((*model)->bundle().GetString("tokenizer.bos_token", &bos));
+    EXPECT_EQ(bos, "");
+    EXPECT_TRUE((*model)->bundle().GetString("tokenizer.eos_token", &eos));
+    EXPECT_EQ(eos, "</s>");
+  }
+  Shell("mkdir -p " + dir + "/additional_chat_templates", &code);
+  std::ofstream(dir + "/additional_chat_templates/default.jinja") << "FROM THE FOLDER";
+  EXPECT_EQ(convert_and_read(), "FROM THE FOLDER");
+  // Byte for byte, trailing newline and all: the template engine applies jinja2's rules to it.
+  const std::string jinja = "{%- for m in messages %}\n{{ m.content }}\n{% endfor %}\n";
+  std::ofstream(dir + "/chat_template.jinja", std::ios::binary) << jinja;
+  EXPECT_EQ(convert_and_read(), jinja);
+  // A template acorn cannot render is kept, with a note naming what it cannot do.
+  std::ofstream(dir + "/chat_template.jinja", std::ios::binary) << "{% include 'turns.jinja' %}";
+  const std::string out = Shell(std::string(ACORN_CONVERT_BIN) + " " + dir + " -o " + dir + "/model.acorn --random-weights", &code);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("acorn cannot render it"), std::string::npos) << out;
+  EXPECT_NE(out.find("{% include %}"), std::string::npos) << out;
+}
+
 TEST(BundleTokenizer, TextIsRefusedWithoutATokenizer) {
   const std::string dir = MakeModelDir(false);
   const std::string bundle = dir + "/model.acorn";

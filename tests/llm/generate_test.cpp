@@ -256,6 +256,41 @@ TEST(Chat, SpecialTokensTypedInAMessageAreText) {
   EXPECT_EQ(*plain, tok.Encode(*rendered, false));
 }
 
+// acorn-tokenize --chat shows the prompt a conversation becomes: the template's text, byte for byte,
+// and the ids acorn-chat feeds the model.
+TEST(Chat, AcornTokenizeRendersTheBundlesTemplate) {
+  const std::string bundle = std::string(ACORN_MODELS_DIR) + "/acorn-chat-mini.acorn";
+  auto model = Model::Load(bundle.c_str());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto chat = Chat::Create(*model, SessionOptions(), ChatOptions());
+  ASSERT_TRUE(chat.ok()) << chat.status().ToString();
+  const std::vector<ChatMessage> convo = {{"system", "be brief"}, {"user", "hi <|im_end|>"}, {"assistant", "hello"},
+                                          {"user", "what does a cow say?"}};
+  const std::string path = ::testing::TempDir() + "/acorn_tokenize_chat.json";
+  std::ofstream(path) << R"([{"role":"system","content":"be brief"},{"role":"user","content":"hi <|im_end|>"},)"
+                         R"({"role":"assistant","content":"hello"},{"role":"user","content":"what does a cow say?"}])";
+  int code = 0;
+  const std::string tokenize = std::string(ACORN_TOKENIZE_BIN) + " " + bundle + " --chat " + path;
+  const std::string text = Shell(tokenize + " --print-text", &code);
+  ASSERT_EQ(code, 0) << text;
+  auto with_gen = (*chat)->chat_template().Render(convo, true);
+  auto without_gen = (*chat)->chat_template().Render(convo, false);
+  ASSERT_TRUE(with_gen.ok() && without_gen.ok());
+  EXPECT_EQ(text, *with_gen);
+  EXPECT_EQ(Shell(tokenize + " --print-text --no-generation-prompt", &code), *without_gen);
+  const std::string ids = Shell(tokenize, &code);
+  ASSERT_EQ(code, 0) << ids;
+  auto want = (*chat)->RenderTokens(convo);
+  ASSERT_TRUE(want.ok());
+  std::string expected = "[";
+  for (size_t i = 0; i < want->size(); ++i) expected += (i ? "," : "") + std::to_string((*want)[i]);
+  EXPECT_EQ(ids, expected + "]\n");
+  std::ofstream(path) << R"([{"role":"robot","content":"x"}])";
+  const std::string refused = Shell(tokenize, &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(refused.find("role 'robot'"), std::string::npos) << refused;
+}
+
 // The tokenizer side of the same guarantee: special tokens are not recognized inside untrusted
 // ranges (nor anywhere with split_special_tokens), and remain so around them.
 TEST(Chat, UntrustedRangesKeepSpecialTokensOut) {

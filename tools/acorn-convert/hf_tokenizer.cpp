@@ -18,10 +18,15 @@ Status ApplyTokenizerConfig(const std::string& text, const std::string& label, B
   ACORN_ASSIGN_OR_RETURN(Json j, tool::ParseJson(text.data(), text.size(), label));
   if (!j.is_object()) return ACORN_ERROR(kMalformed, "%s: not a JSON object", label.c_str());
   // The special-token strings templates write as bos_token / eos_token: a string, or an AddedToken
-  // object with the string as its content.
+  // object with the string as its content. null (Qwen's bos_token) is recorded as "": the template
+  // then sees the token undefined, as in transformers, rather than the token of a bos_token_id.
   for (const char* key : {"bos_token", "eos_token"}) {
     auto it = j.find(key);
-    if (it == j.end() || it->is_null()) continue;
+    if (it == j.end()) continue;
+    if (it->is_null()) {
+      writer->SetString(std::string("tokenizer.") + key, "");
+      continue;
+    }
     std::string value;
     if (it->is_object()) {
       ACORN_RETURN_IF_ERROR(tool::JsonRequire(*it, "content", tool::JsonWhere(label, key), &value));
@@ -74,6 +79,17 @@ Status AttachHfTokenizer(const std::string& dir, BundleWriter* writer, std::stri
     std::string text;
     ACORN_RETURN_IF_ERROR(tool::ReadRegularFile(config, limits::kMaxJsonBytes, "tokenizer_config.json", &text));
     ACORN_RETURN_IF_ERROR(ApplyTokenizerConfig(text, config, writer));
+  }
+  // Current transformers saves the template as chat_template.jinja beside tokenizer_config.json (a
+  // model with several keeps the others as additional_chat_templates/NAME.jinja), and prefers those
+  // files to the config's chat_template when both exist; so does acorn.
+  for (const char* file : {"chat_template.jinja", "additional_chat_templates/default.jinja"}) {
+    const std::string path = dir + "/" + file;
+    if (!tool::PathExists(path)) continue;
+    std::string text;
+    ACORN_RETURN_IF_ERROR(tool::ReadRegularFile(path, limits::kMaxJsonBytes, file, &text));
+    writer->SetChatTemplate(text);
+    break;
   }
   return Status::Ok();
 }

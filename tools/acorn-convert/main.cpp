@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tool_main.h"
+#include "acorn/chat_template.h"
 #include "acorn/platform.h"
 #include "bert_convert.h"
 #include "core/limits.h"
@@ -211,6 +212,18 @@ int Run(int argc, char** argv) {
     if (tokenizer == "none" && !a.quiet) {
       std::fprintf(stderr, "acorn-convert: note: %s has no tokenizer.json or tokenizer.model; the bundle will take "
                    "token ids only\n", a.src.c_str());
+    }
+  }
+  // A template acorn cannot render is kept (a later acorn may), but the user hears about it now.
+  if (!a.quiet && !writer.chat_template().empty()) {
+    std::string bos, eos;
+    (void)writer.GetString("tokenizer.bos_token", &bos);  // absent: the template sees none
+    (void)writer.GetString("tokenizer.eos_token", &eos);
+    auto chat = acorn::ChatTemplate::Parse(writer.chat_template(), bos, eos);
+    acorn::Status rendered = chat.ok() ? chat->Render({{"user", "Hello"}}, true).status() : chat.status();
+    if (!rendered.ok()) {
+      std::fprintf(stderr, "acorn-convert: note: the chat template is kept, but acorn cannot render it (%s); "
+                   "acorn-chat will refuse this bundle, acorn-run takes raw prompts\n", rendered.message().c_str());
     }
   }
   if (!a.quiet) {

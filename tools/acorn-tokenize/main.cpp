@@ -1,5 +1,6 @@
 // acorn-tokenize: prints the token ids of a text (as a JSON array on one line), or the text of a
-// list of ids, with a tokenizer.json or the tokenizer inside a .acorn bundle.
+// list of ids, with a tokenizer.json or the tokenizer inside a .acorn bundle; with a bundle, also
+// the prompt a conversation becomes under its chat template (what acorn-chat feeds the model).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -10,7 +11,10 @@
 #include <vector>
 
 #include "tool_main.h"
+#include <nlohmann/json.hpp>
+
 #include "acorn/bundle.h"
+#include "acorn/chat_template.h"
 #include "acorn/tokenizer.h"
 #include "sentencepiece_model.h"
 #include "tokenizer/tokenizer_bundle.h"
@@ -21,6 +25,7 @@ namespace {
 const char kHelp[] =
     "usage: acorn-tokenize TOKENIZER [--text S | --text-file F] [--no-special]\n"
     "       acorn-tokenize TOKENIZER --decode ID,ID,... [--skip-special]\n"
+    "       acorn-tokenize BUNDLE.acorn --chat MESSAGES.json [--no-generation-prompt] [--print-text]\n"
     "\n"
     "Encodes text into token ids, or decodes ids into text, exactly as Hugging Face `tokenizers`\n"
     "would (encode(text, add_special_tokens=True).ids; decode(ids, skip_special_tokens=False)).\n"
@@ -33,6 +38,12 @@ const char kHelp[] =
     "--no-special    do not add the post-processor's special tokens (add_special_tokens=False)\n"
     "--decode IDS    comma-separated ids; prints the decoded text and one newline\n"
     "--skip-special  when decoding, drop special tokens (skip_special_tokens=True)\n"
+    "--chat F        render the conversation in F (a JSON array of {\"role\", \"content\"}, roles system,\n"
+    "                user, assistant) with the bundle's chat template, as transformers'\n"
+    "                apply_chat_template does, and print the prompt's ids as acorn-chat encodes them\n"
+    "                (special tokens typed in a message stay text)\n"
+    "--no-generation-prompt  leave out the opening of the assistant's turn (add_generation_prompt=False)\n"
+    "--print-text    with --chat, print the rendered prompt text itself, byte for byte, instead\n"
     "\n"
     "Encoding prints the ids as a JSON array on one line. Text that is not valid UTF-8 is\n"
     "repaired first: each maximal ill-formed byte sequence becomes U+FFFD.\n";
@@ -76,11 +87,57 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+void PrintIds(const std::vector<int32_t>& ids) {
+  std::string out = "[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ",";
+    out += std::to_string(ids[i]);
+  }
+  out += "]\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+// --chat: the bundle's template renders the conversation, which is encoded as Chat::RenderTokens does.
+int RenderChat(const std::string& bundle_path, const acorn::Tokenizer& tokenizer, const std::string& messages_path,
+               bool add_generation_prompt, bool print_text) {
+  auto bundle = acorn::Bundle::Open(bundle_path.c_str());
+  if (!bundle.ok()) return Fail(bundle.status().ToString());
+  std::string bytes;
+  if (!ReadFile(messages_path, &bytes)) return Fail("cannot read " + messages_path);
+  const nlohmann::json j = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json* list = j.is_object() && j.contains("messages") ? &j["messages"] : &j;
+  if (!list->is_array()) return Fail(messages_path + ": expected a JSON array of {\"role\", \"content\"} messages");
+  std::vector<acorn::ChatMessage> messages;
+  for (const auto& m : *list) {
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
+        !m["content"].is_string()) {
+      return Fail(messages_path + ": each message needs a string \"role\" and a string \"content\"");
+    }
+    messages.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+  }
+  auto chat_template = acorn::ChatTemplate::FromBundle(**bundle, &tokenizer);
+  if (!chat_template.ok()) return Fail(chat_template.status().ToString());
+  acorn::TokenizeOptions options;
+  options.add_special_tokens = false;  // the template wrote BOS itself
+  auto text = chat_template->Render(messages, add_generation_prompt, &options.untrusted);
+  if (!text.ok()) return Fail(text.status().ToString());
+  if (print_text) {
+    std::fwrite(text->data(), 1, text->size(), stdout);
+    return 0;
+  }
+  std::vector<int32_t> ids;
+  acorn::Status encoded = tokenizer.Encode(*text, options, &ids);
+  if (!encoded.ok()) return Fail(encoded.message());
+  PrintIds(ids);
+  return 0;
+}
+
 }  // namespace
 
 static int Main(int argc, char** argv) {
-  std::string tokenizer_path, text, text_file, decode_list;
+  std::string tokenizer_path, text, text_file, decode_list, chat_file;
   bool have_text = false, have_file = false, have_decode = false, add_special = true, skip_special = false;
+  bool have_chat = false, generation_prompt = true, print_text = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&](const char* flag) -> const char* {
@@ -106,6 +163,13 @@ static int Main(int argc, char** argv) {
       add_special = false;
     } else if (arg == "--skip-special") {
       skip_special = true;
+    } else if (arg == "--chat") {
+      chat_file = value("--chat");
+      have_chat = true;
+    } else if (arg == "--no-generation-prompt") {
+      generation_prompt = false;
+    } else if (arg == "--print-text") {
+      print_text = true;
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "acorn-tokenize: unknown option %s\n\n%s", arg.c_str(), kHelp);
       return 2;
@@ -116,7 +180,8 @@ static int Main(int argc, char** argv) {
       return 2;
     }
   }
-  if (tokenizer_path.empty() || (have_text && have_file) || (have_decode && (have_text || have_file))) {
+  if (tokenizer_path.empty() || (have_text && have_file) || (have_decode && (have_text || have_file)) ||
+      (have_chat && (have_text || have_file || have_decode)) || (!have_chat && (print_text || !generation_prompt))) {
     std::fputs(kHelp, stderr);
     return 2;
   }
@@ -124,6 +189,7 @@ static int Main(int argc, char** argv) {
   if (!spec.ok()) return Fail(spec.status().ToString());
   auto tokenizer = acorn::Tokenizer::Create(std::move(spec).value());
   if (!tokenizer.ok()) return Fail(tokenizer.status().ToString());
+  if (have_chat) return RenderChat(tokenizer_path, *tokenizer, chat_file, generation_prompt, print_text);
 
   if (have_decode) {
     std::vector<int32_t> ids;
@@ -154,13 +220,7 @@ static int Main(int argc, char** argv) {
   // A hostile tokenizer's pattern can run out of regex steps on this text: say so, print no ids.
   acorn::Status encoded = tokenizer->Encode(text, options, &ids);
   if (!encoded.ok()) return Fail(encoded.message());
-  std::string out = "[";
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i) out += ",";
-    out += std::to_string(ids[i]);
-  }
-  out += "]\n";
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  PrintIds(ids);
   return 0;
 }
 

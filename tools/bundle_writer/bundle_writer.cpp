@@ -79,6 +79,15 @@ BundleWriter::BundleWriter() { segments_.emplace_back(); }
 void BundleWriter::SetString(const std::string& key, const std::string& value) {
   metadata_.push_back({key, fb::MetaKind::String, value, 0, 0});
 }
+bool BundleWriter::GetString(const std::string& key, std::string* value) const {
+  for (auto it = metadata_.rbegin(); it != metadata_.rend(); ++it) {
+    if (it->key == key && it->kind == fb::MetaKind::String) {
+      *value = it->str;
+      return true;
+    }
+  }
+  return false;
+}
 void BundleWriter::SetInt(const std::string& key, int64_t value) { metadata_.push_back({key, fb::MetaKind::Int, "", value, 0}); }
 void BundleWriter::SetFloat(const std::string& key, double value) {
   metadata_.push_back({key, fb::MetaKind::Float, "", 0, value});

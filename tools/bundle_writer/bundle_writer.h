@@ -30,9 +30,12 @@ class BundleWriter {
   BundleWriter();
 
   void SetString(const std::string& key, const std::string& value);
+  // The last string set for `key`, if any.
+  bool GetString(const std::string& key, std::string* value) const;
   void SetInt(const std::string& key, int64_t value);
   void SetFloat(const std::string& key, double value);
   void SetChatTemplate(const std::string& text) { chat_template_ = text; }
+  const std::string& chat_template() const { return chat_template_; }
   void SetTokenizer(TokenizerFn fn) { tokenizer_ = std::move(fn); }
   // The tokens-per-step bound the arena is planned for, and the positions a session may hold.
   void SetLimits(uint32_t max_tokens, uint32_t context_length);
