@@ -293,9 +293,10 @@ void JsonString(const std::string& s, bool ensure_ascii, std::string* out) {
       uint32_t cp = Utf8At(s, k);
       if (cp >= 0x10000) {
         cp -= 0x10000;
-        std::snprintf(buf, sizeof buf, "\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
+        std::snprintf(buf, sizeof buf, "\\u%04x\\u%04x", static_cast<unsigned>(0xD800 + (cp >> 10)),
+                      static_cast<unsigned>(0xDC00 + (cp & 0x3FF)));
       } else {
-        std::snprintf(buf, sizeof buf, "\\u%04x", cp);
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
       }
       *out += buf;
       k = Utf8Next(s, k);
