@@ -11,13 +11,13 @@
 # llvm-mca on it per CPU model. Prints a Markdown table: cycles per 32-value block (per block
 # product of one row and one token for the integer kernels; per row for the float ones).
 #
-# usage: scripts/arm64/estimate.sh [CPU...]   (default: apple-m1 cortex-x1 neoverse-v1)
+# usage: scripts/arm64/estimate.sh [CPU...]   (default: apple-m1 cortex-x1 neoverse-v1 cortex-a55)
 #   ACORN_LLAMACPP_WORK: where fetch.sh keeps llama.cpp (default /tmp/acorn-llamacpp)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 cpus=("$@")
-[ ${#cpus[@]} -eq 0 ] && cpus=(apple-m1 cortex-x1 neoverse-v1)
+[ ${#cpus[@]} -eq 0 ] && cpus=(apple-m1 cortex-x1 neoverse-v1 cortex-a55)
 for tool in clang++ clang llvm-mca python3; do
   command -v $tool >/dev/null || { echo "estimate.sh: $tool not found (apt-get install clang llvm)" >&2; exit 1; }
 done

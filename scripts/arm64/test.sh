@@ -8,8 +8,8 @@
 # The fixture tests compare logits and greedy tokens with transformers' (tests/fixtures), the same
 # goldens and bounds as on x86. Installs what is missing (qemu-user, the cross compiler, the arm64
 # multiarch zstd and GoogleTest), so it runs on a fresh Debian 12 machine.
-# ACORN_ARM64_HEAVY=0 skips the fixture suites (label heavy under emulation); ACORN_ARM64_CPUS
-# overrides the CPU models (names from `qemu-aarch64 -cpu help`).
+# ACORN_ARM64_HEAVY=0 skips the LLaMA/BERT fixture suites (the heavy part under emulation);
+# ACORN_ARM64_CPUS overrides the CPU models (names from `qemu-aarch64 -cpu help`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -47,13 +47,17 @@ expected_isa() {
   esac
 }
 
-labels=()
-[ "${ACORN_ARM64_HEAVY:-1}" = 0 ] && labels=(-LE heavy)
+# Test folders of build/arm64 to run: the kernels (tests/kernels: the kernel tests, the kernel
+# table walk and the thread pool) and the end-to-end fixtures, the heavy part under emulation.
+suites=(kernels)
+[ "${ACORN_ARM64_HEAVY:-1}" != 0 ] && suites+=(llama bert)
 for cpu in ${ACORN_ARM64_CPUS:-max cortex-a53}; do
   t0=$(date +%s)
-  echo "== arm64: tests under qemu-aarch64 -cpu $cpu (best path: $(expected_isa "$cpu"))"
-  QEMU_CPU=$cpu ACORN_EXPECT_BEST_ISA=$(expected_isa "$cpu") \
-    ctest --preset arm64 -j "$jobs" --timeout 900 "${labels[@]}"
+  echo "== arm64: ${suites[*]} under qemu-aarch64 -cpu $cpu (best path: $(expected_isa "$cpu"))"
+  for suite in "${suites[@]}"; do
+    QEMU_CPU=$cpu ACORN_EXPECT_BEST_ISA=$(expected_isa "$cpu") \
+      ctest --test-dir "build/arm64/tests/$suite" --output-on-failure -j "$jobs" --timeout 900
+  done
   echo "== arm64: -cpu $cpu took $(( $(date +%s) - t0 )) s"
 done
 echo "== arm64: all passed in $(( $(date +%s) - start )) s"
