@@ -94,40 +94,32 @@ template <class Ops, int R, int C, bool kQ4>
 void TileQ(const MatMulArgs& a, int64_t n, int64_t t) {
   constexpr size_t kBlockBytes = kQ4 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0);
   const int64_t nb = a.K / kQBlock;
-  const uint8_t* w[R];
-  for (int r = 0; r < R; ++r) w[r] = a.w + (n + r) * a.w_row_bytes;
-  const int8_t* xq[C];
-  const float* xd[C];
-  for (int c = 0; c < C; ++c) {
-    xq[c] = a.xq + (t + c) * a.K;
-    xd[c] = a.xd + (t + c) * nb;
-  }
+  const QuantTileInputs<R, C> in(a, n, t);
   float32x4_t acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = vdupq_n_f32(0.0f);
-  const uintptr_t prefetch = reinterpret_cast<uintptr_t>(a.w) + (n + kPrefetchTiles * R) * a.w_row_bytes;
   constexpr size_t kRunPerBlock = R * kBlockBytes;
   for (int64_t b = 0; b < nb; ++b) {
     // Only on the first pass over these rows: later token passes find them in cache.
-    for (size_t off = 0; t == 0 && off < kRunPerBlock; off += 64) PrefetchL2(prefetch + b * kRunPerBlock + off);
+    for (size_t off = 0; t == 0 && off < kRunPerBlock; off += 64) PrefetchL2(in.prefetch + b * kRunPerBlock + off);
     // Unrolled by request: clang (14) otherwise keeps the row loop, and the accumulators with it
     // in memory.
     int8x16_t x_lo[C], x_hi[C];
 #pragma GCC unroll 8
     for (int c = 0; c < C; ++c) {
-      x_lo[c] = vld1q_s8(xq[c] + b * kQBlock);
-      x_hi[c] = vld1q_s8(xq[c] + b * kQBlock + 16);
+      x_lo[c] = vld1q_s8(in.xq[c] + b * kQBlock);
+      x_hi[c] = vld1q_s8(in.xq[c] + b * kQBlock + 16);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const uint8_t* blk = w[r] + b * kBlockBytes;
+      const uint8_t* blk = in.w[r] + b * kBlockBytes;
       int8x16_t w_lo, w_hi;
       LoadWeightBlock<kQ4>(blk + sizeof(uint16_t), &w_lo, &w_hi);
       const float dw = HalfAt(blk);
 #pragma GCC unroll 8
       for (int c = 0; c < C; ++c) {
         const int32x4_t s = Ops::Dot(w_lo, w_hi, x_lo[c], x_hi[c]);
-        acc[r][c] = vfmaq_n_f32(acc[r][c], vcvtq_f32_s32(s), dw * xd[c][b]);
+        acc[r][c] = vfmaq_n_f32(acc[r][c], vcvtq_f32_s32(s), dw * in.xd[c][b]);
       }
     }
   }

@@ -31,35 +31,27 @@ void TileMmla(const MatMulArgs& a, int64_t n, int64_t t) {
   constexpr int R = 2 * RP, C = 2 * CP;
   constexpr size_t kBlockBytes = kQ4 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0);
   const int64_t nb = a.K / kQBlock;
-  const uint8_t* w[R];
-  for (int r = 0; r < R; ++r) w[r] = a.w + (n + r) * a.w_row_bytes;
-  const int8_t* xq[C];
-  const float* xd[C];
-  for (int c = 0; c < C; ++c) {
-    xq[c] = a.xq + (t + c) * a.K;
-    xd[c] = a.xd + (t + c) * nb;
-  }
+  const QuantTileInputs<R, C> in(a, n, t);
   float32x4_t acc[RP][CP];
   for (int rp = 0; rp < RP; ++rp)
     for (int cp = 0; cp < CP; ++cp) acc[rp][cp] = vdupq_n_f32(0.0f);
-  const uintptr_t prefetch = reinterpret_cast<uintptr_t>(a.w) + (n + kPrefetchTiles * R) * a.w_row_bytes;
   constexpr size_t kRunPerBlock = R * kBlockBytes;
   for (int64_t b = 0; b < nb; ++b) {
-    for (size_t off = 0; t == 0 && off < kRunPerBlock; off += 64) PrefetchL2(prefetch + b * kRunPerBlock + off);
+    for (size_t off = 0; t == 0 && off < kRunPerBlock; off += 64) PrefetchL2(in.prefetch + b * kRunPerBlock + off);
     int8x16_t xp[CP][4];
     float32x4_t xscale[CP];  // [d tok0, d tok1, d tok0, d tok1]
 #pragma GCC unroll 4
     for (int cp = 0; cp < CP; ++cp) {
-      const int8_t* x0 = xq[2 * cp] + b * kQBlock;
-      const int8_t* x1 = xq[2 * cp + 1] + b * kQBlock;
+      const int8_t* x0 = in.xq[2 * cp] + b * kQBlock;
+      const int8_t* x1 = in.xq[2 * cp + 1] + b * kQBlock;
       PairUp(vld1q_s8(x0), vld1q_s8(x0 + 16), vld1q_s8(x1), vld1q_s8(x1 + 16), xp[cp]);
-      const float32x2_t d01 = {xd[2 * cp][b], xd[2 * cp + 1][b]};
+      const float32x2_t d01 = {in.xd[2 * cp][b], in.xd[2 * cp + 1][b]};
       xscale[cp] = vcombine_f32(d01, d01);
     }
 #pragma GCC unroll 4
     for (int rp = 0; rp < RP; ++rp) {
-      const uint8_t* blk0 = w[2 * rp] + b * kBlockBytes;
-      const uint8_t* blk1 = w[2 * rp + 1] + b * kBlockBytes;
+      const uint8_t* blk0 = in.w[2 * rp] + b * kBlockBytes;
+      const uint8_t* blk1 = in.w[2 * rp + 1] + b * kBlockBytes;
       int8x16_t lo0, hi0, lo1, hi1, wp[4];
       LoadWeightBlock<kQ4>(blk0 + sizeof(uint16_t), &lo0, &hi0);
       LoadWeightBlock<kQ4>(blk1 + sizeof(uint16_t), &lo1, &hi1);

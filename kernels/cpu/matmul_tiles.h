@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "acorn/dtype.h"
 #include "matmul_internal.h"
 
 namespace acorn {
@@ -28,6 +29,28 @@ constexpr int64_t kPrefetchTiles = 2;
 // integer address, not a pointer: near the end of the matrix it points past the weights, which a
 // prefetch may do (it never faults) but pointer arithmetic may not.
 inline void PrefetchL2(uintptr_t address) { __builtin_prefetch(reinterpret_cast<const char*>(address), 0, 2); }
+
+// Where an R x C tile of a quantized MatMul reads: its R weight rows, its C tokens' Q8_0 quants,
+// scales and negated group sums, and the weights kPrefetchTiles tiles ahead (an integer, as above).
+template <int R, int C>
+struct QuantTileInputs {
+  const uint8_t* w[R];
+  const int8_t* xq[C];
+  const float* xd[C];
+  const int32_t* xs[C];
+  uintptr_t prefetch;
+
+  QuantTileInputs(const MatMulArgs& a, int64_t n, int64_t t) {
+    const int64_t nb = a.K / kQBlock;
+    for (int r = 0; r < R; ++r) w[r] = a.w + (n + r) * a.w_row_bytes;
+    for (int c = 0; c < C; ++c) {
+      xq[c] = a.xq + (t + c) * a.K;
+      xd[c] = a.xd + (t + c) * nb;
+      xs[c] = a.xnsum4 + (t + c) * (a.K / 4);
+    }
+    prefetch = reinterpret_cast<uintptr_t>(a.w) + (n + kPrefetchTiles * R) * a.w_row_bytes;
+  }
+};
 
 // Float tiles. FOps provides a float vector V of FOps::kWidth lanes: Zero, Load(const float*),
 // Load(const uint16_t*) (fp16 widened), Fma(a, b, c) = a*b+c, HSum. WT is the weight element.

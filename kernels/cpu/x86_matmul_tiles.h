@@ -131,16 +131,11 @@ template <class Ops, int R, int C, bool kQ4>
 void TileQ(const MatMulArgs& a, int64_t n, int64_t t) {
   constexpr size_t kBlockBytes = kQ4 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0);
   const int64_t nb = a.K / kQBlock;
-  const uint8_t* w[R];
-  for (int r = 0; r < R; ++r) w[r] = a.w + (n + r) * a.w_row_bytes;
-  const int8_t* xq[C];
-  const float* xd[C];
-  const int32_t* xs[C];
-  for (int c = 0; c < C; ++c) {
-    xq[c] = a.xq + (t + c) * a.K;
-    xd[c] = a.xd + (t + c) * nb;
-    xs[c] = a.xnsum4 + (t + c) * (a.K / 4);
-  }
+  const QuantTileInputs<R, C> in(a, n, t);
+  const auto& w = in.w;
+  const auto& xq = in.xq;
+  const auto& xd = in.xd;
+  const auto& xs = in.xs;
   __m256 acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
@@ -151,7 +146,7 @@ void TileQ(const MatMulArgs& a, int64_t n, int64_t t) {
   // L2 tracks more misses in flight than L1 (measured: +8% from memory, -2% from cache).
   // An integer, not a pointer: near the end of the matrix it points past the weights, which a
   // prefetch may do (it never faults) but pointer arithmetic may not.
-  const uintptr_t prefetch = reinterpret_cast<uintptr_t>(a.w) + (n + kPrefetchTiles * R) * a.w_row_bytes;
+  const uintptr_t prefetch = in.prefetch;
   constexpr size_t kRunPerBlock = R * kBlockBytes;
 
   for (int64_t b0 = 0; b0 < nb; b0 += kScaleChunk) {
