@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing, then builds and runs every test in
 # the release build (with the installed-package consumer test and the Python binding's tests) and in
-# the AddressSanitizer + UBSan build, the multi-threaded ones under ThreadSanitizer, then runs every
-# fuzz target briefly.
+# the AddressSanitizer + UBSan build, the multi-threaded ones under ThreadSanitizer, the firmware
+# example on an emulated Cortex-M55 board (scripts/firmware/test.sh), then every fuzz target briefly.
 # ACORN_FUZZ_SECONDS (default 20) sets the fuzzing time per target; 0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,10 @@ for preset in release asan; do
     echo "== release: Python binding tests"
     ACORN_CONVERT="$PWD/build/release/tools/acorn-convert/acorn-convert" \
       bash scripts/python-tests.sh build/release/runtime/package/libacorn.so
+    # The firmware example on an emulated Cortex-M55 board (QEMU mps3-an547): its UART text must
+    # equal the release build's host program; prints the image's sizes.
+    echo "== firmware: Cortex-M55 under qemu-system-arm"
+    bash scripts/firmware/test.sh --host-build build/release
   fi
 done
 

@@ -1,6 +1,6 @@
 #include "thread_pool.h"
 
-#include <thread>
+#include <cinttypes>
 
 #include "core/limits.h"
 
@@ -25,7 +25,7 @@ inline void CpuRelax() {
 // thread we wait for needs until the scheduler's next tick.
 inline void SpinStep(int i) {
   if ((i & 15) == 15) {
-    std::this_thread::yield();
+    platform::YieldThread();
   } else {
     CpuRelax();
   }
@@ -38,7 +38,7 @@ constexpr int kSpinIterations = 1 << 12;
 
 Result<std::unique_ptr<ThreadPool>> ThreadPool::Create(int n_threads) {
   if (n_threads < 1 || n_threads > static_cast<int>(limits::kMaxThreads)) {
-    return ACORN_ERROR(kInvalidArgument, "%d threads asked for: a pool takes 1..%u", n_threads, limits::kMaxThreads);
+    return ACORN_ERROR(kInvalidArgument, "%d threads asked for: a pool takes 1..%" PRIu32, n_threads, limits::kMaxThreads);
   }
   std::unique_ptr<ThreadPool> pool(new ThreadPool(n_threads));
   // Arguments first, all of them, so that the addresses the workers hold never move.
@@ -64,12 +64,9 @@ void ThreadPool::WorkerMain(void* arg) {
 }
 
 void ThreadPool::StopWorkers() {
-  {
-    std::lock_guard<std::mutex> lock(sleep_mu_);
-    stop_.store(true, std::memory_order_release);
-    generation_.fetch_add(1, std::memory_order_release);
-  }
-  wake_.notify_all();
+  stop_.store(true, std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  platform::UnparkAll();
   for (platform::Thread& t : workers_) platform::JoinThread(&t);
   workers_.clear();
 }
@@ -83,19 +80,20 @@ void ThreadPool::RunRange(int index) {
 }
 
 void ThreadPool::WorkerLoop(int index) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    uint64_t gen = generation_.load(std::memory_order_acquire);
+    uint32_t gen = generation_.load(std::memory_order_acquire);
     for (int i = 0; gen == seen && i < kSpinIterations; ++i) {
       SpinStep(i);
       gen = generation_.load(std::memory_order_acquire);
     }
     if (gen == seen) {
-      std::unique_lock<std::mutex> lock(sleep_mu_);
-      ++sleepers_;
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-      --sleepers_;
-      gen = generation_.load(std::memory_order_acquire);
+      // Announce the sleep before the last check (inside ParkWhileEqual); the caller bumps the
+      // generation before it looks for sleepers. Then look again: parking may end early.
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      platform::ParkWhileEqual(&generation_, seen);
+      sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+      continue;
     }
     seen = gen;
     if (stop_.load(std::memory_order_acquire)) return;
@@ -110,22 +108,17 @@ void ThreadPool::ParallelFor(int64_t n, RangeFn fn, void* ctx) {
     fn(ctx, 0, n);
     return;
   }
-  std::lock_guard<std::mutex> call_lock(call_mu_);
+  for (int i = 0; busy_.exchange(true, std::memory_order_acquire); ++i) SpinStep(i);
   fn_ = fn;
   ctx_ = ctx;
   n_ = n;
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  bool wake;
-  {
-    // Bumping under the lock closes the window between a worker's last check and its wait.
-    std::lock_guard<std::mutex> lock(sleep_mu_);
-    generation_.fetch_add(1, std::memory_order_release);
-    wake = sleepers_ > 0;
-  }
-  if (wake) wake_.notify_all();
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) platform::UnparkAll();
   RunRange(0);
   // Workers finish within the kernel's time: spin rather than sleep.
   for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) SpinStep(i);
+  busy_.store(false, std::memory_order_release);
 }
 
 }  // namespace cpu

@@ -1,19 +1,18 @@
 // ThreadPool: a small persistent pool that splits a loop of n items into one contiguous range per
 // thread. Kernels call it many times per token, so a call allocates nothing and wakes workers
-// that are still spinning without a system call; workers that have waited long sleep on a
-// condition variable, so an idle pool costs no CPU.
+// that are still spinning without a system call; workers that have waited long sleep (parked
+// through platform/), so an idle pool costs no CPU.
 //
 // The calling thread takes part (range 0): a pool of one runs everything inline and starts no
 // thread, so it works on platforms without threads. One ParallelFor runs at a time; concurrent
-// callers are serialized. Workers are started through platform/, and Create reports a refusal
-// (too many threads, no threads on this platform) as a Status.
+// callers are serialized. Workers are started, and sleep, through platform/ (StartThread,
+// ParkWhileEqual), so that the pool itself needs nothing from the C++ thread library and builds for
+// firmware; Create reports a refusal (too many threads, no threads on this platform) as a Status.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "acorn/platform.h"
@@ -57,18 +56,21 @@ class ThreadPool {
   int n_threads_;
   std::vector<WorkerArg> worker_args_;
   std::vector<platform::Thread> workers_;
-  std::mutex call_mu_;  // serializes ParallelFor callers
+  std::atomic<bool> busy_{false};  // serializes ParallelFor callers
 
   // The job being run; written before generation_ is bumped (release), read after (acquire).
   RangeFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int64_t n_ = 0;
 
-  alignas(64) std::atomic<uint64_t> generation_{0};
+  // 32 bits: the word workers park on (platform::ParkWhileEqual), and lock-free on every target.
+  // Workers only compare it for equality with the last value they saw, and a pool waits for every
+  // worker at each call, so wrapping around is harmless.
+  alignas(64) std::atomic<uint32_t> generation_{0};
   alignas(64) std::atomic<int> pending_{0};
-  std::mutex sleep_mu_;
-  std::condition_variable wake_;
-  int sleepers_ = 0;  // guarded by sleep_mu_
+  // Workers parked or about to park. Sequentially consistent with generation_: a caller that bumps
+  // the generation and then sees no sleeper knows that every would-be sleeper will see the bump.
+  std::atomic<int> sleepers_{0};
   std::atomic<bool> stop_{false};  // set before the last generation bump
 };
 

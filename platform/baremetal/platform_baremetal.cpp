@@ -1,6 +1,8 @@
 // Bare-metal implementation of the platform seam: no file system, no threads, no clock unless the
 // application provides one. Bundles come from a caller buffer (weights in flash); the arena comes
 // from caller memory; logs go to the sink the application installs with SetLogSink.
+#include <malloc.h>
+
 #include <cstdlib>
 
 #include "acorn/platform.h"
@@ -29,14 +31,19 @@ Result<MappedFile> MapFile(const char* path) {
 }
 Result<MappedFile> ReadFile(const char* path) { return MapFile(path); }
 
-void* AlignedAlloc(size_t size, size_t alignment) { return std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment); }
+// memalign: what newlib (nano too) and other embedded C libraries provide; free() releases it.
+void* AlignedAlloc(size_t size, size_t alignment) { return memalign(alignment, size); }
 void AlignedFree(void* ptr) { std::free(ptr); }
 uint64_t NowNanos() { return 0; }
+int64_t WallClockSeconds() { return 0; }
 int HardwareThreads() { return 1; }
 Status StartThread(void (*)(void*), void*, Thread*) {
   return ACORN_ERROR(kUnsupported, "this build has no threads; run with one thread");
 }
 void JoinThread(Thread*) {}
+void YieldThread() {}
+void ParkWhileEqual(const std::atomic<uint32_t>*, uint32_t) {}
+void UnparkAll() {}
 uint64_t PhysicalMemoryBytes() { return 0; }
 uint64_t PeakRssBytes() { return 0; }
 Result<void*> LoadSymbol(const char* library, const char*) {

@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <condition_variable>
 #include <ctime>
+#include <mutex>
 #include <thread>
 
 #include "acorn/platform.h"
@@ -141,6 +143,8 @@ uint64_t NowNanos() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+int64_t WallClockSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
 int HardwareThreads() {
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(n);
@@ -185,6 +189,35 @@ void JoinThread(Thread* thread) {
   pthread_join(*id, nullptr);
   std::free(id);
   thread->handle = nullptr;
+}
+
+void YieldThread() { std::this_thread::yield(); }
+
+namespace {
+// One parking place for the process: parked threads are few (idle pool workers) and a spurious
+// wake only costs a recheck, so one mutex and condition variable serve every pool.
+struct Parking {
+  std::mutex mu;
+  std::condition_variable cv;
+};
+Parking& TheParking() {
+  static Parking parking;
+  return parking;
+}
+}  // namespace
+
+void ParkWhileEqual(const std::atomic<uint32_t>* word, uint32_t expected) {
+  Parking& p = TheParking();
+  std::unique_lock<std::mutex> lock(p.mu);
+  while (word->load(std::memory_order_seq_cst) == expected) p.cv.wait(lock);
+}
+
+void UnparkAll() {
+  Parking& p = TheParking();
+  // Taking the lock orders this wake after a sleeper's check: a thread between its check and its
+  // wait still holds the lock.
+  { std::lock_guard<std::mutex> lock(p.mu); }
+  p.cv.notify_all();
 }
 
 uint64_t PhysicalMemoryBytes() {

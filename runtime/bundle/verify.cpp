@@ -3,6 +3,7 @@
 // buffer says is consistent (sizes, offsets, enum values, graph structure). Errors name the tensor,
 // op, segment or byte offset at fault.
 #include <algorithm>
+#include <cinttypes>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -97,7 +98,8 @@ class BundleVerifier {
     b_->root_ = root_;
     b_->schema_version_ = root_->schema_version();
     if (root_->schema_version() != kSchemaVersion) {
-      return ACORN_ERROR(kUnsupported, "bundle schema version %u is not supported (this build reads version %u); "
+      return ACORN_ERROR(kUnsupported,
+                         "bundle schema version %" PRIu32 " is not supported (this build reads version %" PRIu32 "); "
                          "convert the model again with a matching acorn-convert",
                          root_->schema_version(), kSchemaVersion);
     }
@@ -115,15 +117,18 @@ class BundleVerifier {
       d.stored_size = s->size();
       uint64_t end;
       if (d.file_offset % kSegmentAlignment != 0) {
-        return ACORN_ERROR(kMalformed, "segment %u: offset %llu is not a multiple of %llu", i,
-                           static_cast<unsigned long long>(d.file_offset), static_cast<unsigned long long>(kSegmentAlignment));
+        return ACORN_ERROR(kMalformed, "segment %" PRIu32 ": offset %llu is not a multiple of %llu", i,
+                           static_cast<unsigned long long>(d.file_offset),
+                           static_cast<unsigned long long>(kSegmentAlignment));
       }
       if (d.file_offset < fb_end_) {
-        return ACORN_ERROR(kMalformed, "segment %u: offset %llu lies inside the FlatBuffer (which ends at byte %llu)", i,
+        return ACORN_ERROR(kMalformed,
+                           "segment %" PRIu32 ": offset %llu lies inside the FlatBuffer (which ends at byte %llu)", i,
                            static_cast<unsigned long long>(d.file_offset), static_cast<unsigned long long>(fb_end_));
       }
       if (AddOverflows(d.file_offset, d.stored_size, &end) || end > b_->size_) {
-        return ACORN_ERROR(kMalformed, "segment %u: bytes %llu..%llu lie outside the file (%zu bytes): truncated?", i,
+        return ACORN_ERROR(kMalformed,
+                           "segment %" PRIu32 ": bytes %llu..%llu lie outside the file (%zu bytes): truncated?", i,
                            static_cast<unsigned long long>(d.file_offset),
                            static_cast<unsigned long long>(d.file_offset + d.stored_size), b_->size_);
       }
@@ -133,7 +138,8 @@ class BundleVerifier {
         case fb::Compression::None:
           d.compression = Compression::kNone;
           if (s->uncompressed_size() != d.stored_size) {
-            return ACORN_ERROR(kMalformed, "segment %u: uncompressed segment declares %llu bytes but stores %llu", i,
+            return ACORN_ERROR(kMalformed,
+                               "segment %" PRIu32 ": uncompressed segment declares %llu bytes but stores %llu", i,
                                static_cast<unsigned long long>(s->uncompressed_size()),
                                static_cast<unsigned long long>(d.stored_size));
           }
@@ -145,13 +151,14 @@ class BundleVerifier {
           d.size = s->uncompressed_size();
           void* out = nullptr;
           Status st = DecompressSegment(stored, d.stored_size, d.size, &out);
-          if (!st.ok()) return Status(st.code(), StrFormat("segment %u: ", i) + st.message());
+          if (!st.ok()) return Status(st.code(), StrFormat("segment %" PRIu32 ": ", i) + st.message());
           b_->owned_segments_.push_back(out);
           d.data = static_cast<const uint8_t*>(out);
           break;
         }
         default:
-          return ACORN_ERROR(kMalformed, "segment %u: unknown compression %u", i, static_cast<unsigned>(s->compression()));
+          return ACORN_ERROR(kMalformed, "segment %" PRIu32 ": unknown compression %u", i,
+                             static_cast<unsigned>(s->compression()));
       }
       b_->segments_.push_back(d);
     }
@@ -173,10 +180,12 @@ class BundleVerifier {
       b_->context_length_ = g->context_length();
     }
     if (b_->max_tokens_ == 0 || b_->max_tokens_ > kMaxTokens) {
-      return ACORN_ERROR(kMalformed, "graph max_tokens %u is outside 1..%u", b_->max_tokens_, kMaxTokens);
+      return ACORN_ERROR(kMalformed, "graph max_tokens %" PRIu32 " is outside 1..%" PRIu32, b_->max_tokens_,
+                         kMaxTokens);
     }
     if (b_->context_length_ > kMaxContext) {
-      return ACORN_ERROR(kMalformed, "graph context_length %u exceeds %u", b_->context_length_, kMaxContext);
+      return ACORN_ERROR(kMalformed, "graph context_length %" PRIu32 " exceeds %" PRIu32, b_->context_length_,
+                         kMaxContext);
     }
     return Status::Ok();
   }
@@ -192,8 +201,10 @@ class BundleVerifier {
       const char* name = b_->names_.back().c_str();
       TensorDesc d;
       d.name = name;
-      if (name[0] == '\0') return ACORN_ERROR(kMalformed, "tensor %u has an empty name", i);
-      if (!names.insert(name).second) return ACORN_ERROR(kMalformed, "tensor %u: duplicate name '%s'", i, name);
+      if (name[0] == '\0') return ACORN_ERROR(kMalformed, "tensor %" PRIu32 " has an empty name", i);
+      if (!names.insert(name).second) {
+        return ACORN_ERROR(kMalformed, "tensor %" PRIu32 ": duplicate name '%s'", i, name);
+      }
       const DTypeInfo* info = FindDType(static_cast<uint32_t>(t->dtype()));
       if (info == nullptr) {
         return ACORN_ERROR(kUnsupported, "tensor '%s': unknown dtype %u", name, static_cast<unsigned>(t->dtype()));
@@ -206,7 +217,7 @@ class BundleVerifier {
       const auto* shape = t->shape();
       const uint32_t rank = shape ? shape->size() : 0;
       if (rank == 0 || rank > kMaxRank) {
-        return ACORN_ERROR(kMalformed, "tensor '%s': rank %u is outside 1..%d", name, rank, kMaxRank);
+        return ACORN_ERROR(kMalformed, "tensor '%s': rank %" PRIu32 " is outside 1..%d", name, rank, kMaxRank);
       }
       // The FlatBuffers verifier checks a vector's length field, not that 8-byte elements are
       // 8-byte aligned; reading a misaligned int64 would be undefined behaviour.
@@ -228,7 +239,8 @@ class BundleVerifier {
           d.symbolic_axis = static_cast<int>(a);
           size = b_->max_tokens_;
         } else if (dim <= 0) {
-          return ACORN_ERROR(kMalformed, "tensor '%s': dimension %u is %lld", name, a, static_cast<long long>(dim));
+          return ACORN_ERROR(kMalformed, "tensor '%s': dimension %" PRIu32 " is %lld", name, a,
+                             static_cast<long long>(dim));
         } else {
           size = static_cast<uint64_t>(dim);
         }
@@ -239,8 +251,9 @@ class BundleVerifier {
       }
       const uint64_t inner = d.symbolic_axis == d.rank - 1 ? b_->max_tokens_ : static_cast<uint64_t>(d.shape[d.rank - 1]);
       if (info->quantized && (inner % info->block_elems != 0 || d.symbolic_axis == d.rank - 1)) {
-        return ACORN_ERROR(kMalformed, "tensor '%s': innermost dimension %llu is not a fixed multiple of the %s block (%u)",
-                           name, static_cast<unsigned long long>(inner), info->name, info->block_elems);
+        return ACORN_ERROR(
+            kMalformed, "tensor '%s': innermost dimension %llu is not a fixed multiple of the %s block (%" PRIu32 ")",
+            name, static_cast<unsigned long long>(inner), info->name, info->block_elems);
       }
       if (!RowBytes(d.dtype, elems, &d.max_bytes) || d.max_bytes > kMaxTensorBytes) {
         return ACORN_ERROR(kMalformed, "tensor '%s': byte size overflows", name);
@@ -253,15 +266,15 @@ class BundleVerifier {
 
   Status CheckConstant(const fb::Tensor* t, TensorDesc* d) {
     if (t->segment() >= b_->segments_.size()) {
-      return ACORN_ERROR(kMalformed, "tensor '%s': segment %u does not exist (the bundle has %zu)", d->name, t->segment(),
-                         b_->segments_.size());
+      return ACORN_ERROR(kMalformed, "tensor '%s': segment %" PRIu32 " does not exist (the bundle has %zu)", d->name,
+                         t->segment(), b_->segments_.size());
     }
     const SegmentDesc& seg = b_->segments_[t->segment()];
     d->segment = t->segment();
     d->offset = t->offset();
     if (d->offset % kTensorAlignment != 0) {
-      return ACORN_ERROR(kMalformed, "tensor '%s': offset %llu in segment %u is not %llu-byte aligned", d->name,
-                         static_cast<unsigned long long>(d->offset), d->segment,
+      return ACORN_ERROR(kMalformed, "tensor '%s': offset %llu in segment %" PRIu32 " is not %llu-byte aligned",
+                         d->name, static_cast<unsigned long long>(d->offset), d->segment,
                          static_cast<unsigned long long>(kTensorAlignment));
     }
     if (t->size() != d->max_bytes) {
@@ -271,9 +284,10 @@ class BundleVerifier {
     }
     uint64_t end;
     if (AddOverflows(d->offset, d->max_bytes, &end) || end > seg.size) {
-      return ACORN_ERROR(kMalformed, "tensor '%s': bytes %llu..%llu lie outside segment %u (%llu bytes)", d->name,
-                         static_cast<unsigned long long>(d->offset), static_cast<unsigned long long>(d->offset + d->max_bytes),
-                         d->segment, static_cast<unsigned long long>(seg.size));
+      return ACORN_ERROR(kMalformed, "tensor '%s': bytes %llu..%llu lie outside segment %" PRIu32 " (%llu bytes)",
+                         d->name, static_cast<unsigned long long>(d->offset),
+                         static_cast<unsigned long long>(d->offset + d->max_bytes), d->segment,
+                         static_cast<unsigned long long>(seg.size));
     }
     d->data = seg.data + d->offset;
     return Status::Ok();
@@ -295,33 +309,45 @@ class BundleVerifier {
       d.kind = kind;
       b_->names_.emplace_back(op->name() ? op->name()->c_str() : "");
       d.name = b_->names_.back().c_str();
-      if (info == nullptr) return ACORN_ERROR(kUnsupported, "op %u ('%s'): unknown op kind %u", i, d.name, kind);
+      if (info == nullptr) {
+        return ACORN_ERROR(kUnsupported, "op %" PRIu32 " ('%s'): unknown op kind %u", i, d.name, kind);
+      }
       const uint32_t n_in = op->inputs() ? op->inputs()->size() : 0;
       const uint32_t n_out = op->outputs() ? op->outputs()->size() : 0;
       if (n_in < info->min_inputs || n_in > info->max_inputs || n_out != info->outputs) {
-        return ACORN_ERROR(kMalformed, "op %u (%s '%s'): has %u inputs and %u outputs, expected %u..%u and %u", i,
-                           info->name, d.name, n_in, n_out, info->min_inputs, info->max_inputs, info->outputs);
+        return ACORN_ERROR(kMalformed,
+                           "op %" PRIu32 " (%s '%s'): has %" PRIu32 " inputs and %" PRIu32
+                           " outputs, expected %u..%u and %u",
+                           i, info->name, d.name, n_in, n_out, info->min_inputs, info->max_inputs, info->outputs);
       }
       for (uint32_t k = 0; k < n_in; ++k) {
         const uint32_t t = op->inputs()->Get(k);
-        if (t >= n_tensors) return ACORN_ERROR(kMalformed, "op %u (%s '%s'): input %u names tensor %u of %u", i, info->name, d.name, k, t, n_tensors);
+        if (t >= n_tensors) {
+          return ACORN_ERROR(kMalformed,
+                             "op %" PRIu32 " (%s '%s'): input %" PRIu32 " names tensor %" PRIu32 " of %" PRIu32, i,
+                             info->name, d.name, k, t, n_tensors);
+        }
         if (!written[t]) {
-          return ACORN_ERROR(kMalformed, "op %u (%s '%s'): reads tensor '%s' before any op writes it", i, info->name,
-                             d.name, b_->tensors_[t].name);
+          return ACORN_ERROR(kMalformed, "op %" PRIu32 " (%s '%s'): reads tensor '%s' before any op writes it", i,
+                             info->name, d.name, b_->tensors_[t].name);
         }
         d.inputs.push_back(t);
       }
       for (uint32_t k = 0; k < n_out; ++k) {
         const uint32_t t = op->outputs()->Get(k);
-        if (t >= n_tensors) return ACORN_ERROR(kMalformed, "op %u (%s '%s'): output %u names tensor %u of %u", i, info->name, d.name, k, t, n_tensors);
+        if (t >= n_tensors) {
+          return ACORN_ERROR(kMalformed,
+                             "op %" PRIu32 " (%s '%s'): output %" PRIu32 " names tensor %" PRIu32 " of %" PRIu32, i,
+                             info->name, d.name, k, t, n_tensors);
+        }
         const Storage s = b_->tensors_[t].storage;
         if (s != Storage::kPlanned && s != Storage::kOutput) {
-          return ACORN_ERROR(kMalformed, "op %u (%s '%s'): writes %s tensor '%s'", i, info->name, d.name, StorageName(s),
-                             b_->tensors_[t].name);
+          return ACORN_ERROR(kMalformed, "op %" PRIu32 " (%s '%s'): writes %s tensor '%s'", i, info->name, d.name,
+                             StorageName(s), b_->tensors_[t].name);
         }
         if (std::find(d.inputs.begin(), d.inputs.end(), t) != d.inputs.end()) {
-          return ACORN_ERROR(kMalformed, "op %u (%s '%s'): tensor '%s' is both input and output", i, info->name, d.name,
-                             b_->tensors_[t].name);
+          return ACORN_ERROR(kMalformed, "op %" PRIu32 " (%s '%s'): tensor '%s' is both input and output", i,
+                             info->name, d.name, b_->tensors_[t].name);
         }
         written[t] = true;
         d.outputs.push_back(t);
@@ -340,33 +366,40 @@ class BundleVerifier {
     // type would be read as another layout).
     const bool present = type != 0 && op->attrs() != nullptr;
     if (type != 0 && type != info.attrs_type) {
-      return ACORN_ERROR(kMalformed, "op %u (%s '%s'): carries attributes of type %u, expected %u", i, info.name, d->name,
-                         type, info.attrs_type);
+      return ACORN_ERROR(kMalformed, "op %" PRIu32 " (%s '%s'): carries attributes of type %u, expected %u", i,
+                         info.name, d->name, type, info.attrs_type);
     }
     if (type != 0 && op->attrs() == nullptr) {
-      return ACORN_ERROR(kMalformed, "op %u (%s '%s'): declares attributes of type %u but has no attribute table", i,
+      return ACORN_ERROR(kMalformed,
+                         "op %" PRIu32 " (%s '%s'): declares attributes of type %u but has no attribute table", i,
                          info.name, d->name, type);
     }
     if (!present && info.attrs_required) {
-      return ACORN_ERROR(kMalformed, "op %u (%s '%s'): attributes missing (this op kind requires them)", i, info.name,
-                         d->name);
+      return ACORN_ERROR(kMalformed, "op %" PRIu32 " (%s '%s'): attributes missing (this op kind requires them)", i,
+                         info.name, d->name);
     }
     OpAttributes& a = d->attrs;
     if (const fb::RopeAttrs* r = op->attrs_as_RopeAttrs()) {
       if (r->head_dim() == 0 || r->head_dim() % 2 != 0 || r->n_heads() == 0 || r->head_dim() > limits::kMaxHeadDim ||
           r->n_heads() > limits::kMaxHeads) {
-        return ACORN_ERROR(kMalformed, "op %u (Rope '%s'): head_dim %u / n_heads %u invalid (head_dim even, 2..%u; "
-                           "heads 1..%u)", i, d->name, r->head_dim(), r->n_heads(), limits::kMaxHeadDim, limits::kMaxHeads);
+        return ACORN_ERROR(kMalformed,
+                           "op %" PRIu32 " (Rope '%s'): head_dim %" PRIu32 " / n_heads %" PRIu32 " invalid "
+                           "(head_dim even, 2..%" PRIu32 "; heads 1..%" PRIu32 ")",
+                           i, d->name, r->head_dim(), r->n_heads(), limits::kMaxHeadDim, limits::kMaxHeads);
       }
       if (static_cast<uint32_t>(r->style()) > static_cast<uint32_t>(fb::RopeStyle::MAX)) {
-        return ACORN_ERROR(kMalformed, "op %u (Rope '%s'): unknown rope style %u", i, d->name, static_cast<unsigned>(r->style()));
+        return ACORN_ERROR(kMalformed, "op %" PRIu32 " (Rope '%s'): unknown rope style %u", i, d->name,
+                           static_cast<unsigned>(r->style()));
       }
       if (r->inv_freq() && r->inv_freq()->size() != r->head_dim() / 2) {
-        return ACORN_ERROR(kMalformed, "op %u (Rope '%s'): %u inverse frequencies for head_dim %u", i, d->name,
-                           r->inv_freq()->size(), r->head_dim());
+        return ACORN_ERROR(kMalformed,
+                           "op %" PRIu32 " (Rope '%s'): %" PRIu32 " inverse frequencies for head_dim %" PRIu32, i,
+                           d->name, r->inv_freq()->size(), r->head_dim());
       }
       if (!(r->theta() > 0) || !std::isfinite(r->theta()) || !std::isfinite(r->attention_factor())) {
-        return ACORN_ERROR(kMalformed, "op %u (Rope '%s'): theta or attention_factor not a positive finite number", i, d->name);
+        return ACORN_ERROR(kMalformed,
+                           "op %" PRIu32 " (Rope '%s'): theta or attention_factor not a positive finite number", i,
+                           d->name);
       }
       a.head_dim = r->head_dim();
       a.n_heads = r->n_heads();
@@ -380,18 +413,26 @@ class BundleVerifier {
         const float f = r->inv_freq() ? r->inv_freq()->Get(k)
                                       : static_cast<float>(1.0 / std::pow(static_cast<double>(r->theta()),
                                                                           2.0 * k / r->head_dim()));
-        if (!std::isfinite(f)) return ACORN_ERROR(kMalformed, "op %u (Rope '%s'): inverse frequency %u is not finite", i, d->name, k);
+        if (!std::isfinite(f)) {
+          return ACORN_ERROR(kMalformed, "op %" PRIu32 " (Rope '%s'): inverse frequency %" PRIu32 " is not finite", i,
+                             d->name, k);
+        }
         a.rope_inv_freq[k] = f;
       }
     }
     if (const fb::AttentionAttrs* t = op->attrs_as_AttentionAttrs()) {
       if (t->n_heads() == 0 || t->n_kv_heads() == 0 || t->head_dim() == 0 || t->n_heads() % t->n_kv_heads() != 0 ||
           t->n_heads() > limits::kMaxHeads || t->head_dim() > limits::kMaxHeadDim) {
-        return ACORN_ERROR(kMalformed, "op %u (Attention '%s'): heads %u, kv heads %u, head_dim %u are inconsistent "
-                           "(heads a multiple of kv heads, at most %u; head_dim 1..%u)", i, d->name, t->n_heads(),
-                           t->n_kv_heads(), t->head_dim(), limits::kMaxHeads, limits::kMaxHeadDim);
+        return ACORN_ERROR(kMalformed,
+                           "op %" PRIu32 " (Attention '%s'): heads %" PRIu32 ", kv heads %" PRIu32
+                           ", head_dim %" PRIu32 " are inconsistent "
+                           "(heads a multiple of kv heads, at most %" PRIu32 "; head_dim 1..%" PRIu32 ")",
+                           i, d->name, t->n_heads(), t->n_kv_heads(), t->head_dim(), limits::kMaxHeads,
+                           limits::kMaxHeadDim);
       }
-      if (!std::isfinite(t->scale())) return ACORN_ERROR(kMalformed, "op %u (Attention '%s'): scale is not finite", i, d->name);
+      if (!std::isfinite(t->scale())) {
+        return ACORN_ERROR(kMalformed, "op %" PRIu32 " (Attention '%s'): scale is not finite", i, d->name);
+      }
       a.n_heads = t->n_heads();
       a.n_kv_heads = t->n_kv_heads();
       a.head_dim = t->head_dim();
@@ -400,26 +441,29 @@ class BundleVerifier {
     }
     if (const fb::NormAttrs* n = op->attrs_as_NormAttrs()) {
       if (!(n->epsilon() >= 0) || !std::isfinite(n->epsilon())) {
-        return ACORN_ERROR(kMalformed, "op %u (%s '%s'): epsilon is not a finite non-negative number", i, info.name, d->name);
+        return ACORN_ERROR(kMalformed, "op %" PRIu32 " (%s '%s'): epsilon is not a finite non-negative number", i,
+                           info.name, d->name);
       }
       a.epsilon = n->epsilon();
     }
     a.has_bias = d->inputs.size() == 3 && op->kind() == fb::OpKind::MatMul;
     if (const fb::MatMulAttrs* m = op->attrs_as_MatMulAttrs()) {
       if (m->has_bias() != a.has_bias) {
-        return ACORN_ERROR(kMalformed, "op %u (MatMul '%s'): has_bias disagrees with its %zu inputs", i, d->name, d->inputs.size());
+        return ACORN_ERROR(kMalformed, "op %" PRIu32 " (MatMul '%s'): has_bias disagrees with its %zu inputs", i,
+                           d->name, d->inputs.size());
       }
     }
     if (const fb::PoolAttrs* p = op->attrs_as_PoolAttrs()) {
       if (static_cast<uint32_t>(p->mode()) > static_cast<uint32_t>(fb::PoolMode::MAX)) {
-        return ACORN_ERROR(kMalformed, "op %u (Pool '%s'): unknown mode %u", i, d->name, static_cast<unsigned>(p->mode()));
+        return ACORN_ERROR(kMalformed, "op %" PRIu32 " (Pool '%s'): unknown mode %u", i, d->name,
+                           static_cast<unsigned>(p->mode()));
       }
       a.pool_mode = static_cast<PoolMode>(p->mode());
     }
     if (const fb::CopyAttrs* c = op->attrs_as_CopyAttrs()) {
       if (c->row_count() < 0 || c->row_count() > limits::kMaxCopyRows || c->row_begin() < -limits::kMaxCopyRows ||
           c->row_begin() > limits::kMaxCopyRows) {
-        return ACORN_ERROR(kMalformed, "op %u (Copy '%s'): rows %lld + %lld outside +-%lld", i, d->name,
+        return ACORN_ERROR(kMalformed, "op %" PRIu32 " (Copy '%s'): rows %lld + %lld outside +-%lld", i, d->name,
                            static_cast<long long>(c->row_begin()), static_cast<long long>(c->row_count()),
                            static_cast<long long>(limits::kMaxCopyRows));
       }
@@ -453,7 +497,9 @@ class BundleVerifier {
     auto check = [&](const flatbuffers::Vector<uint32_t>* list, Storage want, std::vector<uint32_t>* out) -> Status {
       if (list == nullptr) return Status::Ok();
       for (uint32_t t : *list) {
-        if (t >= n) return ACORN_ERROR(kMalformed, "graph %s names tensor %u of %u", StorageName(want), t, n);
+        if (t >= n) {
+          return ACORN_ERROR(kMalformed, "graph %s names tensor %" PRIu32 " of %" PRIu32, StorageName(want), t, n);
+        }
         if (b_->tensors_[t].storage != want) {
           return ACORN_ERROR(kMalformed, "graph %s '%s' has storage %s", StorageName(want), b_->tensors_[t].name,
                              StorageName(b_->tensors_[t].storage));

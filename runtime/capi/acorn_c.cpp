@@ -2,6 +2,7 @@
 // code and, when the caller asked, an acorn_error that carries its message. No global mutable state.
 #include "acorn/acorn.h"
 
+#include <cinttypes>
 #include <cstddef>
 #include <cstring>
 #include <memory>
@@ -248,7 +249,8 @@ acorn_status acorn_detokenize(const acorn_model* model, const int32_t* ids, size
   for (size_t i = 0; i < n_ids; ++i) {
     if (ids[i] < 0 || ids[i] >= tok.vocab_size()) {
       return Fail(err, ACORN_INVALID_ARGUMENT,
-                  acorn::StrFormat("id %d at index %zu is outside the vocabulary (%d)", ids[i], i, tok.vocab_size()));
+                  acorn::StrFormat("id %" PRId32 " at index %zu is outside the vocabulary (%" PRId32 ")", ids[i], i,
+                                   tok.vocab_size()));
     }
   }
   const std::string out = tok.Decode(acorn::Span<const int32_t>(ids, n_ids), skip_special_tokens != 0);

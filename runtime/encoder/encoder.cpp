@@ -3,6 +3,7 @@
 #include "acorn/encoder.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -85,12 +86,14 @@ Status Encoder::Encode(Span<const EncoderInput> inputs, std::vector<EncoderOutpu
     }
     for (int64_t t = 0; t < n; ++t) {
       if (in.ids[t] < 0 || (vocab > 0 && in.ids[t] >= vocab)) {
-        return ACORN_ERROR(kOutOfRange, "sequence %zu: token id %d at position %lld is outside the vocabulary of %lld", i,
+        return ACORN_ERROR(kOutOfRange,
+                           "sequence %zu: token id %" PRId32 " at position %lld is outside the vocabulary of %lld", i,
                            in.ids[t], static_cast<long long>(t), static_cast<long long>(vocab));
       }
       if (!in.token_types.empty() && (in.token_types[t] < 0 || in.token_types[t] >= type_vocab_)) {
-        return ACORN_ERROR(kOutOfRange, "sequence %zu: token type %d at position %lld is not below type_vocab_size %lld",
-                           i, in.token_types[t], static_cast<long long>(t), static_cast<long long>(type_vocab_));
+        return ACORN_ERROR(kOutOfRange,
+                           "sequence %zu: token type %" PRId32 " at position %lld is not below type_vocab_size %lld", i,
+                           in.token_types[t], static_cast<long long>(t), static_cast<long long>(type_vocab_));
       }
     }
   }

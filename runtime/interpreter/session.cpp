@@ -3,6 +3,7 @@
 // a time, accelerator segments are enqueued on the device and waited for only where the host needs
 // their results.
 #include <algorithm>
+#include <cinttypes>
 #include <cstring>
 
 #include "acorn/model.h"
@@ -188,7 +189,8 @@ Status Session::CheckTokenIds(int64_t n_tokens) const {
     const int64_t n = bundle.tensors()[ids_index].Elements(n_tokens);
     for (int64_t t = 0; t < n; ++t) {
       if (ids[t] < 0 || ids[t] >= rows) {
-        return ACORN_ERROR(kOutOfRange, "op '%s': token id %d at row %lld is outside the table of %lld rows ('%s')",
+        return ACORN_ERROR(kOutOfRange,
+                           "op '%s': token id %" PRId32 " at row %lld is outside the table of %lld rows ('%s')",
                            b.op->name, ids[t], static_cast<long long>(t), static_cast<long long>(rows),
                            bundle.tensors()[ids_index].name);
       }
@@ -224,13 +226,15 @@ Status Session::RunHostOps(const OpSegment& segment, int64_t n_tokens, bool last
 Status Session::Step(int64_t n_tokens, StepRows rows) {
   const Bundle& bundle = model_->bundle();
   if (n_tokens < 1 || n_tokens > bundle.max_tokens()) {
-    return ACORN_ERROR(kInvalidArgument, "a step takes 1..%u tokens, not %lld", bundle.max_tokens(),
+    return ACORN_ERROR(kInvalidArgument, "a step takes 1..%" PRIu32 " tokens, not %lld", bundle.max_tokens(),
                        static_cast<long long>(n_tokens));
   }
   if (bundle.context_length() > 0 && pos_ + n_tokens > bundle.context_length()) {
-    return ACORN_ERROR(kOutOfRange, "positions %lld..%lld are beyond the context of %u tokens; start a new session "
-                       "(Reset) or convert with a longer context", static_cast<long long>(pos_),
-                       static_cast<long long>(pos_ + n_tokens - 1), bundle.context_length());
+    return ACORN_ERROR(kOutOfRange,
+                       "positions %lld..%lld are beyond the context of %" PRIu32 " tokens; start a new session "
+                       "(Reset) or convert with a longer context",
+                       static_cast<long long>(pos_), static_cast<long long>(pos_ + n_tokens - 1),
+                       bundle.context_length());
   }
   if (model_->positions_input() >= 0) {
     int32_t* positions = static_cast<int32_t*>(data_[model_->positions_input()]);
@@ -270,7 +274,7 @@ Status Session::Forward(const int32_t* tokens, int64_t n, float* logits, bool al
   if (model_->tokens_input() < 0) return ACORN_ERROR(kUnsupported, "this model has no 'tokens' input");
   if (n < 1) return ACORN_ERROR(kInvalidArgument, "no tokens to run");
   if (bundle.context_length() > 0 && pos_ + n > bundle.context_length()) {
-    return ACORN_ERROR(kOutOfRange, "%lld tokens at position %lld do not fit the context of %u tokens",
+    return ACORN_ERROR(kOutOfRange, "%lld tokens at position %lld do not fit the context of %" PRIu32 " tokens",
                        static_cast<long long>(n), static_cast<long long>(pos_), bundle.context_length());
   }
   const int64_t vocab = model_->vocab_size();

@@ -1,4 +1,5 @@
 #include "acorn/chat_template.h"
+#include "acorn/platform.h"
 
 #include <ctime>
 
@@ -55,7 +56,7 @@ std::string DefaultChatMLSystem(const std::string& t) {
 
 std::string Today() {
   char buf[32];
-  const std::time_t now = std::time(nullptr);
+  const std::time_t now = static_cast<std::time_t>(platform::WallClockSeconds());
   std::tm tm_now;
   gmtime_r(&now, &tm_now);
   std::strftime(buf, sizeof buf, "%d %b %Y", &tm_now);

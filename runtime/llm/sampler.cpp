@@ -61,7 +61,7 @@ int32_t Sampler::Sample(Span<float> logits, Span<const int32_t> history) {
   order_.resize(static_cast<size_t>(n));
   for (int32_t i = 0; i < n; ++i) order_[i] = i;
   // Candidates sorted by logit; top-k bounds the sort.
-  const int32_t k = config_.top_k > 0 ? std::min(config_.top_k, n) : n;
+  const int32_t k = config_.top_k > 0 ? std::min<int32_t>(config_.top_k, n) : n;
   std::partial_sort(order_.begin(), order_.begin() + k, order_.end(),
                     [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
   order_.resize(static_cast<size_t>(k));

@@ -1,9 +1,11 @@
 #include "tokenizer/bpe_model.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cstdio>
 #include <string>
 
+#include "core/thread_local.h"
 #include "tokenizer/unicode.h"
 
 namespace acorn {
@@ -18,7 +20,8 @@ Result<BpeModel> BpeModel::Create(const TokenizerSpec* spec, const StringIdMap* 
   for (size_t rank = 0; rank < spec->merges.size(); ++rank) {
     auto [left, right] = spec->merges[rank];
     if (left < 0 || left >= n || right < 0 || right >= n || spec->vocab[left].empty() || spec->vocab[right].empty()) {
-      return ACORN_ERROR(kMalformed, "BPE merge %zu names a token id outside the vocabulary (%d, %d)", rank, left, right);
+      return ACORN_ERROR(kMalformed, "BPE merge %zu names a token id outside the vocabulary (%" PRId32 ", %" PRId32 ")",
+                         rank, left, right);
     }
     // A merge's result drops the right side's continuing_subword_prefix (HF does the same).
     std::string_view right_text = spec->vocab[right];
@@ -52,8 +55,8 @@ void BpeModel::Encode(std::string_view word, std::vector<int32_t>* ids) const {
       return;
     }
   }
-  thread_local std::vector<Symbol> symbols;
-  thread_local std::string piece;
+  ACORN_THREAD_LOCAL std::vector<Symbol> symbols;
+  ACORN_THREAD_LOCAL std::string piece;
   symbols.clear();
   const bool affixes = !spec.continuing_subword_prefix.empty() || !spec.end_of_word_suffix.empty();
   bool last_was_unk = false;
@@ -105,7 +108,7 @@ void BpeModel::Merge(std::vector<Symbol>* symbols_ptr, std::vector<int32_t>* ids
   struct Candidate {
     int32_t rank, pos, merged;
   };
-  thread_local std::vector<Candidate> heap;
+  ACORN_THREAD_LOCAL std::vector<Candidate> heap;
   heap.clear();
   auto later = [](const Candidate& a, const Candidate& b) { return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos; };
   auto push = [&](int32_t pos) {

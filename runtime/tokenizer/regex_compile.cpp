@@ -3,6 +3,7 @@
 #include "tokenizer/regex.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cstring>
 #include <memory>
 
@@ -98,8 +99,8 @@ class Parser {
   }
   Status TooDeep() const {
     return ACORN_ERROR(kUnsupported,
-                       "regex /%s/ at offset %zu: groups, quantifiers and lookaheads nest deeper than %u "
-                       "(limits::kMaxRegexNesting)",
+                       "regex /%s/ at offset %zu: groups, quantifiers and lookaheads nest deeper than %" PRIu32
+                       " (limits::kMaxRegexNesting)",
                        Shown(p_).c_str(), i_, limits::kMaxRegexNesting);
   }
   bool AtEnd() const { return i_ >= p_.size(); }
@@ -213,7 +214,7 @@ class Parser {
         if (!Peek('}') || max < min) return Error("malformed {n,m}");
         ++i_;
         if (min > limits::kMaxRegexRepeat || (max != kUnbounded && max > limits::kMaxRegexRepeat)) {
-          return ACORN_ERROR(kUnsupported, "regex /%s/ at offset %zu: a counted repeat above %u "
+          return ACORN_ERROR(kUnsupported, "regex /%s/ at offset %zu: a counted repeat above %" PRIu32 " "
                              "(limits::kMaxRegexRepeat)", Shown(p_).c_str(), i_, limits::kMaxRegexRepeat);
         }
       } else {

@@ -2,6 +2,7 @@
 #include "tokenizer/regex.h"
 
 #include "core/limits.h"
+#include "core/thread_local.h"
 #include "tokenizer/unicode.h"
 
 namespace acorn {
@@ -200,7 +201,7 @@ Regex::Outcome Regex::Run(int32_t start_pc, const char* text, size_t start_pos, 
 
 Status Regex::FindWithBudget(std::string_view text, size_t from, size_t* begin, size_t* end, bool* found,
                              uint64_t* budget) const {
-  thread_local std::vector<Frame> stack;
+  ACORN_THREAD_LOCAL std::vector<Frame> stack;
   State state{&stack, std::vector<size_t>(loop_slots_, 0), budget};
   *found = false;
   Outcome outcome = Outcome::kNoMatch;

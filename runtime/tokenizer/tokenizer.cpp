@@ -3,6 +3,7 @@
 #include "acorn/tokenizer.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <unordered_map>
 
 #include "core/limits.h"
@@ -56,45 +57,52 @@ Result<Tokenizer> Tokenizer::Create(TokenizerSpec spec_in) {
   impl->spec = std::move(spec_in);
   TokenizerSpec& spec = impl->spec;
   if (spec.vocab.size() > limits::kMaxVocab) {
-    return ACORN_ERROR(kMalformed, "tokenizer vocabulary of %zu tokens is above the limit of %u (limits::kMaxVocab)",
+    return ACORN_ERROR(kMalformed,
+                       "tokenizer vocabulary of %zu tokens is above the limit of %" PRIu32 " (limits::kMaxVocab)",
                        spec.vocab.size(), limits::kMaxVocab);
   }
   const int32_t n = static_cast<int32_t>(spec.vocab.size());
   if (n == 0) return ACORN_ERROR(kMalformed, "tokenizer with an empty vocabulary");
   if (spec.unk_id >= n || spec.unk_id < -1 || (spec.unk_id >= 0 && spec.vocab[spec.unk_id].empty())) {
-    return ACORN_ERROR(kMalformed, "unknown-token id %d is not in the vocabulary", spec.unk_id);
+    return ACORN_ERROR(kMalformed, "unknown-token id %" PRId32 " is not in the vocabulary", spec.unk_id);
   }
   const size_t pipeline[] = {spec.normalizers.size(), spec.pre_tokenizers.size(), spec.decoders.size(),
                              spec.post_processor.single.size(), spec.post_processor.pair.size(),
                              spec.post_processor.special_tokens.size()};
   for (size_t steps : pipeline) {
     if (steps > limits::kMaxTokenizerSteps) {
-      return ACORN_ERROR(kMalformed, "tokenizer pipeline (normalizers, pre-tokenizers, decoders or post-processor) of "
-                         "%zu steps, above the limit of %u (limits::kMaxTokenizerSteps)", steps, limits::kMaxTokenizerSteps);
+      return ACORN_ERROR(kMalformed,
+                         "tokenizer pipeline (normalizers, pre-tokenizers, decoders or post-processor) of "
+                         "%zu steps, above the limit of %" PRIu32 " (limits::kMaxTokenizerSteps)",
+                         steps, limits::kMaxTokenizerSteps);
     }
   }
   for (const TemplateSpecialToken& t : spec.post_processor.special_tokens) {
     if (t.ids.size() > limits::kMaxTokenizerSteps) {
-      return ACORN_ERROR(kMalformed, "post-processor special token \"%s\" has %zu ids, above the limit of %u "
-                         "(limits::kMaxTokenizerSteps)", t.name.c_str(), t.ids.size(), limits::kMaxTokenizerSteps);
+      return ACORN_ERROR(kMalformed,
+                         "post-processor special token \"%s\" has %zu ids, above the limit of %" PRIu32
+                         " (limits::kMaxTokenizerSteps)",
+                         t.name.c_str(), t.ids.size(), limits::kMaxTokenizerSteps);
     }
   }
   if (spec.max_input_chars_per_word > limits::kMaxWordPieceChars) {
-    return ACORN_ERROR(kMalformed, "WordPiece max_input_chars_per_word %u is above the limit of %u "
+    return ACORN_ERROR(kMalformed, "WordPiece max_input_chars_per_word %" PRIu32 " is above the limit of %" PRIu32 " "
                        "(limits::kMaxWordPieceChars)", spec.max_input_chars_per_word, limits::kMaxWordPieceChars);
   }
   if (spec.merges.size() > limits::kMaxMerges) {
-    return ACORN_ERROR(kMalformed, "tokenizer with %zu merges, above the limit of %u (limits::kMaxMerges)",
+    return ACORN_ERROR(kMalformed, "tokenizer with %zu merges, above the limit of %" PRIu32 " (limits::kMaxMerges)",
                        spec.merges.size(), limits::kMaxMerges);
   }
   if (spec.added_tokens.size() > limits::kMaxVocab) {
-    return ACORN_ERROR(kMalformed, "tokenizer with %zu added tokens, above the limit of %u (limits::kMaxVocab)",
+    return ACORN_ERROR(kMalformed,
+                       "tokenizer with %zu added tokens, above the limit of %" PRIu32 " (limits::kMaxVocab)",
                        spec.added_tokens.size(), limits::kMaxVocab);
   }
   for (size_t id = 0; id < spec.vocab.size(); ++id) {
     const std::string& token = spec.vocab[id];
     if (token.size() > limits::kMaxTokenBytes) {
-      return ACORN_ERROR(kMalformed, "vocabulary token %zu is %zu bytes, above the limit of %u (limits::kMaxTokenBytes)",
+      return ACORN_ERROR(kMalformed,
+                         "vocabulary token %zu is %zu bytes, above the limit of %" PRIu32 " (limits::kMaxTokenBytes)",
                          id, token.size(), limits::kMaxTokenBytes);
     }
     if (!unicode::IsValidUtf8(token)) return ACORN_ERROR(kMalformed, "vocabulary token %zu is not valid UTF-8", id);
@@ -107,15 +115,16 @@ Result<Tokenizer> Tokenizer::Create(TokenizerSpec spec_in) {
   for (size_t i = 0; i < spec.added_tokens.size(); ++i) {
     const AddedTokenSpec& t = spec.added_tokens[i];
     if (t.id < 0 || static_cast<uint32_t>(t.id) >= limits::kMaxVocab) {
-      return ACORN_ERROR(kMalformed, "added token %zu has id %d, outside [0, %u) (limits::kMaxVocab)", i, t.id,
-                         limits::kMaxVocab);
+      return ACORN_ERROR(kMalformed, "added token %zu has id %" PRId32 ", outside [0, %" PRIu32 ") (limits::kMaxVocab)",
+                         i, t.id, limits::kMaxVocab);
     }
     if (t.content.size() > limits::kMaxTokenBytes) {
-      return ACORN_ERROR(kMalformed, "added token %d is %zu bytes, above the limit of %u (limits::kMaxTokenBytes)", t.id,
-                         t.content.size(), limits::kMaxTokenBytes);
+      return ACORN_ERROR(
+          kMalformed, "added token %" PRId32 " is %zu bytes, above the limit of %" PRIu32 " (limits::kMaxTokenBytes)",
+          t.id, t.content.size(), limits::kMaxTokenBytes);
     }
     if (t.content.empty() || !unicode::IsValidUtf8(t.content)) {
-      return ACORN_ERROR(kMalformed, "added token %d is empty or not valid UTF-8", t.id);
+      return ACORN_ERROR(kMalformed, "added token %" PRId32 " is empty or not valid UTF-8", t.id);
     }
     impl->added_by_id[t.id] = i;
     impl->added_map.Insert(t.content, t.id);
@@ -143,7 +152,9 @@ Result<Tokenizer> Tokenizer::Create(TokenizerSpec spec_in) {
       std::string pattern;
       uint64_t budget = Regex::StepBudget(t.content.size());
       Status st = impl->normalizer.Apply(t.content, &pattern, &budget);
-      if (!st.ok()) return ACORN_ERROR(kMalformed, "normalizing added token %d: %s", t.id, st.message().c_str());
+      if (!st.ok()) {
+        return ACORN_ERROR(kMalformed, "normalizing added token %" PRId32 ": %s", t.id, st.message().c_str());
+      }
       normalized_patterns.push_back(std::move(pattern));
       impl->added_text.push_back(normalized_patterns.back());
     } else {
@@ -168,7 +179,8 @@ Result<Tokenizer> Tokenizer::Create(TokenizerSpec spec_in) {
       }
       for (int32_t id : found->ids) {
         if (id < 0 || id >= impl->vocab_size) {
-          return ACORN_ERROR(kMalformed, "post-processor special token \"%s\" has id %d outside the vocabulary",
+          return ACORN_ERROR(kMalformed,
+                             "post-processor special token \"%s\" has id %" PRId32 " outside the vocabulary",
                              piece.special_token.c_str(), id);
         }
       }

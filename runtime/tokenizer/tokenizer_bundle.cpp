@@ -1,5 +1,7 @@
 #include "tokenizer/tokenizer_bundle.h"
 
+#include <cinttypes>
+
 #include "core/limits.h"
 #include "tokenizer/unicode.h"
 
@@ -11,7 +13,9 @@ std::string Str(const flatbuffers::String* s) { return s ? std::string(s->c_str(
 // Every string of the table is checked for length before it is copied.
 Status CheckLength(const flatbuffers::String* s, const char* what, size_t index) {
   if (s && s->size() > limits::kMaxTokenBytes) {
-    return ACORN_ERROR(kMalformed, "bundle tokenizer: %s %zu is %u bytes, above the limit of %u (limits::kMaxTokenBytes)",
+    return ACORN_ERROR(kMalformed,
+                       "bundle tokenizer: %s %zu is %" PRIu32 " bytes, above the limit of %" PRIu32
+                       " (limits::kMaxTokenBytes)",
                        what, index, s->size(), limits::kMaxTokenBytes);
   }
   return Status::Ok();
@@ -20,16 +24,17 @@ Status CheckLength(const flatbuffers::String* s, const char* what, size_t index)
 template <typename Vector>
 Status CheckCount(const Vector* v, uint32_t max, const char* what, const char* limit) {
   if (v && v->size() > max) {
-    return ACORN_ERROR(kMalformed, "bundle tokenizer: %u %s, above the limit of %u (limits::%s)", v->size(), what, max,
-                       limit);
+    return ACORN_ERROR(kMalformed, "bundle tokenizer: %" PRIu32 " %s, above the limit of %" PRIu32 " (limits::%s)",
+                       v->size(), what, max, limit);
   }
   return Status::Ok();
 }
 
 Status CheckId(int32_t id, const char* what, size_t index) {
   if (id < 0 || static_cast<uint32_t>(id) >= limits::kMaxVocab) {
-    return ACORN_ERROR(kMalformed, "bundle tokenizer: %s %zu has id %d, outside [0, %u) (limits::kMaxVocab)", what,
-                       index, id, limits::kMaxVocab);
+    return ACORN_ERROR(kMalformed,
+                       "bundle tokenizer: %s %zu has id %" PRId32 ", outside [0, %" PRIu32 ") (limits::kMaxVocab)",
+                       what, index, id, limits::kMaxVocab);
   }
   return Status::Ok();
 }
@@ -51,7 +56,7 @@ Result<std::vector<TemplatePiece>> ReadTemplate(
   ACORN_RETURN_IF_ERROR(CheckCount(pieces, limits::kMaxTokenizerSteps, "template pieces", "kMaxTokenizerSteps"));
   for (uint32_t i = 0; i < pieces->size(); ++i) {
     const fb::TokenizerTemplatePiece* p = pieces->Get(i);
-    if (!p) return ACORN_ERROR(kMalformed, "bundle tokenizer: %s template piece %u is missing", which, i);
+    if (!p) return ACORN_ERROR(kMalformed, "bundle tokenizer: %s template piece %" PRIu32 " is missing", which, i);
     ACORN_RETURN_IF_ERROR(CheckLength(p->special_token(), "template piece", i));
     TemplatePiece piece;
     piece.is_sequence = p->is_sequence();
@@ -59,7 +64,8 @@ Result<std::vector<TemplatePiece>> ReadTemplate(
     piece.special_token = Str(p->special_token());
     piece.type_id = p->type_id();
     if (piece.is_sequence && piece.sequence > 1) {
-      return ACORN_ERROR(kMalformed, "bundle tokenizer: %s template piece %u names sequence %u", which, i, piece.sequence);
+      return ACORN_ERROR(kMalformed, "bundle tokenizer: %s template piece %" PRIu32 " names sequence %" PRIu32, which,
+                         i, piece.sequence);
     }
     out.push_back(std::move(piece));
   }
@@ -101,15 +107,18 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
     for (uint32_t i = 0; i < t->merges()->size(); i += 2) {
       int32_t l = t->merges()->Get(i), r = t->merges()->Get(i + 1);
       if (l < 0 || r < 0 || static_cast<uint32_t>(l) >= n || static_cast<uint32_t>(r) >= n) {
-        return ACORN_ERROR(kMalformed, "bundle tokenizer: merge %u has ids (%d, %d) outside the vocabulary of %u", i / 2,
-                           l, r, n);
+        return ACORN_ERROR(kMalformed,
+                           "bundle tokenizer: merge %" PRIu32 " has ids (%" PRId32 ", %" PRId32
+                           ") outside the vocabulary of %" PRIu32,
+                           i / 2, l, r, n);
       }
       spec.merges.push_back({l, r});
     }
   }
   spec.unk_id = t->unk_id();
   if (spec.unk_id < -1 || spec.unk_id >= static_cast<int32_t>(n)) {
-    return ACORN_ERROR(kMalformed, "bundle tokenizer: unknown-token id %d outside the vocabulary", spec.unk_id);
+    return ACORN_ERROR(kMalformed, "bundle tokenizer: unknown-token id %" PRId32 " outside the vocabulary",
+                       spec.unk_id);
   }
   spec.byte_fallback = t->byte_fallback();
   spec.fuse_unk = t->fuse_unk();
@@ -124,7 +133,7 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
     for (uint32_t i = 0; i < t->normalizers()->size(); ++i) {
       const fb::TokenizerNormalizer* s = t->normalizers()->Get(i);
       if (!s || !EnumInRange(s->kind(), fb::TokenizerNormalizerKind::MAX)) {
-        return ACORN_ERROR(kMalformed, "bundle tokenizer: normalizer %u is missing or of an unknown kind", i);
+        return ACORN_ERROR(kMalformed, "bundle tokenizer: normalizer %" PRIu32 " is missing or of an unknown kind", i);
       }
       ACORN_RETURN_IF_ERROR(CheckLength(s->pattern(), "normalizer pattern", i));
       ACORN_RETURN_IF_ERROR(CheckLength(s->content(), "normalizer content", i));
@@ -149,7 +158,8 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
       if (!s || !EnumInRange(s->kind(), fb::TokenizerPreTokenizerKind::MAX) ||
           !EnumInRange(s->behavior(), fb::TokenizerSplitBehavior::MAX) ||
           !EnumInRange(s->prepend_scheme(), fb::TokenizerPrependScheme::MAX)) {
-        return ACORN_ERROR(kMalformed, "bundle tokenizer: pre-tokenizer %u is missing or has an unknown enum value", i);
+        return ACORN_ERROR(kMalformed,
+                           "bundle tokenizer: pre-tokenizer %" PRIu32 " is missing or has an unknown enum value", i);
       }
       ACORN_RETURN_IF_ERROR(CheckLength(s->pattern(), "pre-tokenizer pattern", i));
       ACORN_RETURN_IF_ERROR(CheckLength(s->replacement(), "pre-tokenizer replacement", i));
@@ -174,7 +184,7 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
   if (t->post_special_tokens()) {
     for (uint32_t i = 0; i < t->post_special_tokens()->size(); ++i) {
       const fb::TokenizerTemplateSpecialToken* s = t->post_special_tokens()->Get(i);
-      if (!s) return ACORN_ERROR(kMalformed, "bundle tokenizer: template special token %u is missing", i);
+      if (!s) return ACORN_ERROR(kMalformed, "bundle tokenizer: template special token %" PRIu32 " is missing", i);
       ACORN_RETURN_IF_ERROR(CheckLength(s->name(), "template special token", i));
       ACORN_RETURN_IF_ERROR(CheckCount(s->ids(), limits::kMaxTokenizerSteps, "template special token ids",
                                        "kMaxTokenizerSteps"));
@@ -190,7 +200,8 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
       const fb::TokenizerDecoder* s = t->decoders()->Get(i);
       if (!s || !EnumInRange(s->kind(), fb::TokenizerDecoderKind::MAX) ||
           !EnumInRange(s->prepend_scheme(), fb::TokenizerPrependScheme::MAX)) {
-        return ACORN_ERROR(kMalformed, "bundle tokenizer: decoder %u is missing or has an unknown enum value", i);
+        return ACORN_ERROR(kMalformed, "bundle tokenizer: decoder %" PRIu32 " is missing or has an unknown enum value",
+                           i);
       }
       for (const flatbuffers::String* str : {s->pattern(), s->content(), s->replacement(), s->prefix(), s->suffix()}) {
         ACORN_RETURN_IF_ERROR(CheckLength(str, "decoder string", i));
@@ -214,7 +225,7 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
   if (t->added_tokens()) {
     for (uint32_t i = 0; i < t->added_tokens()->size(); ++i) {
       const fb::TokenizerAddedToken* s = t->added_tokens()->Get(i);
-      if (!s) return ACORN_ERROR(kMalformed, "bundle tokenizer: added token %u is missing", i);
+      if (!s) return ACORN_ERROR(kMalformed, "bundle tokenizer: added token %" PRIu32 " is missing", i);
       ACORN_RETURN_IF_ERROR(CheckLength(s->content(), "added token", i));
       ACORN_RETURN_IF_ERROR(CheckId(s->id(), "added token", i));
       AddedTokenSpec tok;
@@ -226,7 +237,8 @@ Result<TokenizerSpec> TokenizerSpecFromBundle(const fb::Tokenizer* t) {
       tok.single_word = s->single_word();
       tok.normalized = s->normalized();
       if (tok.id < 0 || tok.content.empty()) {
-        return ACORN_ERROR(kMalformed, "bundle tokenizer: added token %u has id %d or empty content", i, tok.id);
+        return ACORN_ERROR(kMalformed, "bundle tokenizer: added token %" PRIu32 " has id %" PRId32 " or empty content",
+                           i, tok.id);
       }
       ACORN_RETURN_IF_ERROR(CheckText(tok.content, "added token", i));
       spec.added_tokens.push_back(std::move(tok));

@@ -146,7 +146,9 @@ TEST_P(CudaGemv, MatchesReference) {
         const float expect = want[i] + (extras ? res[i] : 0.0f);
         const double tol = 4e-6 * (quant ? abs_q[i] : abs_sum[i]) + 2e-7 * (std::fabs(expect) + 1.0);
         ASSERT_NEAR(outs[0][i], expect, tol) << "element " << i;
-        if (outs.size() == 2) ASSERT_EQ(outs[1][i], outs[0][i]) << "split layout differs at " << i;
+        if (outs.size() == 2) {
+          ASSERT_EQ(outs[1][i], outs[0][i]) << "split layout differs at " << i;
+        }
       }
     }
   }
@@ -272,7 +274,9 @@ TEST_P(CudaGemm, TensorCoresAndSimtMatchReference) {
     }
     for (size_t i = 0; i < want.size(); ++i) {
       ASSERT_NEAR(tc[0][i], want[i] + res[i], 2e-3 * abs_sum[i] + 1e-5) << i;
-      if (tc.size() == 2) ASSERT_EQ(tc[1][i], tc[0][i]) << "split layout differs at " << i;
+      if (tc.size() == 2) {
+        ASSERT_EQ(tc[1][i], tc[0][i]) << "split layout differs at " << i;
+      }
     }
   }
 }

@@ -4,6 +4,7 @@
 // memory and a log function). CMake picks one implementation; there are no weak symbols.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -47,6 +48,10 @@ void AlignedFree(void* ptr);
 // Monotonic clock in nanoseconds.
 uint64_t NowNanos();
 
+// The calendar time in seconds since 1970 (UTC), 0 where the platform has no clock (chat templates
+// that print today's date then print 1 January 1970).
+int64_t WallClockSeconds();
+
 // Number of hardware threads usable by this process (1 where there are no threads).
 int HardwareThreads();
 
@@ -58,6 +63,16 @@ struct Thread {
 };
 Status StartThread(void (*fn)(void* arg), void* arg, Thread* thread);
 void JoinThread(Thread* thread);
+
+// Lets another thread run on this core (a step of a spin wait). Nothing where there are no threads.
+void YieldThread();
+
+// Where idle threads sleep (the thread pool's workers between steps). ParkWhileEqual blocks while
+// *word == expected and may return early (callers check again); UnparkAll wakes every parked thread.
+// A waker that changes *word and then calls UnparkAll never loses a sleeper: the check and the
+// sleep are atomic with respect to UnparkAll. Platforms without threads return at once.
+void ParkWhileEqual(const std::atomic<uint32_t>* word, uint32_t expected);
+void UnparkAll();
 
 // Physical memory of the machine in bytes, 0 where unknown. Allocations larger than this are
 // refused up front: with overcommit they would "succeed" and the process would be killed when the
