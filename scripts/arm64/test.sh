@@ -57,8 +57,12 @@ skip=()
 for cpu in ${ACORN_ARM64_CPUS:-max cortex-a53}; do
   t0=$(date +%s)
   echo "== arm64: ${suites[*]} under qemu-aarch64 -cpu $cpu (best path: $(expected_isa "$cpu"))"
+  # The tests' scratch files (::testing::TempDir) in a folder of this run, not the shared /tmp,
+  # where another checkout's tests may be writing the same names.
+  tmp=$PWD/build/arm64/tmp/$cpu
+  rm -rf "$tmp" && mkdir -p "$tmp"
   for suite in "${suites[@]}"; do
-    QEMU_CPU=$cpu ACORN_EXPECT_BEST_ISA=$(expected_isa "$cpu") \
+    TEST_TMPDIR=$tmp QEMU_CPU=$cpu ACORN_EXPECT_BEST_ISA=$(expected_isa "$cpu") \
       ctest --test-dir "build/arm64/tests/$suite" --output-on-failure -j "$jobs" --timeout 900 "${skip[@]}"
   done
   skip=(-E '^AllPaths/MatMulTest[.]')
