@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   const int64_t N = argc > 2 ? std::atoll(argv[2]) : 8192;
   if (argc > 4) {
     bool found = false;
-    for (acorn::cpu::Isa isa : {acorn::cpu::Isa::kScalar, acorn::cpu::Isa::kAvx2, acorn::cpu::Isa::kAvx512}) {
+    for (acorn::cpu::Isa isa : acorn::cpu::kAllIsas) {
       if (std::strcmp(argv[4], acorn::cpu::IsaName(isa)) == 0) found = acorn::cpu::ForceIsa(isa);
     }
     if (!found) {

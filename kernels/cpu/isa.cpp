@@ -5,6 +5,11 @@
 #if defined(ACORN_X86_KERNELS)
 #include <cpuid.h>
 #endif
+#if defined(ACORN_ARM64_KERNELS) && defined(__APPLE__)
+#include <sys/sysctl.h>
+#elif defined(ACORN_ARM64_KERNELS)
+#include <sys/auxv.h>
+#endif
 
 #include "cpu_kernels.h"
 
@@ -45,6 +50,50 @@ const X86Features& Features() {
 }
 #endif
 
+#if defined(ACORN_ARM64_KERNELS)
+// Advanced SIMD is part of every ARMv8-A application core (and of the AArch64 ABI of Linux,
+// Android and Apple), so kNeon needs no check; the optional int8 extensions are asked of the OS,
+// since reading the ID registers from user space traps on some kernels.
+struct ArmFeatures {
+  bool dotprod = false;  // FEAT_DotProd: sdot/udot
+  bool i8mm = false;     // FEAT_I8MM: smmla/usmmla
+};
+
+#if defined(__APPLE__)
+bool SysctlFlag(const char* name) {
+  int value = 0;
+  size_t size = sizeof value;
+  return sysctlbyname(name, &value, &size, nullptr, 0) == 0 && value != 0;
+}
+
+ArmFeatures ReadArmFeatures() {
+  ArmFeatures f;
+  f.dotprod = SysctlFlag("hw.optional.arm.FEAT_DotProd");
+  f.i8mm = SysctlFlag("hw.optional.arm.FEAT_I8MM");
+  return f;
+}
+#else
+// The bits of AT_HWCAP / AT_HWCAP2 (Linux arch/arm64/include/uapi/asm/hwcap.h, the same on
+// Android); spelled out because older C libraries' headers lack HWCAP2_I8MM.
+constexpr unsigned long kHwcapAsimdDp = 1ul << 20;
+constexpr unsigned long kHwcap2I8mm = 1ul << 13;
+
+ArmFeatures ReadArmFeatures() {
+  ArmFeatures f;
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  const unsigned long hwcap2 = getauxval(AT_HWCAP2);
+  f.dotprod = (hwcap & kHwcapAsimdDp) != 0;
+  f.i8mm = (hwcap2 & kHwcap2I8mm) != 0;
+  return f;
+}
+#endif
+
+const ArmFeatures& Features() {
+  static const ArmFeatures features = ReadArmFeatures();
+  return features;
+}
+#endif
+
 bool Detect(Isa isa) {
   switch (isa) {
     case Isa::kScalar:
@@ -54,17 +103,26 @@ bool Detect(Isa isa) {
       return Features().avx2;
     case Isa::kAvx512:
       return Features().avx512;
-#else
+#endif
+#if defined(ACORN_ARM64_KERNELS)
+    case Isa::kNeon:
+      return true;
+    case Isa::kNeonDotprod:
+      return Features().dotprod;
+    case Isa::kNeonI8mm:
+      return Features().dotprod && Features().i8mm;  // the i8mm set runs sdot for single tokens
+#endif
     default:
       return false;
-#endif
   }
   return false;
 }
 
 Isa DetectBest() {
-  if (Detect(Isa::kAvx512)) return Isa::kAvx512;
-  if (Detect(Isa::kAvx2)) return Isa::kAvx2;
+  // Best first; a build has only its own architecture's paths.
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kNeonI8mm, Isa::kNeonDotprod, Isa::kNeon}) {
+    if (Detect(isa)) return isa;
+  }
   return Isa::kScalar;
 }
 
@@ -77,6 +135,9 @@ const char* IsaName(Isa isa) {
     case Isa::kScalar: return "scalar";
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512: return "avx512";
+    case Isa::kNeon: return "neon";
+    case Isa::kNeonDotprod: return "neon_dotprod";
+    case Isa::kNeonI8mm: return "neon_i8mm";
   }
   return "unknown";
 }

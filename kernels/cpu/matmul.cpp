@@ -24,6 +24,11 @@ const KernelSet& ActiveKernels() {
     case Isa::kAvx512: return internal::Avx512Kernels();
     case Isa::kAvx2: return internal::Avx2Kernels();
 #endif
+#if defined(ACORN_ARM64_KERNELS)
+    case Isa::kNeonI8mm: return internal::NeonI8mmKernels();
+    case Isa::kNeonDotprod: return internal::NeonDotprodKernels();
+    case Isa::kNeon: return internal::NeonKernels();
+#endif
     default: return internal::ScalarKernels();
   }
 }

@@ -49,6 +49,11 @@ const KernelSet& ScalarKernels();
 const KernelSet& Avx2Kernels();
 const KernelSet& Avx512Kernels();
 #endif
+#if defined(ACORN_ARM64_KERNELS)
+const KernelSet& NeonKernels();
+const KernelSet& NeonDotprodKernels();
+const KernelSet& NeonI8mmKernels();
+#endif
 
 // The scalar row quantizer; SIMD sets may reuse it.
 void QuantizeRowScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4);

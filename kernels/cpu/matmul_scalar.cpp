@@ -1,4 +1,4 @@
-// Portable MatMul kernels: the path on CPUs without AVX2 (and on non-x86 until NEON lands), and
+// Portable MatMul kernels: the path on CPUs without AVX2 and on architectures without SIMD paths, and
 // the ISA-independent activation quantizer.
 #include <cstring>
 

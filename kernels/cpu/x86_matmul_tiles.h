@@ -1,11 +1,11 @@
-// Private to kernels/cpu: MatMul tile kernels shared by matmul_avx2.cpp and matmul_avx512.cpp.
-// Each of those files is compiled with its own -m flags and includes this with its own
-// instruction policy (Ops); everything here has internal linkage, so that the AVX-512 copy can
-// never be picked by the linker for the AVX2 path.
+// Private to kernels/cpu: the x86 integer MatMul tiles and activation quantizer, shared by
+// matmul_avx2.cpp and matmul_avx512.cpp (the float tiles and the tiling walk are in
+// matmul_tiles.h, shared with ARM64). Each of those files is compiled with its own -m flags and
+// includes this with its own instruction policy (Ops); everything here has internal linkage, so
+// that the AVX-512 copy can never be picked by the linker for the AVX2 path.
 //
-// A tile computes R output rows x C tokens: each weight block is loaded and unpacked once and
-// used for C tokens, each activation block is loaded once and used for R rows. Decode (T=1) runs
-// kDecodeRows x 1 tiles, which stream that many weight rows at once; prefill runs R x C tiles.
+// Decode (T=1) runs kDecodeRows x 1 tiles, which stream that many weight rows at once; prefill
+// runs R x C tiles.
 #pragma once
 
 #if defined(__x86_64__)
@@ -18,6 +18,7 @@
 #include "acorn/dtype.h"
 #include "acorn/half.h"
 #include "matmul_internal.h"
+#include "matmul_tiles.h"
 
 namespace acorn {
 namespace cpu {
@@ -30,8 +31,6 @@ inline float HSum256(__m256 v) {
   s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
   return _mm_cvtss_f32(s);
 }
-
-inline float BiasOf(const MatMulArgs& a, int64_t n) { return a.bias ? a.bias[n] : 0.0f; }
 
 // ref::QuantizeRowQ8_0 on 8-float vectors, equal bit for bit: the same IEEE operations (max of
 // |x|, amax / 127, 1 / d, x * id) and roundf's rounding (half away from zero), which no SIMD
@@ -94,7 +93,6 @@ void QuantizeRowX86(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsu
 // scale when there is one token), for a chunk of blocks at a time.
 
 constexpr int64_t kScaleChunk = 128;  // blocks per chunk: 4096 elements
-constexpr int64_t kPrefetchTiles = 2;  // 1 and 8 measured slower, 4 the same
 
 // ws[r][i] = fp16 scale of block b0+i of row r, as float, times dx[i] when dx is not null.
 // The scales sit 18 or 34 bytes apart; eight at a time are inserted into a vector straight from
@@ -133,16 +131,11 @@ template <class Ops, int R, int C, bool kQ4>
 void TileQ(const MatMulArgs& a, int64_t n, int64_t t) {
   constexpr size_t kBlockBytes = kQ4 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0);
   const int64_t nb = a.K / kQBlock;
-  const uint8_t* w[R];
-  for (int r = 0; r < R; ++r) w[r] = a.w + (n + r) * a.w_row_bytes;
-  const int8_t* xq[C];
-  const float* xd[C];
-  const int32_t* xs[C];
-  for (int c = 0; c < C; ++c) {
-    xq[c] = a.xq + (t + c) * a.K;
-    xd[c] = a.xd + (t + c) * nb;
-    xs[c] = a.xnsum4 + (t + c) * (a.K / 4);
-  }
+  const QuantTileInputs<R, C> in(a, n, t);
+  const auto& w = in.w;
+  const auto& xq = in.xq;
+  const auto& xd = in.xd;
+  const auto& xs = in.xs;
   __m256 acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
@@ -153,7 +146,7 @@ void TileQ(const MatMulArgs& a, int64_t n, int64_t t) {
   // L2 tracks more misses in flight than L1 (measured: +8% from memory, -2% from cache).
   // An integer, not a pointer: near the end of the matrix it points past the weights, which a
   // prefetch may do (it never faults) but pointer arithmetic may not.
-  const uintptr_t prefetch = reinterpret_cast<uintptr_t>(a.w) + (n + kPrefetchTiles * R) * a.w_row_bytes;
+  const uintptr_t prefetch = in.prefetch;
   constexpr size_t kRunPerBlock = R * kBlockBytes;
 
   for (int64_t b0 = 0; b0 < nb; b0 += kScaleChunk) {
@@ -214,61 +207,6 @@ void TileQ8(const MatMulArgs& a, int64_t n, int64_t t) {
   TileQ<Ops, R, C, false>(a, n, t);
 }
 
-// Float tiles. FOps provides a float vector V of FOps::kWidth lanes: Zero, Load(const float*),
-// Load(const uint16_t*) (fp16 widened), Fma(a, b, c) = a*b+c, HSum. WT is the weight element.
-template <class FOps, typename WT, int R, int C>
-void TileF(const MatMulArgs& a, int64_t n, int64_t t) {
-  using V = typename FOps::V;
-  constexpr int W = FOps::kWidth;
-  const WT* w[R];
-  for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const WT*>(a.w + (n + r) * a.w_row_bytes);
-  const float* x[C];
-  for (int c = 0; c < C; ++c) x[c] = a.x + (t + c) * a.K;
-  V acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = FOps::Zero();
-  // As in TileQ: prefetch the rows kPrefetchTiles tiles ahead, at the pace this tile's are read.
-  const uintptr_t prefetch = reinterpret_cast<uintptr_t>(a.w) + (n + kPrefetchTiles * R) * a.w_row_bytes;
-  constexpr size_t kRunPerStep = R * W * sizeof(WT);
-  int64_t k = 0;
-  for (; k + W <= a.K; k += W) {
-    for (size_t off = 0; t == 0 && off < kRunPerStep; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(prefetch + (k / W) * kRunPerStep + off), _MM_HINT_T1);
-    }
-    V xv[C];
-    for (int c = 0; c < C; ++c) xv[c] = FOps::Load(x[c] + k);
-    for (int r = 0; r < R; ++r) {
-      const V wv = FOps::Load(w[r] + k);
-      for (int c = 0; c < C; ++c) acc[r][c] = FOps::Fma(wv, xv[c], acc[r][c]);
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    for (int c = 0; c < C; ++c) {
-      float s = FOps::HSum(acc[r][c]);
-      for (int64_t kk = k; kk < a.K; ++kk) s += x[c][kk] * FOps::Widen(w[r][kk]);
-      a.y[(t + c) * a.N + n + r] = s + BiasOf(a, n + r);
-    }
-  }
-}
-
-// Runs Tile<R, C> over rows [n0, n1) and all tokens, with narrower tiles on the ragged edges.
-template <void (*Full)(const MatMulArgs&, int64_t, int64_t), void (*RowEdge)(const MatMulArgs&, int64_t, int64_t),
-          void (*TokEdge)(const MatMulArgs&, int64_t, int64_t), void (*Corner)(const MatMulArgs&, int64_t, int64_t),
-          int R, int C>
-void RunTiles(const MatMulArgs& a, int64_t n0, int64_t n1) {
-  int64_t n = n0;
-  for (; n + R <= n1; n += R) {
-    int64_t t = 0;
-    for (; t + C <= a.T; t += C) Full(a, n, t);
-    for (; t < a.T; ++t) RowEdge(a, n, t);
-  }
-  for (; n < n1; ++n) {
-    int64_t t = 0;
-    for (; t + C <= a.T; t += C) TokEdge(a, n, t);
-    for (; t < a.T; ++t) Corner(a, n, t);
-  }
-}
-
 // Decode (one token) takes kDecodeRows rows at a time: the per-block work on x is shared by more
 // rows, and there are registers to spare without a token dimension.
 constexpr int kDecodeRows = 8;
@@ -291,12 +229,6 @@ void RowsQ8(const MatMulArgs& a, int64_t n0, int64_t n1) {
   }
   RunTiles<TileQ8<Ops, R, C>, TileQ8<Ops, R, 1>, TileQ8<Ops, 1, C>, TileQ8<Ops, 1, 1>, R, C>(a, n0, n1);
 }
-template <class FOps, typename WT, int R, int C>
-void RowsF(const MatMulArgs& a, int64_t n0, int64_t n1) {
-  RunTiles<TileF<FOps, WT, R, C>, TileF<FOps, WT, R, 1>, TileF<FOps, WT, 1, C>, TileF<FOps, WT, 1, 1>, R, C>(
-      a, n0, n1);
-}
-
 }  // namespace
 }  // namespace internal
 }  // namespace cpu

@@ -19,14 +19,7 @@ while [ $# -gt 0 ]; do
     *) echo "build.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-mkdir -p "$work"
-src=$(find "$work" -maxdepth 3 -type d -path '*/vendor/llama.cpp' 2>/dev/null | head -n1 || true)
-if [ -z "$src" ]; then
-  python3 -m pip download --no-binary :all: --no-deps --dest "$work" "llama-cpp-python${version:+==$version}" >&2
-  sdist=$(ls -t "$work"/llama_cpp_python-*.tar.gz | head -n1)
-  tar -xzf "$sdist" -C "$work"
-  src=$(find "$work" -maxdepth 3 -type d -path '*/vendor/llama.cpp' | head -n1)
-fi
+src=$(bash "$(dirname "$0")/fetch.sh" "$work" "$version" | tail -n1)
 build=$work/build-$( [ $cuda = ON ] && echo cuda || echo cpu )
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)

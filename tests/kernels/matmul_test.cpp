@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -114,7 +115,7 @@ TEST_P(MatMulTest, MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     AllPaths, MatMulTest,
-    ::testing::Combine(::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512),
+    ::testing::Combine(::testing::ValuesIn(cpu::kAllIsas),
                        ::testing::Values(DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0),
                        ::testing::Values(1, 3)),
     [](const ::testing::TestParamInfo<MatMulTest::ParamType>& info) {
@@ -135,7 +136,7 @@ TEST(QuantizeActivations, EveryPathEqualsReferenceBitForBit) {
   EXPECT_EQ(want[0].q[2], -4);
   EXPECT_EQ(want[0].q[4], -1);
   EXPECT_EQ(want[0].q[5], 0);
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+  for (Isa isa : cpu::kAllIsas) {
     if (!cpu::ForceIsa(isa)) continue;
     cpu::QuantizeRowQ8_0(x.data(), got.data(), 32 * 40);
     for (int b = 0; b < 40; ++b) {
@@ -169,6 +170,24 @@ TEST(Isa, ForcingAndNames) {
   EXPECT_TRUE(cpu::ForceIsa(cpu::BestIsa()));
   EXPECT_EQ(cpu::ActiveIsa(), cpu::BestIsa());
   EXPECT_STREQ(cpu::IsaName(Isa::kAvx512), "avx512");
+  EXPECT_STREQ(cpu::IsaName(Isa::kNeonI8mm), "neon_i8mm");
+  // Each level's set contains the one below it: a CPU that runs a level runs those under it.
+  EXPECT_TRUE(!cpu::IsaSupported(Isa::kAvx512) || cpu::IsaSupported(Isa::kAvx2));
+  EXPECT_TRUE(!cpu::IsaSupported(Isa::kNeonI8mm) || cpu::IsaSupported(Isa::kNeonDotprod));
+  EXPECT_TRUE(!cpu::IsaSupported(Isa::kNeonDotprod) || cpu::IsaSupported(Isa::kNeon));
+  // A build has one architecture's paths.
+  EXPECT_FALSE(cpu::IsaSupported(Isa::kAvx2) && cpu::IsaSupported(Isa::kNeon));
+#if defined(__aarch64__)
+  EXPECT_TRUE(cpu::IsaSupported(Isa::kNeon)) << "every ARM64 core has Advanced SIMD";
+#endif
+}
+
+// Run-time detection against what the caller knows of the CPU: scripts/arm64/test.sh runs the
+// suite under qemu CPU models with and without dotprod/i8mm and names the path each must pick.
+TEST(Isa, BestIsWhatTheCallerExpects) {
+  const char* want = std::getenv("ACORN_EXPECT_BEST_ISA");
+  if (want == nullptr) GTEST_SKIP() << "ACORN_EXPECT_BEST_ISA not set (scripts/arm64/test.sh sets it per CPU model)";
+  EXPECT_STREQ(cpu::IsaName(cpu::BestIsa()), want);
 }
 
 }  // namespace

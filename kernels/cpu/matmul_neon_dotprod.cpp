@@ -1,0 +1,28 @@
+// MatMul kernels for ARMv8.2 with the int8 dot product (FEAT_DotProd: SDOT; compiled with
+// -march=armv8.2-a+dotprod only; chosen at run time): Cortex-A55/A76 and later, Neoverse N1,
+// Apple A11 and later. Float weights and the quantizer need nothing beyond the baseline, so this
+// set shares the baseline's.
+#include "matmul_internal.h"
+
+#if defined(ACORN_ARM64_KERNELS)
+#include "arm_dot_ops.h"
+
+namespace acorn {
+namespace cpu {
+namespace internal {
+
+const KernelSet& NeonDotprodKernels() {
+  static const KernelSet set = {
+      NeonKernels().f32,
+      NeonKernels().f16,
+      RowsQ<DotprodOps, false, TileQ<DotprodOps, kDotRows, kDotToks, false>, kDotRows, kDotToks>,
+      RowsQ<DotprodOps, true, TileQ<DotprodOps, kDotRows, kDotToks, true>, kDotRows, kDotToks>,
+      NeonKernels().quantize_row,
+      kDecodeRows};
+  return set;
+}
+
+}  // namespace internal
+}  // namespace cpu
+}  // namespace acorn
+#endif
