@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: installs what is missing, then builds and runs every test in
 # the release build (with the installed-package consumer test and the Python binding's tests) and in
 # the AddressSanitizer + UBSan build, the multi-threaded ones under ThreadSanitizer, the firmware
-# example on an emulated Cortex-M55 board (scripts/firmware/test.sh), then every fuzz target briefly.
+# example on an emulated Cortex-M55 board (scripts/firmware/test.sh), the aarch64 cross build under
+# qemu (scripts/arm64/test.sh), then every fuzz target briefly.
 # ACORN_FUZZ_SECONDS (default 20) sets the fuzzing time per target; 0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,11 @@ echo "== tsan: configure, build and test (label threads)"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs"
 ctest --preset tsan -L threads -j "$jobs" --timeout 600
+
+# ARM64: the cross build (preset arm64) and the kernel and LLaMA/BERT fixture tests under
+# qemu-aarch64, on a CPU with every extension and on one without dotprod/i8mm (the fallbacks).
+echo "== arm64: cross build + tests under qemu"
+bash scripts/arm64/test.sh
 
 if [ "$fuzz_seconds" -gt 0 ]; then
   # Every libFuzzer target (docs/TESTING.md, "Fuzzing") from its seeds, briefly; fails on a finding.
