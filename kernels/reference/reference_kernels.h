@@ -33,9 +33,14 @@ void QuantizeRowQ5_1(const float* x, BlockQ5_1* y, int64_t k);
 // Writes k floats as `type` (rounded for f16/bf16, quantized as above for block types; k a
 // multiple of 32 for those). Returns false for a dtype that holds no floats (i32, i8).
 bool QuantizeRow(DType type, const float* x, void* dst, int64_t k);
-// Converts k elements of any float-holding dtype to float (k a multiple of 32 for block types),
-// as ggml's dequantize_row_* does. Returns false for a dtype that holds no floats (i32, i8).
+// Converts k elements of any float-holding dtype to float (k a whole number of the dtype's
+// blocks: 32, or 256 for the K-quants and IQ4_XS), as ggml's dequantize_row_* does, bit for bit.
+// Returns false for a dtype that holds no floats (i32, i8).
 bool DequantizeRow(DType type, const void* src, float* dst, int64_t k);
+// The part of DequantizeRow for the K-quants and IQ4 (dequantize_k.cpp); false for other types.
+bool DequantizeRowK(DType type, const void* src, float* dst, int64_t k);
+// ggml's get_scale_min_k4: the 6-bit scale and minimum of sub-block j (0..7) of a Q4_K/Q5_K block.
+void ScaleMinK4(int j, const uint8_t* packed, uint8_t* scale, uint8_t* min);
 
 // ---- Linear layers -----------------------------------------------------------------------------
 

@@ -343,11 +343,11 @@ TEST(GgufConvert, ByteLevelBpeTokenizer) {
 }
 
 TEST(GgufConvert, UnsupportedTensorTypeIsRefusedWithAWayOut) {
-  const std::string path = ::testing::TempDir() + "/gguf_q4_k.gguf";
-  for (const auto& c : {std::make_pair(12u, "Q4_K"), std::make_pair(14u, "Q6_K")}) {
+  const std::string path = ::testing::TempDir() + "/gguf_iq2.gguf";
+  for (const auto& c : {std::make_pair(16u, "IQ2_XXS"), std::make_pair(21u, "IQ3_S"), std::make_pair(34u, "TQ1_0")}) {
     gguf_test::WriteBytes(path, gguf_test::TinyLlamaGguf(c.first));
     for (const char* extra : {"", "--dtype q8_0"}) {  // --dtype cannot requantize what acorn cannot decode
-      auto r = Convert(path, ::testing::TempDir() + "/gguf_q4_k.acorn", extra);
+      auto r = Convert(path, ::testing::TempDir() + "/gguf_iq2.acorn", extra);
       EXPECT_EQ(r.exit_code, 1) << r.output;
       EXPECT_NE(r.output.find(std::string("blk.0.ffn_down.weight has type ") + c.second), std::string::npos) << r.output;
       EXPECT_NE(r.output.find("llama-quantize --allow-requantize"), std::string::npos) << r.output;
@@ -358,6 +358,35 @@ TEST(GgufConvert, UnsupportedTensorTypeIsRefusedWithAWayOut) {
   gguf_test::WriteBytes(path, gguf_test::TinyLlamaGguf(0));
   auto r = Convert(path, ::testing::TempDir() + "/gguf_tiny.acorn");
   EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// Every K-quant and IQ4 type imports, kept as it is (the tiny file's zero blocks).
+TEST(GgufConvert, KQuantTensorsKeepTheirType) {
+  const std::string path = ::testing::TempDir() + "/gguf_kq.gguf";
+  const std::pair<uint32_t, DType> types[] = {{10, DType::kQ2_K}, {11, DType::kQ3_K}, {12, DType::kQ4_K},
+                                              {13, DType::kQ5_K}, {14, DType::kQ6_K}, {20, DType::kIQ4_NL},
+                                              {23, DType::kIQ4_XS}};
+  for (const auto& t : types) {
+    gguf_test::WriteBytes(path, gguf_test::TinyLlamaGguf(t.first));
+    const std::string out = ::testing::TempDir() + "/gguf_kq.acorn";
+    auto r = Convert(path, out);
+    ASSERT_EQ(r.exit_code, 0) << DTypeName(t.second) << ": " << r.output;
+    auto b = Bundle::Open(out.c_str());
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_EQ((*b)->tensors()[(*b)->FindTensor("blk.0.ffn_down.weight")].dtype, t.second) << DTypeName(t.second);
+  }
+}
+
+// A 256-value block type on rows of 32 cannot come from ggml: refused naming the tensor and type.
+TEST(GgufConvert, KQuantRowsThatAreNotWholeBlocksAreRefused) {
+  const std::string path = ::testing::TempDir() + "/gguf_kq_rows.gguf";
+  gguf_test::TinyOverrides o;
+  o.attn_q_type = 12;  // Q4_K
+  gguf_test::WriteBytes(path, gguf_test::TinyLlamaGguf(0, o));
+  auto r = Convert(path, ::testing::TempDir() + "/gguf_kq_rows.acorn");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("tensor blk.0.attn_q.weight has type Q4_K, whose blocks hold 256 values, but its rows "
+                          "hold 32"), std::string::npos) << r.output;
 }
 
 }  // namespace

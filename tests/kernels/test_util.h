@@ -8,6 +8,7 @@
 #include "acorn/dtype.h"
 #include "acorn/half.h"
 #include "reference_kernels.h"
+#include "row_bytes.h"
 
 namespace acorn {
 namespace test {
@@ -20,19 +21,7 @@ inline std::vector<float> RandomFloats(size_t n, uint32_t seed, float stddev = 1
   return v;
 }
 
-inline size_t WeightRowBytes(DType wtype, int64_t K) {
-  switch (wtype) {
-    case DType::kF32: return static_cast<size_t>(K) * 4;
-    case DType::kF16:
-    case DType::kBF16: return static_cast<size_t>(K) * 2;
-    case DType::kQ8_0: return static_cast<size_t>(K / kQBlock) * sizeof(BlockQ8_0);
-    case DType::kQ4_0: return static_cast<size_t>(K / kQBlock) * sizeof(BlockQ4_0);
-    case DType::kQ4_1: return static_cast<size_t>(K / kQBlock) * sizeof(BlockQ4_1);
-    case DType::kQ5_0: return static_cast<size_t>(K / kQBlock) * sizeof(BlockQ5_0);
-    case DType::kQ5_1: return static_cast<size_t>(K / kQBlock) * sizeof(BlockQ5_1);
-    default: return 0;
-  }
-}
+inline size_t WeightRowBytes(DType wtype, int64_t K) { return kernels::StoredRowBytes(wtype, K); }
 
 // Encodes a [rows, K] float matrix in wtype (quantized with the reference quantizers).
 inline std::vector<uint8_t> EncodeRows(const std::vector<float>& f, int64_t rows, int64_t K, DType wtype) {
@@ -46,19 +35,7 @@ inline std::vector<uint8_t> EncodeRows(const std::vector<float>& f, int64_t rows
   return out;
 }
 
-inline const char* TypeName(DType t) {
-  switch (t) {
-    case DType::kF32: return "f32";
-    case DType::kF16: return "f16";
-    case DType::kBF16: return "bf16";
-    case DType::kQ8_0: return "q8_0";
-    case DType::kQ4_0: return "q4_0";
-    case DType::kQ4_1: return "q4_1";
-    case DType::kQ5_0: return "q5_0";
-    case DType::kQ5_1: return "q5_1";
-    default: return "other";
-  }
-}
+inline const char* TypeName(DType t) { return DTypeName(t); }
 
 }  // namespace test
 }  // namespace acorn

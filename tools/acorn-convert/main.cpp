@@ -34,9 +34,9 @@ const char* kHelp =
     "Qwen2ForCausalLM) into one acorn bundle. Weights may be f32, f16 or bf16; tied embeddings,\n"
     "grouped-query attention, q/k/v biases and rope types default, linear and llama3 are supported.\n"
     "A SRC ending in .gguf is read as a GGUF file (v2/v3, llama or bert architecture; tensors F32, F16, BF16,\n"
-    "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, mixed freely): each tensor keeps its own type and is copied without\n"
-    "requantization unless --dtype asks for one type for all; the tokenizer and the chat template come along.\n"
-    "Other GGUF types (the K-quants, IQ*) are refused, naming the tensor.\n"
+    "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, mixed freely): each tensor\n"
+    "keeps its own type and is copied without requantization unless --dtype asks for one type for all; the\n"
+    "tokenizer and the chat template come along. Other GGUF types (IQ1-IQ3, TQ*, ...) are refused, naming the tensor.\n"
     "\n"
     "Inputs are checked before use (shapes against acorn's limits, finite weights, files inside the\n"
     "checkpoint directory). The bundle is written to a temporary file next to OUT, loaded back and run\n"
@@ -126,8 +126,9 @@ int Run(int argc, char** argv) {
     } else if (arg == "--dtype") {
       const char* v = next("--dtype");
       acorn::DType d;
+      // The K-quants and IQ4 are read from GGUF files but not (yet) written by acorn's quantizers.
       if (!v || !acorn::ParseDType(v, &d) || d == acorn::DType::kBF16 || d == acorn::DType::kI32 ||
-          d == acorn::DType::kI8) {
+          d == acorn::DType::kI8 || acorn::GetDTypeInfo(d).block_elems > acorn::kQBlock || d == acorn::DType::kIQ4_NL) {
         return Usage("--dtype must be one of f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1");
       }
       a.options.dtype = d;
