@@ -217,6 +217,7 @@ bool QuantizeRow(DType type, const float* x, void* dst, int64_t k) {
     case DType::kQ6_K:
     case DType::kIQ4_NL:
     case DType::kIQ4_XS:
+      return QuantizeRowK(type, x, dst, k);
     case DType::kI32:
     case DType::kI8:
       return false;

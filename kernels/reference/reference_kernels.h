@@ -30,8 +30,16 @@ void QuantizeRowQ4_1(const float* x, BlockQ4_1* y, int64_t k);
 void QuantizeRowQ5_0(const float* x, BlockQ5_0* y, int64_t k);
 // k must be a multiple of 32. d = (max - min) / 31, m = min, q = int((x - min)/d + 0.5).
 void QuantizeRowQ5_1(const float* x, BlockQ5_1* y, int64_t k);
+// k must be a multiple of 256. As ggml's quantize_row_q{4,5,6}_K_ref (llama-quantize without an
+// importance matrix), byte for byte; a super-block holding NaN or infinity gets a NaN scale.
+void QuantizeRowQ4_K(const float* x, BlockQ4_K* y, int64_t k);
+void QuantizeRowQ5_K(const float* x, BlockQ5_K* y, int64_t k);
+void QuantizeRowQ6_K(const float* x, BlockQ6_K* y, int64_t k);
+// The part of QuantizeRow for the K-quants (quantize_k.cpp); false for a type it does not write.
+bool QuantizeRowK(DType type, const float* x, void* dst, int64_t k);
 // Writes k floats as `type` (rounded for f16/bf16, quantized as above for block types; k a
-// multiple of 32 for those). Returns false for a dtype that holds no floats (i32, i8).
+// whole blocks for those). Returns false for a dtype that holds no floats (i32, i8) and for the
+// block types acorn reads but does not write (Q2_K, Q3_K, IQ4_NL, IQ4_XS).
 bool QuantizeRow(DType type, const float* x, void* dst, int64_t k);
 // Converts k elements of any float-holding dtype to float (k a whole number of the dtype's
 // blocks: 32, or 256 for the K-quants and IQ4_XS), as ggml's dequantize_row_* does, bit for bit.
