@@ -28,7 +28,22 @@ const KernelSet& ActiveKernels() {
   }
 }
 
-bool IsQuantized(DType wtype) { return wtype == DType::kQ8_0 || wtype == DType::kQ4_0; }
+// Weight types whose kernels take Q8_0 activations.
+bool IsQuantized(DType wtype) {
+  switch (wtype) {
+    case DType::kQ8_0:
+    case DType::kQ4_0:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K: return true;
+    default: return false;
+  }
+}
+
+// The set's function for a type appended to KernelSet, or the scalar set's where it has none.
+internal::RowsFn OrScalar(internal::RowsFn KernelSet::*field, const KernelSet& ks) {
+  return ks.*field ? ks.*field : internal::ScalarKernels().*field;
+}
 }  // namespace
 
 void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t k) {
@@ -48,9 +63,9 @@ bool MatMulSupports(DType wtype) {
 size_t MatMulScratchBytes(int64_t T, int64_t K, DType wtype) {
   if (!IsQuantized(wtype)) return 0;
   const size_t blocks = static_cast<size_t>(T) * static_cast<size_t>(K / kQBlock);
-  // Slack for aligning an arbitrary pointer, then quants, scales and sums.
+  // Slack for aligning an arbitrary pointer, then quants, scales, sums and scaled block sums.
   const size_t groups = static_cast<size_t>(T) * static_cast<size_t>(K / 4);
-  return kAlign + AlignUp(static_cast<size_t>(T) * static_cast<size_t>(K)) + AlignUp(blocks * sizeof(float)) +
+  return kAlign + AlignUp(static_cast<size_t>(T) * static_cast<size_t>(K)) + 2 * AlignUp(blocks * sizeof(float)) +
          AlignUp(groups * sizeof(int32_t));
 }
 
@@ -74,6 +89,9 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     case DType::kF16: rows = ks.f16; break;
     case DType::kQ8_0: rows = ks.q8_0; break;
     case DType::kQ4_0: rows = ks.q4_0; break;
+    case DType::kQ4_K: rows = OrScalar(&KernelSet::q4_k, ks); break;
+    case DType::kQ5_K: rows = OrScalar(&KernelSet::q5_k, ks); break;
+    case DType::kQ6_K: rows = OrScalar(&KernelSet::q6_k, ks); break;
     default: return;  // the binder only binds supported dtypes (MatMulSupports)
   }
 
@@ -85,15 +103,24 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     float* xd = reinterpret_cast<float*>(p);
     p += AlignUp(static_cast<size_t>(T * nb) * sizeof(float));
     int32_t* xnsum4 = reinterpret_cast<int32_t*>(p);
+    p += AlignUp(static_cast<size_t>(T * (K / 4)) * sizeof(int32_t));
+    float* xds = reinterpret_cast<float*>(p);
+    const bool block_sums = !(wtype == DType::kQ8_0 || wtype == DType::kQ4_0);  // the K-quants' minimums
     auto quantize = [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         ks.quantize_row(x + t * K, K, xq + t * K, xd + t * nb, xnsum4 + t * (K / 4));
+        for (int64_t b = 0; block_sums && b < nb; ++b) {
+          int32_t sum = 0;
+          for (int g = 0; g < kQBlock / 4; ++g) sum -= xnsum4[t * (K / 4) + b * (kQBlock / 4) + g];
+          xds[t * nb + b] = xd[t * nb + b] * static_cast<float>(sum);
+        }
       }
     };
     ParallelFor(pool, T, quantize);
     a.xq = xq;
     a.xd = xd;
     a.xnsum4 = xnsum4;
+    a.xds = xds;
   }
 
   // Cut thread ranges on whole row tiles so that no thread gets a ragged tile in the middle.

@@ -23,6 +23,9 @@ struct MatMulArgs {
   // of vpdpbusd / pmaddubsw+pmaddwd, so that every lane holds exactly sum(w*x) over its 4
   // elements and float rounding stays relative to the true products.
   const int32_t* xnsum4;
+  // [T, K/32] each block's scale times the sum of its quants: the K-quants' minimum term
+  // (min * sum(x) per 32-group) without summing the quants again per weight row.
+  const float* xds;
   const uint8_t* w;     // weights, row n at w + n*w_row_bytes
   size_t w_row_bytes;
   const float* bias;  // [N] or null
@@ -42,6 +45,12 @@ struct KernelSet {
   // Thread ranges are cut on multiples of it: the largest row tile of the set, so that no
   // thread is left a ragged tile in the middle of the matrix.
   int row_tile;
+  // Types added later are appended here. A set may leave any of them null (a set initialized
+  // with the fields above only does): the driver then runs the scalar set's function for that
+  // type, which computes the same ref::MatMulQ8Activations on any row range.
+  RowsFn q4_k;
+  RowsFn q5_k;
+  RowsFn q6_k;
 };
 
 const KernelSet& ScalarKernels();

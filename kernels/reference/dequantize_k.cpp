@@ -166,6 +166,51 @@ void DequantizeIQ4_XS(const BlockIQ4_XS* x, float* y, int64_t k) {
 
 }  // namespace
 
+bool KQuantGroupOf(DType wtype, const uint8_t* row, int64_t g, KQuantGroup* out) {
+  const int64_t sb = g / 8;  // super-block
+  const int s = static_cast<int>(g % 8);  // group within it
+  if (wtype == DType::kQ4_K || wtype == DType::kQ5_K) {
+    const bool q5 = wtype == DType::kQ5_K;
+    uint16_t d16, dmin16;
+    const uint8_t *scales, *qs, *qh = nullptr;
+    if (q5) {
+      const BlockQ5_K& b = reinterpret_cast<const BlockQ5_K*>(row)[sb];
+      d16 = b.d, dmin16 = b.dmin, scales = b.scales, qs = b.qs, qh = b.qh;
+    } else {
+      const BlockQ4_K& b = reinterpret_cast<const BlockQ4_K*>(row)[sb];
+      d16 = b.d, dmin16 = b.dmin, scales = b.scales, qs = b.qs;
+    }
+    uint8_t sc, m;
+    ScaleMinK4(s, scales, &sc, &m);
+    out->scale[0] = out->scale[1] = F16ToF32(d16) * sc;
+    out->min = F16ToF32(dmin16) * m;
+    out->offset = 0;
+    const uint8_t* q = qs + 32 * (s / 2);  // groups 2p and 2p+1 share 32 bytes: low, high nibbles
+    for (int l = 0; l < 32; ++l) {
+      const int nibble = s % 2 == 0 ? q[l] & 0xF : q[l] >> 4;
+      out->u[l] = static_cast<uint8_t>(nibble | (qh ? ((qh[l] >> s) & 1) << 4 : 0));
+    }
+    return true;
+  }
+  if (wtype == DType::kQ6_K) {
+    const BlockQ6_K& b = reinterpret_cast<const BlockQ6_K*>(row)[sb];
+    const int half = s / 4, quarter = s % 4;  // 128-element half; which of its four 32-groups
+    const uint8_t* ql = b.ql + 64 * half + 32 * (quarter % 2);
+    const uint8_t* qh = b.qh + 32 * half;
+    for (int l = 0; l < 32; ++l) {
+      const int nibble = quarter < 2 ? ql[l] & 0xF : ql[l] >> 4;
+      out->u[l] = static_cast<uint8_t>(nibble | ((qh[l] >> (2 * quarter)) & 3) << 4);
+    }
+    const float d = F16ToF32(b.d);
+    out->scale[0] = d * static_cast<float>(b.scales[2 * s]);  // sub-blocks of 16: 2s and 2s + 1
+    out->scale[1] = d * static_cast<float>(b.scales[2 * s + 1]);
+    out->min = 0.0f;
+    out->offset = 32;
+    return true;
+  }
+  return false;
+}
+
 bool DequantizeRowK(DType type, const void* src, float* dst, int64_t k) {
   switch (type) {
     case DType::kQ2_K: DequantizeQ2_K(static_cast<const BlockQ2_K*>(src), dst, k); return true;

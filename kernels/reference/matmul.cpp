@@ -41,6 +41,27 @@ void MatMulQ8Activations(const float* x, int64_t T, int64_t K, const void* w, DT
         const BlockQ8_0& xb = xq[t * nb + b];
         int32_t isum = 0, iabs = 0;
         float dw;
+        if (wtype == DType::kQ4_K || wtype == DType::kQ5_K || wtype == DType::kQ6_K) {
+          KQuantGroup kg;
+          KQuantGroupOf(wtype, wrow, b, &kg);
+          const float dx = F16ToF32(xb.scale);
+          int32_t xsum = 0, xabs = 0;
+          for (int h = 0; h < 2; ++h) {
+            int32_t hsum = 0, habs = 0;
+            for (int j = 16 * h; j < 16 * h + 16; ++j) {
+              const int p = (kg.u[j] - kg.offset) * xb.q[j];
+              hsum += p;
+              habs += std::abs(p);
+              xsum += xb.q[j];
+              xabs += std::abs(xb.q[j]);
+            }
+            acc += static_cast<double>(kg.scale[h]) * dx * hsum;
+            acc_abs += std::fabs(static_cast<double>(kg.scale[h]) * dx * habs);
+          }
+          acc -= static_cast<double>(kg.min) * dx * xsum;
+          acc_abs += std::fabs(static_cast<double>(kg.min) * dx * xabs);
+          continue;
+        }
         if (wtype == DType::kQ8_0) {
           const BlockQ8_0& wq = reinterpret_cast<const BlockQ8_0*>(wrow)[b];
           for (int j = 0; j < kQBlock; ++j) {

@@ -50,6 +50,19 @@ bool DequantizeRowK(DType type, const void* src, float* dst, int64_t k);
 // ggml's get_scale_min_k4: the 6-bit scale and minimum of sub-block j (0..7) of a Q4_K/Q5_K block.
 void ScaleMinK4(int j, const uint8_t* packed, uint8_t* scale, uint8_t* min);
 
+// One group of 32 consecutive elements of a Q4_K, Q5_K or Q6_K row (group g: elements 32g..32g+31),
+// in the form integer kernels use: element j is scale[j / 16] * (u[j] - offset) - min, with the
+// same float scale and minimum ggml's dequantizer computes (d * sc, dmin * m), so that the
+// product with DequantizeRow's floats is exact.
+struct KQuantGroup {
+  uint8_t u[32];   // the stored quant, 0..15 (Q4_K), 0..31 (Q5_K), 0..63 (Q6_K)
+  int offset;      // 0, or 32 for Q6_K
+  float scale[2];  // for elements 0..15 and 16..31 (equal except for Q6_K)
+  float min;       // 0 for Q6_K
+};
+// false for any other dtype.
+bool KQuantGroupOf(DType wtype, const uint8_t* row, int64_t g, KQuantGroup* out);
+
 // ---- Linear layers -----------------------------------------------------------------------------
 
 // y[t,n] = sum_k x[t,k] * W[n,k] (+ bias[n]). x: [T,K], W: [N,K] in wtype, y: [T,N].
@@ -57,9 +70,11 @@ void ScaleMinK4(int j, const uint8_t* packed, uint8_t* scale, uint8_t* min);
 void MatMul(const float* x, int64_t T, int64_t K, const void* w, DType wtype, int64_t N,
             const float* bias, float* y);
 
-// What the quantized integer kernels compute (wtype q8_0 or q4_0): each row of x is first
-// quantized to Q8_0 with QuantizeRowQ8_0, then per 32-block the integer dot product is scaled by
-// (weight scale * activation scale) and the blocks are summed (in double). The optimized kernels
+// What the quantized integer kernels compute (wtype q8_0, q4_0, q4_k, q5_k or q6_k): each row of
+// x is first quantized to Q8_0 with QuantizeRowQ8_0, then per 32-block the integer dot product is
+// scaled by (weight scale * activation scale) and the blocks are summed (in double). For the
+// K-quants a block is a KQuantGroup: sum_h scale[h] * xd * isum_h - min * xd * sum(xq), with
+// isum_h the integer product of (u - offset) and xq over half h. The optimized kernels
 // differ from this only in the order of float additions. If abs_sum is not null, it receives per
 // output the sum of |each product w*x| (scaled): a bound on any partial sum, so the scale of
 // the rounding any summation order may add.

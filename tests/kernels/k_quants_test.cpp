@@ -141,6 +141,31 @@ TEST(KQuants, HandBuiltBlocks) {
   EXPECT_EQ(out[3 * 32 + 2], 2.0f * (57 - 32) * -127);
 }
 
+// KQuantGroupOf (what the integer kernels unpack) gives DequantizeRow's floats exactly.
+TEST(KQuants, GroupsEqualDequantizedFloats) {
+  QuantFixture f;
+  std::string why;
+  ASSERT_TRUE(ReadFixture(&f, &why)) << why;
+  int checked = 0;
+  for (const QuantFixtureType& t : f.types) {
+    ref::KQuantGroup g;
+    if (!ref::KQuantGroupOf(t.dtype, t.blocks.data(), 0, &g)) continue;  // not an integer-kernel type
+    ++checked;
+    const size_t row_bytes = test::WeightRowBytes(t.dtype, f.cols);
+    for (int64_t r = 0; r < f.rows; ++r) {
+      for (int64_t b = 0; b < f.cols / 32; ++b) {
+        ASSERT_TRUE(ref::KQuantGroupOf(t.dtype, t.blocks.data() + r * row_bytes, b, &g));
+        for (int j = 0; j < 32; ++j) {
+          const float v = g.scale[j / 16] * static_cast<float>(g.u[j] - g.offset) - g.min;
+          ASSERT_EQ(FloatBits(v), FloatBits(t.dequantized[r * f.cols + b * 32 + j]))
+              << test::TypeName(t.dtype) << " row " << r << " group " << b << " element " << j;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 3);
+}
+
 // The reference matrix product dequantizes every block type: equal to the product with the
 // dequantized floats (weights: the fixture's rows in each type).
 TEST(KQuants, ReferenceMatMulUsesDequantizedWeights) {
