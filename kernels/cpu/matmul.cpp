@@ -105,11 +105,13 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     int32_t* xnsum4 = reinterpret_cast<int32_t*>(p);
     p += AlignUp(static_cast<size_t>(T * (K / 4)) * sizeof(int32_t));
     float* xds = reinterpret_cast<float*>(p);
-    const bool block_sums = !(wtype == DType::kQ8_0 || wtype == DType::kQ4_0);  // the K-quants' minimums
+    // The K-quants take llama.cpp's Q8_K activations (and their minimums need the block sums).
+    const bool k_quant = !(wtype == DType::kQ8_0 || wtype == DType::kQ4_0);
+    const auto quantize_row = k_quant ? internal::QuantizeRowQ8KScalar : ks.quantize_row;
     auto quantize = [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
-        ks.quantize_row(x + t * K, K, xq + t * K, xd + t * nb, xnsum4 + t * (K / 4));
-        for (int64_t b = 0; block_sums && b < nb; ++b) {
+        quantize_row(x + t * K, K, xq + t * K, xd + t * nb, xnsum4 + t * (K / 4));
+        for (int64_t b = 0; k_quant && b < nb; ++b) {
           int32_t sum = 0;
           for (int g = 0; g < kQBlock / 4; ++g) sum -= xnsum4[t * (K / 4) + b * (kQBlock / 4) + g];
           xds[t * nb + b] = xd[t * nb + b] * static_cast<float>(sum);

@@ -61,6 +61,10 @@ const KernelSet& Avx512Kernels();
 
 // The scalar row quantizer; SIMD sets may reuse it.
 void QuantizeRowScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4);
+// Activations for the K-quant kernels: ref::QuantizeRowQ8_K (llama.cpp's Q8_K), written in the
+// layout above, with each 32-block's d the scale of its 256-value super-block. Scalar on every
+// ISA: it is O(T * K), the product O(T * K * N).
+void QuantizeRowQ8KScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4);
 
 }  // namespace internal
 }  // namespace cpu

@@ -24,6 +24,15 @@ void QuantizeRowScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* 
   }
 }
 
+void QuantizeRowQ8KScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4) {
+  for (int64_t sb = 0; sb < K / kQKBlock; ++sb) {
+    float dk;
+    ref::QuantizeRowQ8_K(x + sb * kQKBlock, q + sb * kQKBlock, &dk, kQKBlock);
+    for (int b = 0; b < kQKBlock / kQBlock; ++b) d[sb * (kQKBlock / kQBlock) + b] = dk;
+  }
+  for (int64_t g = 0; g < K / 4; ++g) nsum4[g] = -(q[4 * g] + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3]);
+}
+
 namespace {
 
 float Finish(float acc, const MatMulArgs& a, int64_t n) { return acc + (a.bias ? a.bias[n] : 0.0f); }

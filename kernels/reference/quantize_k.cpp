@@ -327,6 +327,33 @@ void QuantizeRowQ6_K(const float* x, BlockQ6_K* y, int64_t k) {
   }
 }
 
+void QuantizeRowQ8_K(const float* x, int8_t* q, float* d, int64_t k) {
+  for (int64_t i = 0; i < k / kQKBlock; ++i, x += kQKBlock, q += kQKBlock) {
+    if (!AllFinite(x, kQKBlock)) {
+      d[i] = std::numeric_limits<float>::quiet_NaN();
+      std::memset(q, 0, kQKBlock);
+      continue;
+    }
+    float max = 0;
+    float amax = 0;
+    for (int j = 0; j < kQKBlock; ++j) {
+      const float ax = std::fabs(x[j]);
+      if (ax > amax) {
+        amax = ax;
+        max = x[j];
+      }
+    }
+    if (amax == 0.0f) {
+      d[i] = 0;
+      std::memset(q, 0, kQKBlock);
+      continue;
+    }
+    const float iscale = -127.f / max;
+    for (int j = 0; j < kQKBlock; ++j) q[j] = static_cast<int8_t>(std::min(127, NearestInt(iscale * x[j])));
+    d[i] = 1 / iscale;
+  }
+}
+
 bool QuantizeRowK(DType type, const float* x, void* dst, int64_t k) {
   switch (type) {
     case DType::kQ4_K: QuantizeRowQ4_K(x, static_cast<BlockQ4_K*>(dst), k); return true;

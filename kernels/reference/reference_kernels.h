@@ -35,6 +35,11 @@ void QuantizeRowQ5_1(const float* x, BlockQ5_1* y, int64_t k);
 void QuantizeRowQ4_K(const float* x, BlockQ4_K* y, int64_t k);
 void QuantizeRowQ5_K(const float* x, BlockQ5_K* y, int64_t k);
 void QuantizeRowQ6_K(const float* x, BlockQ6_K* y, int64_t k);
+// Activations for the K-quant kernels, as ggml's quantize_row_q8_K_ref (llama.cpp's activations
+// for K-quant matrices): per 256 values a float scale d[i] = max / -127 (max: the value of largest
+// magnitude) and q = min(127, nearest_int(x / d)). k must be a multiple of 256; a super-block
+// holding NaN or infinity gets d = NaN and zero quants.
+void QuantizeRowQ8_K(const float* x, int8_t* q, float* d, int64_t k);
 // The part of QuantizeRow for the K-quants (quantize_k.cpp); false for a type it does not write.
 bool QuantizeRowK(DType type, const float* x, void* dst, int64_t k);
 // Writes k floats as `type` (rounded for f16/bf16, quantized as above for block types; k a
@@ -71,10 +76,11 @@ void MatMul(const float* x, int64_t T, int64_t K, const void* w, DType wtype, in
             const float* bias, float* y);
 
 // What the quantized integer kernels compute (wtype q8_0, q4_0, q4_k, q5_k or q6_k): each row of
-// x is first quantized to Q8_0 with QuantizeRowQ8_0, then per 32-block the integer dot product is
-// scaled by (weight scale * activation scale) and the blocks are summed (in double). For the
-// K-quants a block is a KQuantGroup: sum_h scale[h] * xd * isum_h - min * xd * sum(xq), with
-// isum_h the integer product of (u - offset) and xq over half h. The optimized kernels
+// x is first quantized to Q8_0 with QuantizeRowQ8_0 (to Q8_K with QuantizeRowQ8_K for the
+// K-quants, as llama.cpp does), then per 32-block the integer dot product is scaled by (weight
+// scale * activation scale) and the blocks are summed (in double). For the K-quants a block is a
+// KQuantGroup: sum_h scale[h] * xd * isum_h - min * xd * sum(xq), with isum_h the integer product
+// of (u - offset) and xq over half h, and xd the scale of the Q8_K super-block. The optimized kernels
 // differ from this only in the order of float additions. If abs_sum is not null, it receives per
 // output the sum of |each product w*x| (scaled): a bound on any partial sum, so the scale of
 // the rounding any summation order may add.
