@@ -20,7 +20,9 @@ quantized by `llama-quantize` with llama.cpp's presets as users run them (no --p
 Q4_K_M, Q5_K_M, Q6_K, IQ4_NL, IQ4_XS, and the default Q4_0 mix (embeddings/output in Q6_K).
 Matrices whose rows are not 256 wide (attn_output, ffn_down: rows of 64) get llama.cpp's own
 fallback types, so the files mix K-quants with IQ4_NL and the legacy types exactly as llama.cpp
-chooses. Its prompt is gqa_tied_llama3's. `--sets kquants` makes only this set.
+chooses. Its prompt is gqa_tied_llama3's. `--sets kquants` makes only this set, with
+kq_deep.types.json: the types llama-quantize gives each matrix of kq_deep (8 layers, untied
+output) under Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M and Q6_K, for acorn-convert's --dtype presets.
 """
 import argparse
 import json
@@ -39,7 +41,12 @@ KQ_PROMPT = "gqa_tied_llama3"
 KQ_PRESETS = ["Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS", "Q4_0"]
 
 
-def write_kq_wide(root, path):
+# The preset mixes over layers: llama-quantize's type choices (only the types, not the files) for
+# kq_deep, an 8-layer untied variant of kq_wide, for acorn-convert's --dtype presets to match.
+KQ_DEEP_PRESETS = ["Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"]
+
+
+def write_kq_wide(root, path, layers=1, tied=True):
     """The f32 source of the K-quant set: random weights (fixed seed) scaled 1/sqrt(fan_in), so
     that logits spread widely (no near-ties at the top-10 boundary), and gqa_tied_llama3's tokenizer."""
     import gguf
@@ -51,7 +58,7 @@ def write_kq_wide(root, path):
     w.add_name(KQ_MODEL)
     w.add_context_length(256)
     w.add_embedding_length(hidden)
-    w.add_block_count(1)
+    w.add_block_count(layers)
     w.add_feed_forward_length(ffn)
     w.add_head_count(heads)
     w.add_head_count_kv(kv_heads)
@@ -81,16 +88,19 @@ def write_kq_wide(root, path):
         w.add_tensor(name, (1.0 + 0.1 * rng.standard_normal(hidden)).astype(np.float32))
 
     matrix("token_embd.weight", vocab, hidden, std=1.0)
-    norm("blk.0.attn_norm.weight")
-    matrix("blk.0.attn_q.weight", heads * head_dim, hidden)
-    matrix("blk.0.attn_k.weight", kv_heads * head_dim, hidden)
-    matrix("blk.0.attn_v.weight", kv_heads * head_dim, hidden)
-    matrix("blk.0.attn_output.weight", hidden, heads * head_dim)
-    norm("blk.0.ffn_norm.weight")
-    matrix("blk.0.ffn_gate.weight", ffn, hidden)
-    matrix("blk.0.ffn_up.weight", ffn, hidden)
-    matrix("blk.0.ffn_down.weight", hidden, ffn)
+    for i in range(layers):
+        norm(f"blk.{i}.attn_norm.weight")
+        matrix(f"blk.{i}.attn_q.weight", heads * head_dim, hidden)
+        matrix(f"blk.{i}.attn_k.weight", kv_heads * head_dim, hidden)
+        matrix(f"blk.{i}.attn_v.weight", kv_heads * head_dim, hidden)
+        matrix(f"blk.{i}.attn_output.weight", hidden, heads * head_dim)
+        norm(f"blk.{i}.ffn_norm.weight")
+        matrix(f"blk.{i}.ffn_gate.weight", ffn, hidden)
+        matrix(f"blk.{i}.ffn_up.weight", ffn, hidden)
+        matrix(f"blk.{i}.ffn_down.weight", hidden, ffn)
     norm("output_norm.weight")
+    if not tied:
+        matrix("output.weight", vocab, hidden)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
@@ -139,6 +149,18 @@ def main():
             for preset in KQ_PRESETS:
                 quantize_and_eval(a, Llama, src, os.path.join(a.out, f"{KQ_MODEL}.{preset.lower()}"), preset,
                                   prompt(KQ_PROMPT), [])
+            import gguf
+            deep = os.path.join(tmp, "kq_deep.f32.gguf")
+            write_kq_wide(root, deep, layers=8, tied=False)
+            types = {}
+            for preset in KQ_DEEP_PRESETS:
+                dst = os.path.join(tmp, f"kq_deep.{preset}.gguf")
+                subprocess.run([os.path.join(a.bin, "llama-quantize"), deep, dst, preset], check=True,
+                               capture_output=True)
+                types[preset.lower()] = {t.name: [t.tensor_type.name, int(t.shape[0])]
+                                         for t in gguf.GGUFReader(dst).tensors if len(t.shape) > 1}
+            with open(os.path.join(a.out, "kq_deep.types.json"), "w") as f:
+                json.dump({"layers": 8, "tied": False, "types": types}, f, indent=1, sort_keys=True)
     commit = subprocess.run(["git", "-C", os.path.join(a.bin, "..", ".."), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     with open(os.path.join(a.out, "versions.json"), "w") as f:

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "gguf_weights.h"
 #include "model_test_util.h"
 #include "npy.h"
+#include "quant_presets.h"
 #include "reference_kernels.h"
 #include "tokenizer/tokenizer_bundle.h"
 
@@ -375,6 +377,66 @@ TEST(GgufConvert, KQuantTensorsKeepTheirType) {
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     EXPECT_EQ((*b)->tensors()[(*b)->FindTensor("blk.0.ffn_down.weight")].dtype, t.second) << DTypeName(t.second);
   }
+}
+
+// --dtype q4_k_m and the other presets give each matrix the type llama-quantize gives it:
+// kq_deep.types.json holds llama.cpp's choices for an 8-layer, 256-wide, untied model
+// (scripts/llamacpp/make_gguf_fixtures.py), rows of 64 included (its fallback types).
+TEST(GgufConvert, QuantPresetsChooseLlamaCppsTypes) {
+  const nlohmann::json j = model_test::ReadJson(std::string(ACORN_GGUF_FIXTURES) + "/llamacpp/kq_deep.types.json");
+  const int64_t layers = j["layers"];
+  const bool tied = j["tied"];
+  std::vector<std::string> hf = {"model.embed_tokens.weight", "lm_head.weight"};
+  for (int64_t i = 0; i < layers; ++i) {
+    for (const char* m : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+                          "mlp.up_proj", "mlp.down_proj"}) {
+      hf.push_back("model.layers." + std::to_string(i) + "." + m + ".weight");
+    }
+  }
+  ASSERT_EQ(j["types"].size(), 5u);
+  for (const auto& preset : j["types"].items()) {
+    convert::QuantPreset p;
+    ASSERT_TRUE(convert::ParseQuantPreset(preset.key(), &p)) << preset.key();
+    size_t checked = 0;
+    for (const std::string& name : hf) {
+      const std::string g = convert::GgufTensorName(name);
+      ASSERT_TRUE(preset.value().contains(g)) << preset.key() << ": " << g;
+      const std::string want = preset.value()[g][0];
+      const int64_t cols = preset.value()[g][1];
+      std::string got = DTypeName(convert::QuantPresetMatrixType(p, name, cols, layers, tied));
+      std::transform(got.begin(), got.end(), got.begin(), [](unsigned char c) { return std::toupper(c); });
+      EXPECT_EQ(got, want) << preset.key() << ": " << g;
+      ++checked;
+    }
+    EXPECT_EQ(checked, preset.value().size()) << preset.key();
+  }
+}
+
+// A preset end to end on a 256-wide GGUF (llama.cpp's Q6_K file of kq_wide, requantized): the
+// bundle holds the preset's types and runs close to the file it came from.
+TEST(GgufConvert, QuantPresetRequantizesAGgufFile) {
+  const std::string src = std::string(ACORN_GGUF_FIXTURES) + "/llamacpp/kq_wide.q6_k.gguf";
+  const std::string out = ::testing::TempDir() + "/kq_wide_q4_k_m.acorn";
+  const std::string same = ::testing::TempDir() + "/kq_wide_q6_k.acorn";
+  auto r = Convert(src, out, "--max-tokens 8 --dtype q4_k_m");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(Convert(src, same, "--max-tokens 8").exit_code, 0);
+  auto b = Bundle::Open(out.c_str());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  const std::pair<const char*, DType> want[] = {
+      {"token_embd", DType::kQ6_K},         {"blk.0.attn_q.weight", DType::kQ4_K}, {"blk.0.attn_v.weight", DType::kQ6_K},
+      {"blk.0.attn_output.weight", DType::kQ5_0}, {"blk.0.ffn_up.weight", DType::kQ4_K}, {"blk.0.ffn_down.weight", DType::kQ8_0}};
+  for (const auto& w : want) {
+    const int i = (*b)->FindTensor(w.first);
+    ASSERT_GE(i, 0) << w.first;
+    EXPECT_EQ((*b)->tensors()[i].dtype, w.second) << w.first << ": " << DTypeName((*b)->tensors()[i].dtype);
+  }
+  const std::vector<int32_t> prompt = {103, 251, 174, 120, 168};
+  ModelRun q4 = RunModel(out, prompt, Backend::kCpu);
+  ModelRun q6 = RunModel(same, prompt, Backend::kCpu);
+  const double rel = RelMaxDiff(q4.logits, q6.logits);
+  std::printf("[ measured ] kq_wide q6_k file -> --dtype q4_k_m: logits max rel %.2e against the q6_k file\n", rel);
+  EXPECT_LE(rel, 0.1);
 }
 
 // A 256-value block type on rows of 32 cannot come from ggml: refused naming the tensor and type.

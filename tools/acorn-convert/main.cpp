@@ -46,9 +46,11 @@ const char* kHelp =
     "options:\n"
     "  -o, --output FILE      the bundle to write (required)\n"
     "  --dtype TYPE           weight type for matrices: f32, f16 (default), q8_0, q4_0, q4_1, q5_0,\n"
-    "                         q5_1 (block types quantized round-to-nearest as llama.cpp's reference\n"
-    "                         quantizers); norms and biases stay f32 (GGUF: default is each tensor's\n"
-    "                         own type)\n"
+    "                         q5_1 (block types quantized as llama.cpp's reference quantizers), or a\n"
+    "                         llama.cpp preset mix: q4_k_m, q4_k_s, q4_k (= q4_k_m), q5_k_m, q5_k_s,\n"
+    "                         q5_k (= q5_k_m), q6_k (Q4_K/Q5_K/Q6_K with Q6_K output, more bits for\n"
+    "                         some attn_v/ffn_down layers, as llama-quantize chooses them); norms and\n"
+    "                         biases stay f32 (GGUF: default is each tensor's own type)\n"
     "  --compress             store the weights zstd-compressed (smaller file, no zero-copy load)\n"
     "  --max-tokens N         tokens per step the arena is planned for (default 128); longer\n"
     "                         prompts are processed in chunks of N\n"
@@ -126,10 +128,18 @@ int Run(int argc, char** argv) {
     } else if (arg == "--dtype") {
       const char* v = next("--dtype");
       acorn::DType d;
-      // The K-quants and IQ4 are read from GGUF files but not (yet) written by acorn's quantizers.
+      acorn::convert::QuantPreset preset;
+      if (v && acorn::convert::ParseQuantPreset(v, &preset)) {  // llama.cpp's mixes; q6_k is one too
+        a.options.preset = preset;
+        a.options.dtype = acorn::convert::QuantPresetBaseType(preset);
+        a.dtype_given = true;
+        continue;
+      }
+      // Q2_K, Q3_K and IQ4 are read from GGUF files but not written by acorn's quantizers.
       if (!v || !acorn::ParseDType(v, &d) || d == acorn::DType::kBF16 || d == acorn::DType::kI32 ||
           d == acorn::DType::kI8 || acorn::GetDTypeInfo(d).block_elems > acorn::kQBlock || d == acorn::DType::kIQ4_NL) {
-        return Usage("--dtype must be one of f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1");
+        return Usage("--dtype must be one of f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_m, q4_k_s, q4_k, q5_k_m, "
+                     "q5_k_s, q5_k, q6_k");
       }
       a.options.dtype = d;
       a.dtype_given = true;
