@@ -437,6 +437,10 @@ TEST(GgufConvert, QuantPresetRequantizesAGgufFile) {
   const double rel = RelMaxDiff(q4.logits, q6.logits);
   std::printf("[ measured ] kq_wide q6_k file -> --dtype q4_k_m: logits max rel %.2e against the q6_k file\n", rel);
   EXPECT_LE(rel, 0.1);
+  // Types acorn reads but does not write are no --dtype choice.
+  for (const char* t : {"q2_k", "q3_k", "iq4_nl", "iq4_xs", "q3_k_m"}) {
+    EXPECT_EQ(Convert(src, out, std::string("--dtype ") + t).exit_code, 2) << t;
+  }
 }
 
 // A 256-value block type on rows of 32 cannot come from ggml: refused naming the tensor and type.
