@@ -6,6 +6,7 @@
 #include "acorn/half.h"
 #include "cpu_kernels.h"
 #include "matmul_internal.h"
+#include "reference_kernels.h"
 #include "row_bytes.h"
 
 namespace acorn {
@@ -28,14 +29,20 @@ const KernelSet& ActiveKernels() {
   }
 }
 
-// Weight types whose kernels take Q8_0 activations.
+// Weight types whose kernels take quantized activations (Q8_0, or Q8_K where
+// ref::TakesQ8KActivations): Q8_0, Q4_0 and every type ref::QuantGroupOf unpacks.
 bool IsQuantized(DType wtype) {
   switch (wtype) {
     case DType::kQ8_0:
     case DType::kQ4_0:
     case DType::kQ4_K:
     case DType::kQ5_K:
-    case DType::kQ6_K: return true;
+    case DType::kQ6_K:
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS:
+    case DType::kQ5_0: return true;
     default: return false;
   }
 }
@@ -80,6 +87,7 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
   a.x = x;
   a.w = static_cast<const uint8_t*>(w);
   a.w_row_bytes = kernels::StoredRowBytes(wtype, K);
+  a.wtype = wtype;
   a.bias = bias;
   a.y = y;
 
@@ -92,6 +100,11 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     case DType::kQ4_K: rows = OrScalar(&KernelSet::q4_k, ks); break;
     case DType::kQ5_K: rows = OrScalar(&KernelSet::q5_k, ks); break;
     case DType::kQ6_K: rows = OrScalar(&KernelSet::q6_k, ks); break;
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS:
+    case DType::kQ5_0: rows = internal::RowsGroupsScalar; break;
     default: return;  // the binder only binds supported dtypes (MatMulSupports)
   }
 
@@ -105,8 +118,9 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     int32_t* xnsum4 = reinterpret_cast<int32_t*>(p);
     p += AlignUp(static_cast<size_t>(T * (K / 4)) * sizeof(int32_t));
     float* xds = reinterpret_cast<float*>(p);
-    // The K-quants take llama.cpp's Q8_K activations (and their minimums need the block sums).
-    const bool k_quant = !(wtype == DType::kQ8_0 || wtype == DType::kQ4_0);
+    // As llama.cpp: Q8_K activations for the K-quants and IQ4_XS, Q8_0 for the others. The SIMD
+    // K-quant kernels take the minimums through the scaled block sums.
+    const bool k_quant = ref::TakesQ8KActivations(wtype);
     const auto quantize_row = k_quant ? internal::QuantizeRowQ8KScalar : ks.quantize_row;
     auto quantize = [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {

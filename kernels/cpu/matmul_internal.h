@@ -28,6 +28,7 @@ struct MatMulArgs {
   const float* xds;
   const uint8_t* w;     // weights, row n at w + n*w_row_bytes
   size_t w_row_bytes;
+  DType wtype;        // the weights' type (RowsGroupsScalar reads it)
   const float* bias;  // [N] or null
   float* y;           // [T, N]
 };
@@ -61,6 +62,11 @@ const KernelSet& Avx512Kernels();
 
 // The scalar row quantizer; SIMD sets may reuse it.
 void QuantizeRowScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4);
+// The portable integer kernel for every weight type ref::QuantGroupOf unpacks (a.wtype): the
+// K-quants on CPUs without a SIMD set for them, and Q2_K, Q3_K, IQ4_NL, IQ4_XS and Q5_0 on all.
+void RowsGroupsScalar(const MatMulArgs& a, int64_t n0, int64_t n1);
+void RowsGroups(DType wtype, const MatMulArgs& a, int64_t n0, int64_t n1);
+
 // Activations for the K-quant kernels: ref::QuantizeRowQ8_K (llama.cpp's Q8_K), written in the
 // layout above, with each 32-block's d the scale of its 256-value super-block. Scalar on every
 // ISA: it is O(T * K), the product O(T * K * N).

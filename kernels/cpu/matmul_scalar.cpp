@@ -101,33 +101,42 @@ void RowsQ4_0(const MatMulArgs& a, int64_t n0, int64_t n1) {
   }
 }
 
-// Q4_K, Q5_K, Q6_K: each 32-group of a weight row is unpacked once (ref::KQuantGroupOf) and used
-// for every token; y accumulates in place, so that no per-token buffer is needed.
-void RowsK(DType wtype, const MatMulArgs& a, int64_t n0, int64_t n1) {
+void RowsQ4_K(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsGroups(DType::kQ4_K, a, n0, n1); }
+void RowsQ5_K(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsGroups(DType::kQ5_K, a, n0, n1); }
+void RowsQ6_K(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsGroups(DType::kQ6_K, a, n0, n1); }
+
+}  // namespace
+
+// Every type with ref::QuantGroupOf: each 32-group of a weight row is unpacked once and used for
+// every token; y accumulates in place, so that no per-token buffer is needed.
+void RowsGroups(DType wtype, const MatMulArgs& a, int64_t n0, int64_t n1) {
   const int64_t nb = a.K / kQBlock;
   for (int64_t n = n0; n < n1; ++n) {
     const uint8_t* w = a.w + n * a.w_row_bytes;
     for (int64_t t = 0; t < a.T; ++t) a.y[t * a.N + n] = 0.0f;
     for (int64_t b = 0; b < nb; ++b) {
-      ref::KQuantGroup g;
-      ref::KQuantGroupOf(wtype, w, b, &g);
+      ref::QuantGroup g;
+      ref::QuantGroupOf(wtype, w, b, &g);
       for (int64_t t = 0; t < a.T; ++t) {
         const int8_t* xb = a.xq + t * a.K + b * kQBlock;
-        int32_t isum[2] = {0, 0};
-        for (int j = 0; j < kQBlock; ++j) isum[j / 16] += (g.u[j] - g.offset) * xb[j];
+        int32_t isum[2] = {0, 0}, xsum[2] = {0, 0};
+        for (int j = 0; j < kQBlock; ++j) {
+          isum[j / 16] += (g.u[j] - g.offset) * xb[j];
+          xsum[j / 16] += xb[j];
+        }
         const float dx = a.xd[t * nb + b];
-        a.y[t * a.N + n] += static_cast<float>(isum[0]) * (g.scale[0] * dx) +
-                            static_cast<float>(isum[1]) * (g.scale[1] * dx) - g.min * a.xds[t * nb + b];
+        float v = 0.0f;
+        for (int h = 0; h < 2; ++h) {
+          v += static_cast<float>(isum[h]) * (g.scale[h] * dx) - static_cast<float>(xsum[h]) * (g.min[h] * dx);
+        }
+        a.y[t * a.N + n] += v;
       }
     }
     for (int64_t t = 0; t < a.T; ++t) a.y[t * a.N + n] = Finish(a.y[t * a.N + n], a, n);
   }
 }
-void RowsQ4_K(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsK(DType::kQ4_K, a, n0, n1); }
-void RowsQ5_K(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsK(DType::kQ5_K, a, n0, n1); }
-void RowsQ6_K(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsK(DType::kQ6_K, a, n0, n1); }
 
-}  // namespace
+void RowsGroupsScalar(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsGroups(a.wtype, a, n0, n1); }
 
 const KernelSet& ScalarKernels() {
   static const KernelSet set = {RowsF32, RowsF16, RowsQ8_0, RowsQ4_0, QuantizeRowScalar, 1,

@@ -3,7 +3,7 @@
 // they reuse: Ops::DotQ4(init, u, x) adds per-int32-lane sums of u[i] * x[i], u unsigned).
 //
 // They compute ref::MatMulQ8Activations: activations in Q8_0 blocks of 32, and each 32-group of
-// a weight row unpacked to 32 unsigned quants u (ref::KQuantGroup, in element order), so that
+// a weight row unpacked to 32 unsigned quants u (ref::QuantGroup, in element order), so that
 // one group meets one activation block. Per group and token: one integer dot product, converted
 // and multiplied by (weight scale * activation scale), eight lanes at a time: lanes 0..3 hold
 // elements 0..15 and lanes 4..7 elements 16..31, which is where Q6_K's two scales of 16 go. Q6_K's
@@ -51,7 +51,7 @@ inline __m256i UnpackKGroup(const uint8_t* block, int g) {
 }
 
 // Per super-block and row: the float scale of each group's two halves, and each group's minimum
-// (as ref::KQuantGroupOf computes them).
+// (as ref::QuantGroupOf computes them).
 template <DType kType>
 inline void KScales(const uint8_t* block, float (*scale)[2], float* min) {
   if (kType == DType::kQ6_K) {

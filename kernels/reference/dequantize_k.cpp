@@ -1,7 +1,8 @@
 // Dequantizers for GGUF's K-quants (Q2_K..Q6_K) and IQ4 (IQ4_NL, IQ4_XS), written as ggml's
 // dequantize_row_* in ggml-quants.c: the same float operations in the same order, so that the
 // floats are equal bit for bit (tests/kernels/k_quants_test.cpp checks this against ggml's own
-// output). Block layouts are in acorn/dtype.h.
+// output); and the same blocks as 32-element groups for the integer kernels (QuantGroupOf).
+// Block layouts are in acorn/dtype.h.
 #include <cstring>
 
 #include "acorn/half.h"
@@ -166,49 +167,126 @@ void DequantizeIQ4_XS(const BlockIQ4_XS* x, float* y, int64_t k) {
 
 }  // namespace
 
-bool KQuantGroupOf(DType wtype, const uint8_t* row, int64_t g, KQuantGroup* out) {
+bool TakesQ8KActivations(DType wtype) {
+  switch (wtype) {
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
+    case DType::kIQ4_XS: return true;
+    default: return false;
+  }
+}
+
+bool QuantGroupOf(DType wtype, const uint8_t* row, int64_t g, QuantGroup* out) {
   const int64_t sb = g / 8;  // super-block
   const int s = static_cast<int>(g % 8);  // group within it
-  if (wtype == DType::kQ4_K || wtype == DType::kQ5_K) {
-    const bool q5 = wtype == DType::kQ5_K;
-    uint16_t d16, dmin16;
-    const uint8_t *scales, *qs, *qh = nullptr;
-    if (q5) {
-      const BlockQ5_K& b = reinterpret_cast<const BlockQ5_K*>(row)[sb];
-      d16 = b.d, dmin16 = b.dmin, scales = b.scales, qs = b.qs, qh = b.qh;
-    } else {
-      const BlockQ4_K& b = reinterpret_cast<const BlockQ4_K*>(row)[sb];
-      d16 = b.d, dmin16 = b.dmin, scales = b.scales, qs = b.qs;
+  out->min[0] = out->min[1] = 0.0f;
+  out->offset = 0;
+  switch (wtype) {
+    case DType::kQ4_K:
+    case DType::kQ5_K: {
+      const bool q5 = wtype == DType::kQ5_K;
+      uint16_t d16, dmin16;
+      const uint8_t *scales, *qs, *qh = nullptr;
+      if (q5) {
+        const BlockQ5_K& b = reinterpret_cast<const BlockQ5_K*>(row)[sb];
+        d16 = b.d, dmin16 = b.dmin, scales = b.scales, qs = b.qs, qh = b.qh;
+      } else {
+        const BlockQ4_K& b = reinterpret_cast<const BlockQ4_K*>(row)[sb];
+        d16 = b.d, dmin16 = b.dmin, scales = b.scales, qs = b.qs;
+      }
+      uint8_t sc, m;
+      ScaleMinK4(s, scales, &sc, &m);
+      out->scale[0] = out->scale[1] = F16ToF32(d16) * sc;
+      out->min[0] = out->min[1] = F16ToF32(dmin16) * m;
+      const uint8_t* q = qs + 32 * (s / 2);  // groups 2p and 2p+1 share 32 bytes: low, high nibbles
+      for (int l = 0; l < 32; ++l) {
+        const int nibble = s % 2 == 0 ? q[l] & 0xF : q[l] >> 4;
+        out->u[l] = static_cast<uint8_t>(nibble | (qh ? ((qh[l] >> s) & 1) << 4 : 0));
+      }
+      return true;
     }
-    uint8_t sc, m;
-    ScaleMinK4(s, scales, &sc, &m);
-    out->scale[0] = out->scale[1] = F16ToF32(d16) * sc;
-    out->min = F16ToF32(dmin16) * m;
-    out->offset = 0;
-    const uint8_t* q = qs + 32 * (s / 2);  // groups 2p and 2p+1 share 32 bytes: low, high nibbles
-    for (int l = 0; l < 32; ++l) {
-      const int nibble = s % 2 == 0 ? q[l] & 0xF : q[l] >> 4;
-      out->u[l] = static_cast<uint8_t>(nibble | (qh ? ((qh[l] >> s) & 1) << 4 : 0));
+    case DType::kQ6_K: {
+      const BlockQ6_K& b = reinterpret_cast<const BlockQ6_K*>(row)[sb];
+      const int half = s / 4, quarter = s % 4;  // 128-element half; which of its four 32-groups
+      const uint8_t* ql = b.ql + 64 * half + 32 * (quarter % 2);
+      const uint8_t* qh = b.qh + 32 * half;
+      for (int l = 0; l < 32; ++l) {
+        const int nibble = quarter < 2 ? ql[l] & 0xF : ql[l] >> 4;
+        out->u[l] = static_cast<uint8_t>(nibble | ((qh[l] >> (2 * quarter)) & 3) << 4);
+      }
+      const float d = F16ToF32(b.d);
+      out->scale[0] = d * static_cast<float>(b.scales[2 * s]);  // sub-blocks of 16: 2s and 2s + 1
+      out->scale[1] = d * static_cast<float>(b.scales[2 * s + 1]);
+      out->offset = 32;
+      return true;
     }
-    return true;
+    case DType::kQ2_K: {
+      // Group s: the 32 bytes of qs for its 128-element half, at shift 2 * (s % 4); sub-blocks 2s, 2s+1.
+      const BlockQ2_K& b = reinterpret_cast<const BlockQ2_K*>(row)[sb];
+      const uint8_t* q = b.qs + 32 * (s / 4);
+      for (int l = 0; l < 32; ++l) out->u[l] = static_cast<uint8_t>((q[l] >> (2 * (s % 4))) & 3);
+      const float d = F16ToF32(b.d), dmin = F16ToF32(b.dmin);
+      for (int h = 0; h < 2; ++h) {
+        const uint8_t sc = b.scales[2 * s + h];
+        out->scale[h] = d * static_cast<float>(sc & 0xF);
+        out->min[h] = dmin * static_cast<float>(sc >> 4);
+      }
+      return true;
+    }
+    case DType::kQ3_K: {
+      const BlockQ3_K& b = reinterpret_cast<const BlockQ3_K*>(row)[sb];
+      int8_t scales[16];
+      UnpackQ3_KScales(b.scales, scales);
+      const uint8_t* q = b.qs + 32 * (s / 4);
+      const uint8_t m = static_cast<uint8_t>(1 << s);  // the high bit of group s: bit s of hmask
+      for (int l = 0; l < 32; ++l) {
+        out->u[l] = static_cast<uint8_t>(((q[l] >> (2 * (s % 4))) & 3) | ((b.hmask[l] & m) ? 4 : 0));
+      }
+      const float d = F16ToF32(b.d);
+      out->scale[0] = d * static_cast<float>(scales[2 * s] - 32);
+      out->scale[1] = d * static_cast<float>(scales[2 * s + 1] - 32);
+      out->offset = 4;
+      return true;
+    }
+    case DType::kIQ4_XS: {
+      const BlockIQ4_XS& b = reinterpret_cast<const BlockIQ4_XS*>(row)[sb];
+      const int ls = ((b.scales_l[s / 2] >> 4 * (s % 2)) & 0xF) | ((b.scales_h >> 2 * s) & 3) << 4;
+      out->scale[0] = out->scale[1] = F16ToF32(b.d) * static_cast<float>(ls - 32);
+      const uint8_t* q = b.qs + 16 * s;
+      for (int j = 0; j < 16; ++j) {
+        out->u[j] = static_cast<uint8_t>(kIQ4Levels[q[j] & 0xF] + 128);
+        out->u[j + 16] = static_cast<uint8_t>(kIQ4Levels[q[j] >> 4] + 128);
+      }
+      out->offset = 128;
+      return true;
+    }
+    case DType::kIQ4_NL: {
+      const BlockIQ4_NL& b = reinterpret_cast<const BlockIQ4_NL*>(row)[g];
+      out->scale[0] = out->scale[1] = F16ToF32(b.d);
+      for (int j = 0; j < 16; ++j) {
+        out->u[j] = static_cast<uint8_t>(kIQ4Levels[b.qs[j] & 0xF] + 128);
+        out->u[j + 16] = static_cast<uint8_t>(kIQ4Levels[b.qs[j] >> 4] + 128);
+      }
+      out->offset = 128;
+      return true;
+    }
+    case DType::kQ5_0: {
+      const BlockQ5_0& b = reinterpret_cast<const BlockQ5_0*>(row)[g];
+      const uint32_t qh = static_cast<uint32_t>(b.qh[0]) | static_cast<uint32_t>(b.qh[1]) << 8 |
+                          static_cast<uint32_t>(b.qh[2]) << 16 | static_cast<uint32_t>(b.qh[3]) << 24;
+      for (int j = 0; j < 16; ++j) {
+        out->u[j] = static_cast<uint8_t>((b.q[j] & 0xF) | ((qh >> j) & 1) << 4);
+        out->u[j + 16] = static_cast<uint8_t>((b.q[j] >> 4) | ((qh >> (j + 16)) & 1) << 4);
+      }
+      out->scale[0] = out->scale[1] = F16ToF32(b.scale);
+      out->offset = 16;
+      return true;
+    }
+    default: return false;
   }
-  if (wtype == DType::kQ6_K) {
-    const BlockQ6_K& b = reinterpret_cast<const BlockQ6_K*>(row)[sb];
-    const int half = s / 4, quarter = s % 4;  // 128-element half; which of its four 32-groups
-    const uint8_t* ql = b.ql + 64 * half + 32 * (quarter % 2);
-    const uint8_t* qh = b.qh + 32 * half;
-    for (int l = 0; l < 32; ++l) {
-      const int nibble = quarter < 2 ? ql[l] & 0xF : ql[l] >> 4;
-      out->u[l] = static_cast<uint8_t>(nibble | ((qh[l] >> (2 * quarter)) & 3) << 4);
-    }
-    const float d = F16ToF32(b.d);
-    out->scale[0] = d * static_cast<float>(b.scales[2 * s]);  // sub-blocks of 16: 2s and 2s + 1
-    out->scale[1] = d * static_cast<float>(b.scales[2 * s + 1]);
-    out->min = 0.0f;
-    out->offset = 32;
-    return true;
-  }
-  return false;
 }
 
 bool DequantizeRowK(DType type, const void* src, float* dst, int64_t k) {

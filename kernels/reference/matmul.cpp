@@ -30,7 +30,7 @@ void MatMul(const float* x, int64_t T, int64_t K, const void* w, DType wtype, in
 void MatMulQ8Activations(const float* x, int64_t T, int64_t K, const void* w, DType wtype,
                          int64_t N, const float* bias, float* y, float* abs_sum) {
   const int64_t nb = K / kQBlock;
-  const bool k_quant = wtype == DType::kQ4_K || wtype == DType::kQ5_K || wtype == DType::kQ6_K;
+  const bool k_quant = TakesQ8KActivations(wtype);
   // Quants and a float scale per 32-block: Q8_0's fp16 scale widened, or the scale of the Q8_K
   // super-block the block belongs to.
   std::vector<int8_t> xq_all(static_cast<size_t>(T * K));
@@ -60,12 +60,10 @@ void MatMulQ8Activations(const float* x, int64_t T, int64_t K, const void* w, DT
         const float dx = xd_all[t * nb + b];
         int32_t isum = 0, iabs = 0;
         float dw;
-        if (wtype == DType::kQ4_K || wtype == DType::kQ5_K || wtype == DType::kQ6_K) {
-          KQuantGroup kg;
-          KQuantGroupOf(wtype, wrow, b, &kg);
-          int32_t xsum = 0, xabs = 0;
+        QuantGroup kg;
+        if (QuantGroupOf(wtype, wrow, b, &kg)) {
           for (int h = 0; h < 2; ++h) {
-            int32_t hsum = 0, habs = 0;
+            int32_t hsum = 0, habs = 0, xsum = 0, xabs = 0;
             for (int j = 16 * h; j < 16 * h + 16; ++j) {
               const int p = (kg.u[j] - kg.offset) * xbq[j];
               hsum += p;
@@ -73,11 +71,10 @@ void MatMulQ8Activations(const float* x, int64_t T, int64_t K, const void* w, DT
               xsum += xbq[j];
               xabs += std::abs(xbq[j]);
             }
-            acc += static_cast<double>(kg.scale[h]) * dx * hsum;
-            acc_abs += std::fabs(static_cast<double>(kg.scale[h]) * dx * habs);
+            acc += static_cast<double>(kg.scale[h]) * dx * hsum - static_cast<double>(kg.min[h]) * dx * xsum;
+            acc_abs += std::fabs(static_cast<double>(kg.scale[h]) * dx * habs) +
+                       std::fabs(static_cast<double>(kg.min[h]) * dx * xabs);
           }
-          acc -= static_cast<double>(kg.min) * dx * xsum;
-          acc_abs += std::fabs(static_cast<double>(kg.min) * dx * xabs);
           continue;
         }
         if (wtype == DType::kQ8_0) {

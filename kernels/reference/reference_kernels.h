@@ -55,18 +55,21 @@ bool DequantizeRowK(DType type, const void* src, float* dst, int64_t k);
 // ggml's get_scale_min_k4: the 6-bit scale and minimum of sub-block j (0..7) of a Q4_K/Q5_K block.
 void ScaleMinK4(int j, const uint8_t* packed, uint8_t* scale, uint8_t* min);
 
-// One group of 32 consecutive elements of a Q4_K, Q5_K or Q6_K row (group g: elements 32g..32g+31),
-// in the form integer kernels use: element j is scale[j / 16] * (u[j] - offset) - min, with the
-// same float scale and minimum ggml's dequantizer computes (d * sc, dmin * m), so that the
-// product with DequantizeRow's floats is exact.
-struct KQuantGroup {
-  uint8_t u[32];   // the stored quant, 0..15 (Q4_K), 0..31 (Q5_K), 0..63 (Q6_K)
-  int offset;      // 0, or 32 for Q6_K
-  float scale[2];  // for elements 0..15 and 16..31 (equal except for Q6_K)
-  float min;       // 0 for Q6_K
+// One group of 32 consecutive elements of a weight row of a block type other than Q8_0/Q4_0
+// (group g: elements 32g..32g+31), in the form integer kernels use: element j is
+// scale[j / 16] * (u[j] - offset) - min[j / 16], with the float scales and minimums ggml's
+// dequantizer computes (d * sc, dmin * m, ...), so that it equals DequantizeRow's float exactly.
+// IQ4's non-linear levels are stored as level + 128 (offset 128).
+struct QuantGroup {
+  uint8_t u[32];   // the quant: 0..15 (Q4_K), 0..31 (Q5_K, Q5_0), 0..63 (Q6_K), 0..3 (Q2_K),
+                   // 0..7 (Q3_K), 1..241 (IQ4_NL, IQ4_XS)
+  int offset;      // 0, 4 (Q3_K), 16 (Q5_0), 32 (Q6_K) or 128 (IQ4)
+  float scale[2];  // for elements 0..15 and 16..31 (they differ for Q2_K, Q3_K and Q6_K)
+  float min[2];    // 0 for the types without a minimum
 };
-// false for any other dtype.
-bool KQuantGroupOf(DType wtype, const uint8_t* row, int64_t g, KQuantGroup* out);
+// Q2_K..Q6_K, IQ4_NL, IQ4_XS, Q5_0; false for the other types (Q4_1 and Q5_1, whose activations
+// llama.cpp rounds to Q8_1, run on the reference kernels).
+bool QuantGroupOf(DType wtype, const uint8_t* row, int64_t g, QuantGroup* out);
 
 // ---- Linear layers -----------------------------------------------------------------------------
 
@@ -75,12 +78,17 @@ bool KQuantGroupOf(DType wtype, const uint8_t* row, int64_t g, KQuantGroup* out)
 void MatMul(const float* x, int64_t T, int64_t K, const void* w, DType wtype, int64_t N,
             const float* bias, float* y);
 
-// What the quantized integer kernels compute (wtype q8_0, q4_0, q4_k, q5_k or q6_k): each row of
-// x is first quantized to Q8_0 with QuantizeRowQ8_0 (to Q8_K with QuantizeRowQ8_K for the
-// K-quants, as llama.cpp does), then per 32-block the integer dot product is scaled by (weight
-// scale * activation scale) and the blocks are summed (in double). For the K-quants a block is a
-// KQuantGroup: sum_h scale[h] * xd * isum_h - min * xd * sum(xq), with isum_h the integer product
-// of (u - offset) and xq over half h, and xd the scale of the Q8_K super-block. The optimized kernels
+// Whether the CPU's integer kernels take Q8_K activations for weights of this type (the K-quants
+// and IQ4_XS, as llama.cpp's), rather than Q8_0 ones.
+bool TakesQ8KActivations(DType wtype);
+
+// What the quantized integer kernels compute (Q8_0, Q4_0, and the QuantGroupOf types): each row of x
+// is first quantized to Q8_0 with QuantizeRowQ8_0 (to Q8_K with QuantizeRowQ8_K where
+// TakesQ8KActivations, as llama.cpp does), then per 32-block the integer dot product is scaled by
+// (weight scale * activation scale) and the blocks are summed (in double). Other than for Q8_0
+// and Q4_0 a block is a QuantGroup: sum_h scale[h] * xd * isum_h - min[h] * xd * xsum_h, with
+// isum_h the integer product of (u - offset) and xq over half h, xsum_h the sum of xq there, and
+// xd the activation scale (that of the Q8_K super-block where it is one). The optimized kernels
 // differ from this only in the order of float additions. If abs_sum is not null, it receives per
 // output the sum of |each product w*x| (scaled): a bound on any partial sum, so the scale of
 // the rounding any summation order may add.

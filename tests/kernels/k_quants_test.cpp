@@ -141,29 +141,31 @@ TEST(KQuants, HandBuiltBlocks) {
   EXPECT_EQ(out[3 * 32 + 2], 2.0f * (57 - 32) * -127);
 }
 
-// KQuantGroupOf (what the integer kernels unpack) gives DequantizeRow's floats exactly.
+// QuantGroupOf (what the integer kernels unpack) gives DequantizeRow's floats exactly, for every type.
 TEST(KQuants, GroupsEqualDequantizedFloats) {
-  QuantFixture f;
-  std::string why;
-  ASSERT_TRUE(ReadFixture(&f, &why)) << why;
   int checked = 0;
-  for (const QuantFixtureType& t : f.types) {
-    ref::KQuantGroup g;
-    if (!ref::KQuantGroupOf(t.dtype, t.blocks.data(), 0, &g)) continue;  // not an integer-kernel type
-    ++checked;
-    const size_t row_bytes = test::WeightRowBytes(t.dtype, f.cols);
-    for (int64_t r = 0; r < f.rows; ++r) {
-      for (int64_t b = 0; b < f.cols / 32; ++b) {
-        ASSERT_TRUE(ref::KQuantGroupOf(t.dtype, t.blocks.data() + r * row_bytes, b, &g));
-        for (int j = 0; j < 32; ++j) {
-          const float v = g.scale[j / 16] * static_cast<float>(g.u[j] - g.offset) - g.min;
-          ASSERT_EQ(FloatBits(v), FloatBits(t.dequantized[r * f.cols + b * 32 + j]))
-              << test::TypeName(t.dtype) << " row " << r << " group " << b << " element " << j;
+  for (const char* file : {"k_quants.bin", "legacy_quants.bin"}) {  // the latter for Q5_0
+    QuantFixture f;
+    std::string why;
+    ASSERT_TRUE(test::ReadQuantFixture(file, &f, &why)) << why;
+    for (const QuantFixtureType& t : f.types) {
+      ref::QuantGroup g;
+      if (!ref::QuantGroupOf(t.dtype, t.blocks.data(), 0, &g)) continue;  // Q4_1, Q5_1: reference kernels
+      ++checked;
+      const size_t row_bytes = test::WeightRowBytes(t.dtype, f.cols);
+      for (int64_t r = 0; r < f.rows; ++r) {
+        for (int64_t b = 0; b < f.cols / 32; ++b) {
+          ASSERT_TRUE(ref::QuantGroupOf(t.dtype, t.blocks.data() + r * row_bytes, b, &g));
+          for (int j = 0; j < 32; ++j) {
+            const float v = g.scale[j / 16] * static_cast<float>(g.u[j] - g.offset) - g.min[j / 16];
+            ASSERT_EQ(FloatBits(v), FloatBits(t.dequantized[r * f.cols + b * 32 + j]))
+                << test::TypeName(t.dtype) << " row " << r << " group " << b << " element " << j;
+          }
         }
       }
     }
   }
-  EXPECT_EQ(checked, 3);
+  EXPECT_EQ(checked, 8);  // the seven of k_quants.bin and Q5_0
 }
 
 // The reference matrix product dequantizes every block type: equal to the product with the

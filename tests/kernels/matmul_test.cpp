@@ -1,7 +1,7 @@
 // cpu::MatMul against the reference, for every ISA path this CPU runs, every weight dtype, odd
 // shapes and tails, with and without bias, on 1 and 3 threads.
 //  - float weights: against ref::MatMul, to float rounding relative to sum |x*w|.
-//  - quantized weights (q8_0, q4_0, and the K-quants q4_k, q5_k, q6_k with rows of 256): tightly
+//  - quantized weights (q8_0, q4_0, q5_0, iq4_nl, and q2_k..q6_k, iq4_xs with rows of 256): tightly
 //    against ref::MatMulQ8Activations (same integer products, only the order of float additions
 //    differs), and loosely against ref::MatMul (activation rounding).
 #include <gtest/gtest.h>
@@ -23,7 +23,7 @@ struct Shape {
   int64_t T, K, N;
 };
 
-bool KQuant(DType t) { return t == DType::kQ4_K || t == DType::kQ5_K || t == DType::kQ6_K; }
+bool KQuant(DType t) { return GetDTypeInfo(t).block_elems == kQKBlock; }
 
 std::vector<Shape> Shapes(bool quantized, bool k_quant) {
   std::vector<Shape> shapes;
@@ -61,7 +61,7 @@ class MatMulTest : public ::testing::TestWithParam<std::tuple<Isa, DType, int>> 
 
 TEST_P(MatMulTest, MatchesReference) {
   const DType wt = wtype();
-  const bool quantized = wt == DType::kQ8_0 || wt == DType::kQ4_0 || KQuant(wt);
+  const bool quantized = GetDTypeInfo(wt).quantized;
   auto made = cpu::ThreadPool::Create(threads());
   ASSERT_TRUE(made.ok()) << made.status().ToString();
   cpu::ThreadPool& pool = **made;
@@ -126,7 +126,8 @@ INSTANTIATE_TEST_SUITE_P(
     AllPaths, MatMulTest,
     ::testing::Combine(::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512),
                        ::testing::Values(DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K,
-                                         DType::kQ5_K, DType::kQ6_K),
+                                         DType::kQ5_K, DType::kQ6_K, DType::kQ2_K, DType::kQ3_K, DType::kIQ4_XS,
+                                         DType::kIQ4_NL, DType::kQ5_0),
                        ::testing::Values(1, 3)),
     [](const ::testing::TestParamInfo<MatMulTest::ParamType>& info) {
       return std::string(cpu::IsaName(std::get<0>(info.param))) + "_" + test::TypeName(std::get<1>(info.param)) +
