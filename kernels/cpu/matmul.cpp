@@ -42,7 +42,9 @@ bool IsQuantized(DType wtype) {
     case DType::kQ3_K:
     case DType::kIQ4_NL:
     case DType::kIQ4_XS:
-    case DType::kQ5_0: return true;
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1: return true;
     default: return false;
   }
 }
@@ -104,7 +106,9 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     case DType::kQ3_K:
     case DType::kIQ4_NL:
     case DType::kIQ4_XS:
-    case DType::kQ5_0: rows = internal::RowsGroupsScalar; break;
+    case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1: rows = internal::RowsGroupsScalar; break;
     default: return;  // the binder only binds supported dtypes (MatMulSupports)
   }
 
@@ -118,9 +122,11 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     int32_t* xnsum4 = reinterpret_cast<int32_t*>(p);
     p += AlignUp(static_cast<size_t>(T * (K / 4)) * sizeof(int32_t));
     float* xds = reinterpret_cast<float*>(p);
-    // As llama.cpp: Q8_K activations for the K-quants and IQ4_XS, Q8_0 for the others. The SIMD
-    // K-quant kernels take the minimums through the scaled block sums.
+    // As llama.cpp: Q8_K activations for the K-quants and IQ4_XS, Q8_1 (Q8_0 and s) for Q4_1 and
+    // Q5_1, Q8_0 for the others. The SIMD K-quant kernels take the minimums through the scaled
+    // block sums.
     const bool k_quant = ref::TakesQ8KActivations(wtype);
+    const bool q8_1 = ref::TakesQ8_1Activations(wtype);
     const auto quantize_row = k_quant ? internal::QuantizeRowQ8KScalar : ks.quantize_row;
     auto quantize = [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
@@ -129,6 +135,9 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
           int32_t sum = 0;
           for (int g = 0; g < kQBlock / 4; ++g) sum -= xnsum4[t * (K / 4) + b * (kQBlock / 4) + g];
           xds[t * nb + b] = xd[t * nb + b] * static_cast<float>(sum);
+        }
+        for (int64_t b = 0; q8_1 && b < nb; ++b) {
+          xds[t * nb + b] = ref::Q8_1BlockSum(x + t * K + b * kQBlock, xq + t * K + b * kQBlock);
         }
       }
     };

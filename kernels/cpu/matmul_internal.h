@@ -24,7 +24,8 @@ struct MatMulArgs {
   // elements and float rounding stays relative to the true products.
   const int32_t* xnsum4;
   // [T, K/32] each block's scale times the sum of its quants: the K-quants' minimum term
-  // (min * sum(x) per 32-group) without summing the quants again per weight row.
+  // (min * sum(x) per 32-group) without summing the quants again per weight row; for Q4_1/Q5_1
+  // weights llama.cpp's Q8_1 s (ref::Q8_1BlockSum) instead.
   const float* xds;
   const uint8_t* w;     // weights, row n at w + n*w_row_bytes
   size_t w_row_bytes;
@@ -63,7 +64,7 @@ const KernelSet& Avx512Kernels();
 // The scalar row quantizer; SIMD sets may reuse it.
 void QuantizeRowScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4);
 // The portable integer kernel for every weight type ref::QuantGroupOf unpacks (a.wtype): the
-// K-quants on CPUs without a SIMD set for them, and Q2_K, Q3_K, IQ4_NL, IQ4_XS and Q5_0 on all.
+// K-quants on CPUs without a SIMD set for them, and Q2_K, Q3_K, IQ4_NL, IQ4_XS, Q4_1, Q5_0, Q5_1 on all.
 void RowsGroupsScalar(const MatMulArgs& a, int64_t n0, int64_t n1);
 void RowsGroups(DType wtype, const MatMulArgs& a, int64_t n0, int64_t n1);
 

@@ -111,6 +111,7 @@ void RowsQ6_K(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsGroups(DType::k
 // every token; y accumulates in place, so that no per-token buffer is needed.
 void RowsGroups(DType wtype, const MatMulArgs& a, int64_t n0, int64_t n1) {
   const int64_t nb = a.K / kQBlock;
+  const bool q8_1 = ref::TakesQ8_1Activations(wtype);
   for (int64_t n = n0; n < n1; ++n) {
     const uint8_t* w = a.w + n * a.w_row_bytes;
     for (int64_t t = 0; t < a.T; ++t) a.y[t * a.N + n] = 0.0f;
@@ -127,8 +128,10 @@ void RowsGroups(DType wtype, const MatMulArgs& a, int64_t n0, int64_t n1) {
         const float dx = a.xd[t * nb + b];
         float v = 0.0f;
         for (int h = 0; h < 2; ++h) {
-          v += static_cast<float>(isum[h]) * (g.scale[h] * dx) - static_cast<float>(xsum[h]) * (g.min[h] * dx);
+          v += static_cast<float>(isum[h]) * (g.scale[h] * dx);
+          if (!q8_1) v -= static_cast<float>(xsum[h]) * (g.min[h] * dx);
         }
+        if (q8_1) v -= g.min[0] * a.xds[t * nb + b];  // Q4_1/Q5_1: the minimum meets s
         a.y[t * a.N + n] += v;
       }
     }

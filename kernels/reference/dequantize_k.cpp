@@ -3,6 +3,7 @@
 // floats are equal bit for bit (tests/kernels/k_quants_test.cpp checks this against ggml's own
 // output); and the same blocks as 32-element groups for the integer kernels (QuantGroupOf).
 // Block layouts are in acorn/dtype.h.
+#include <cmath>
 #include <cstring>
 
 #include "acorn/half.h"
@@ -179,6 +180,19 @@ bool TakesQ8KActivations(DType wtype) {
   }
 }
 
+bool TakesQ8_1Activations(DType wtype) { return wtype == DType::kQ4_1 || wtype == DType::kQ5_1; }
+
+float Q8_1BlockSum(const float* x, const int8_t* q) {
+  float amax = 0.0f;
+  int sum = 0;
+  for (int j = 0; j < kQBlock; ++j) {
+    amax = std::fmax(amax, std::fabs(x[j]));
+    sum += q[j];
+  }
+  const float d = amax / 127;  // ggml's float scale, before its fp16 rounding
+  return F16ToF32(F32ToF16(static_cast<float>(sum) * d));
+}
+
 bool QuantGroupOf(DType wtype, const uint8_t* row, int64_t g, QuantGroup* out) {
   const int64_t sb = g / 8;  // super-block
   const int s = static_cast<int>(g % 8);  // group within it
@@ -271,6 +285,28 @@ bool QuantGroupOf(DType wtype, const uint8_t* row, int64_t g, QuantGroup* out) {
         out->u[j + 16] = static_cast<uint8_t>(kIQ4Levels[b.qs[j] >> 4] + 128);
       }
       out->offset = 128;
+      return true;
+    }
+    case DType::kQ4_1: {
+      const BlockQ4_1& b = reinterpret_cast<const BlockQ4_1*>(row)[g];
+      for (int j = 0; j < 16; ++j) {
+        out->u[j] = static_cast<uint8_t>(b.q[j] & 0xF);
+        out->u[j + 16] = static_cast<uint8_t>(b.q[j] >> 4);
+      }
+      out->scale[0] = out->scale[1] = F16ToF32(b.scale);
+      out->min[0] = out->min[1] = -F16ToF32(b.min);
+      return true;
+    }
+    case DType::kQ5_1: {
+      const BlockQ5_1& b = reinterpret_cast<const BlockQ5_1*>(row)[g];
+      const uint32_t qh = static_cast<uint32_t>(b.qh[0]) | static_cast<uint32_t>(b.qh[1]) << 8 |
+                          static_cast<uint32_t>(b.qh[2]) << 16 | static_cast<uint32_t>(b.qh[3]) << 24;
+      for (int j = 0; j < 16; ++j) {
+        out->u[j] = static_cast<uint8_t>((b.q[j] & 0xF) | ((qh >> j) & 1) << 4);
+        out->u[j + 16] = static_cast<uint8_t>((b.q[j] >> 4) | ((qh >> (j + 16)) & 1) << 4);
+      }
+      out->scale[0] = out->scale[1] = F16ToF32(b.scale);
+      out->min[0] = out->min[1] = -F16ToF32(b.min);
       return true;
     }
     case DType::kQ5_0: {

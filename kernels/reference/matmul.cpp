@@ -62,6 +62,12 @@ void MatMulQ8Activations(const float* x, int64_t T, int64_t K, const void* w, DT
         float dw;
         QuantGroup kg;
         if (QuantGroupOf(wtype, wrow, b, &kg)) {
+          if (TakesQ8_1Activations(wtype)) {  // llama.cpp's Q8_1: the minimum meets s
+            const float s = Q8_1BlockSum(x + t * K + b * kQBlock, xbq);
+            acc -= static_cast<double>(kg.min[0]) * s;
+            acc_abs += std::fabs(static_cast<double>(kg.min[0]) * s);
+            kg.min[0] = kg.min[1] = 0.0f;
+          }
           for (int h = 0; h < 2; ++h) {
             int32_t hsum = 0, habs = 0, xsum = 0, xabs = 0;
             for (int j = 16 * h; j < 16 * h + 16; ++j) {

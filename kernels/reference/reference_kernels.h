@@ -61,14 +61,13 @@ void ScaleMinK4(int j, const uint8_t* packed, uint8_t* scale, uint8_t* min);
 // dequantizer computes (d * sc, dmin * m, ...), so that it equals DequantizeRow's float exactly.
 // IQ4's non-linear levels are stored as level + 128 (offset 128).
 struct QuantGroup {
-  uint8_t u[32];   // the quant: 0..15 (Q4_K), 0..31 (Q5_K, Q5_0), 0..63 (Q6_K), 0..3 (Q2_K),
-                   // 0..7 (Q3_K), 1..241 (IQ4_NL, IQ4_XS)
+  uint8_t u[32];   // the quant: 0..15 (Q4_K, Q4_1), 0..31 (Q5_K, Q5_0, Q5_1), 0..63 (Q6_K),
+                   // 0..3 (Q2_K), 0..7 (Q3_K), 1..241 (IQ4_NL, IQ4_XS)
   int offset;      // 0, 4 (Q3_K), 16 (Q5_0), 32 (Q6_K) or 128 (IQ4)
   float scale[2];  // for elements 0..15 and 16..31 (they differ for Q2_K, Q3_K and Q6_K)
-  float min[2];    // 0 for the types without a minimum
+  float min[2];    // 0 for the types without a minimum; -m for Q4_1 and Q5_1 (value d * q + m)
 };
-// Q2_K..Q6_K, IQ4_NL, IQ4_XS, Q5_0; false for the other types (Q4_1 and Q5_1, whose activations
-// llama.cpp rounds to Q8_1, run on the reference kernels).
+// Every block type but Q8_0 and Q4_0 (which the kernels read directly); false for other types.
 bool QuantGroupOf(DType wtype, const uint8_t* row, int64_t g, QuantGroup* out);
 
 // ---- Linear layers -----------------------------------------------------------------------------
@@ -81,14 +80,21 @@ void MatMul(const float* x, int64_t T, int64_t K, const void* w, DType wtype, in
 // Whether the CPU's integer kernels take Q8_K activations for weights of this type (the K-quants
 // and IQ4_XS, as llama.cpp's), rather than Q8_0 ones.
 bool TakesQ8KActivations(DType wtype);
+// Whether they take Q8_1 activations (Q4_1, Q5_1, as llama.cpp's): Q8_0 blocks plus s, the block's
+// float scale times the sum of its quants, rounded to fp16 (Q8_1BlockSum); the weights' minimum
+// multiplies s.
+bool TakesQ8_1Activations(DType wtype);
+// s of ggml's quantize_row_q8_1_ref for the 32 floats x whose Q8_0 quants are q.
+float Q8_1BlockSum(const float* x, const int8_t* q);
 
-// What the quantized integer kernels compute (Q8_0, Q4_0, and the QuantGroupOf types): each row of x
-// is first quantized to Q8_0 with QuantizeRowQ8_0 (to Q8_K with QuantizeRowQ8_K where
-// TakesQ8KActivations, as llama.cpp does), then per 32-block the integer dot product is scaled by
-// (weight scale * activation scale) and the blocks are summed (in double). Other than for Q8_0
-// and Q4_0 a block is a QuantGroup: sum_h scale[h] * xd * isum_h - min[h] * xd * xsum_h, with
-// isum_h the integer product of (u - offset) and xq over half h, xsum_h the sum of xq there, and
-// xd the activation scale (that of the Q8_K super-block where it is one). The optimized kernels
+// What the quantized integer kernels compute (every block type): each row of x is first quantized
+// to Q8_0 with QuantizeRowQ8_0 (to Q8_K with QuantizeRowQ8_K where TakesQ8KActivations, as
+// llama.cpp does), then per 32-block the integer dot product is scaled by (weight scale *
+// activation scale) and the blocks are summed (in double). Other than for Q8_0 and Q4_0 a block
+// is a QuantGroup: sum_h scale[h] * xd * isum_h - min[h] * xd * xsum_h, with isum_h the integer
+// product of (u - offset) and xq over half h, xsum_h the sum of xq there, and xd the activation
+// scale (that of the Q8_K super-block where it is one); where TakesQ8_1Activations the minimum
+// term is min[0] * Q8_1BlockSum instead. The optimized kernels
 // differ from this only in the order of float additions. If abs_sum is not null, it receives per
 // output the sum of |each product w*x| (scaled): a bound on any partial sum, so the scale of
 // the rounding any summation order may add.

@@ -144,13 +144,13 @@ TEST(KQuants, HandBuiltBlocks) {
 // QuantGroupOf (what the integer kernels unpack) gives DequantizeRow's floats exactly, for every type.
 TEST(KQuants, GroupsEqualDequantizedFloats) {
   int checked = 0;
-  for (const char* file : {"k_quants.bin", "legacy_quants.bin"}) {  // the latter for Q5_0
+  for (const char* file : {"k_quants.bin", "legacy_quants.bin"}) {
     QuantFixture f;
     std::string why;
     ASSERT_TRUE(test::ReadQuantFixture(file, &f, &why)) << why;
     for (const QuantFixtureType& t : f.types) {
       ref::QuantGroup g;
-      if (!ref::QuantGroupOf(t.dtype, t.blocks.data(), 0, &g)) continue;  // Q4_1, Q5_1: reference kernels
+      ASSERT_TRUE(ref::QuantGroupOf(t.dtype, t.blocks.data(), 0, &g)) << test::TypeName(t.dtype);
       ++checked;
       const size_t row_bytes = test::WeightRowBytes(t.dtype, f.cols);
       for (int64_t r = 0; r < f.rows; ++r) {
@@ -165,7 +165,7 @@ TEST(KQuants, GroupsEqualDequantizedFloats) {
       }
     }
   }
-  EXPECT_EQ(checked, 8);  // the seven of k_quants.bin and Q5_0
+  EXPECT_EQ(checked, 10);  // the seven of k_quants.bin, Q4_1, Q5_0, Q5_1
 }
 
 // The reference matrix product dequantizes every block type: equal to the product with the

@@ -1,7 +1,8 @@
 // cpu::MatMul against the reference, for every ISA path this CPU runs, every weight dtype, odd
 // shapes and tails, with and without bias, on 1 and 3 threads.
 //  - float weights: against ref::MatMul, to float rounding relative to sum |x*w|.
-//  - quantized weights (q8_0, q4_0, q5_0, iq4_nl, and q2_k..q6_k, iq4_xs with rows of 256): tightly
+//  - quantized weights (q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, and q2_k..q6_k, iq4_xs with rows of
+//    256): tightly
 //    against ref::MatMulQ8Activations (same integer products, only the order of float additions
 //    differs), and loosely against ref::MatMul (activation rounding).
 #include <gtest/gtest.h>
@@ -127,7 +128,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512),
                        ::testing::Values(DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K,
                                          DType::kQ5_K, DType::kQ6_K, DType::kQ2_K, DType::kQ3_K, DType::kIQ4_XS,
-                                         DType::kIQ4_NL, DType::kQ5_0),
+                                         DType::kIQ4_NL, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1),
                        ::testing::Values(1, 3)),
     [](const ::testing::TestParamInfo<MatMulTest::ParamType>& info) {
       return std::string(cpu::IsaName(std::get<0>(info.param))) + "_" + test::TypeName(std::get<1>(info.param)) +
