@@ -29,25 +29,10 @@ const KernelSet& ActiveKernels() {
   }
 }
 
-// Weight types whose kernels take quantized activations (Q8_0, or Q8_K where
-// ref::TakesQ8KActivations): Q8_0, Q4_0 and every type ref::QuantGroupOf unpacks.
-bool IsQuantized(DType wtype) {
-  switch (wtype) {
-    case DType::kQ8_0:
-    case DType::kQ4_0:
-    case DType::kQ4_K:
-    case DType::kQ5_K:
-    case DType::kQ6_K:
-    case DType::kQ2_K:
-    case DType::kQ3_K:
-    case DType::kIQ4_NL:
-    case DType::kIQ4_XS:
-    case DType::kQ4_1:
-    case DType::kQ5_0:
-    case DType::kQ5_1: return true;
-    default: return false;
-  }
-}
+// Every block type has an integer kernel taking quantized activations (Q8_0, Q8_1 or Q8_K, as
+// llama.cpp's): Q8_0 and Q4_0 their own, the K-quants a SIMD one where the set has it, the others
+// the portable RowsGroupsScalar.
+bool IsQuantized(DType wtype) { return GetDTypeInfo(wtype).quantized; }
 
 // The set's function for a type appended to KernelSet, or the scalar set's where it has none.
 internal::RowsFn OrScalar(internal::RowsFn KernelSet::*field, const KernelSet& ks) {
@@ -102,14 +87,9 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     case DType::kQ4_K: rows = OrScalar(&KernelSet::q4_k, ks); break;
     case DType::kQ5_K: rows = OrScalar(&KernelSet::q5_k, ks); break;
     case DType::kQ6_K: rows = OrScalar(&KernelSet::q6_k, ks); break;
-    case DType::kQ2_K:
-    case DType::kQ3_K:
-    case DType::kIQ4_NL:
-    case DType::kIQ4_XS:
-    case DType::kQ4_1:
-    case DType::kQ5_0:
-    case DType::kQ5_1: rows = internal::RowsGroupsScalar; break;
-    default: return;  // the binder only binds supported dtypes (MatMulSupports)
+    default:
+      if (!IsQuantized(wtype)) return;  // the binder only binds supported dtypes (MatMulSupports)
+      rows = internal::RowsGroupsScalar;
   }
 
   if (IsQuantized(wtype)) {

@@ -287,38 +287,30 @@ bool QuantGroupOf(DType wtype, const uint8_t* row, int64_t g, QuantGroup* out) {
       out->offset = 128;
       return true;
     }
-    case DType::kQ4_1: {
-      const BlockQ4_1& b = reinterpret_cast<const BlockQ4_1*>(row)[g];
-      for (int j = 0; j < 16; ++j) {
-        out->u[j] = static_cast<uint8_t>(b.q[j] & 0xF);
-        out->u[j + 16] = static_cast<uint8_t>(b.q[j] >> 4);
-      }
-      out->scale[0] = out->scale[1] = F16ToF32(b.scale);
-      out->min[0] = out->min[1] = -F16ToF32(b.min);
-      return true;
-    }
+    case DType::kQ4_1:
+    case DType::kQ5_0:
     case DType::kQ5_1: {
-      const BlockQ5_1& b = reinterpret_cast<const BlockQ5_1*>(row)[g];
-      const uint32_t qh = static_cast<uint32_t>(b.qh[0]) | static_cast<uint32_t>(b.qh[1]) << 8 |
-                          static_cast<uint32_t>(b.qh[2]) << 16 | static_cast<uint32_t>(b.qh[3]) << 24;
-      for (int j = 0; j < 16; ++j) {
-        out->u[j] = static_cast<uint8_t>((b.q[j] & 0xF) | ((qh >> j) & 1) << 4);
-        out->u[j + 16] = static_cast<uint8_t>((b.q[j] >> 4) | ((qh >> (j + 16)) & 1) << 4);
+      // Nibbles as Q4_0 (element j low, j + 16 high), Q5's fifth bit of element j at bit j of qh.
+      const size_t block_bytes = GetDTypeInfo(wtype).block_bytes;
+      const uint8_t* p = row + static_cast<size_t>(g) * block_bytes;
+      const bool has_min = wtype != DType::kQ5_0;
+      const uint8_t* q = p + block_bytes - kQBlock / 2;
+      uint32_t qh = 0;
+      if (wtype != DType::kQ4_1) {
+        const uint8_t* h = q - 4;
+        qh = static_cast<uint32_t>(h[0]) | static_cast<uint32_t>(h[1]) << 8 | static_cast<uint32_t>(h[2]) << 16 |
+             static_cast<uint32_t>(h[3]) << 24;
       }
-      out->scale[0] = out->scale[1] = F16ToF32(b.scale);
-      out->min[0] = out->min[1] = -F16ToF32(b.min);
-      return true;
-    }
-    case DType::kQ5_0: {
-      const BlockQ5_0& b = reinterpret_cast<const BlockQ5_0*>(row)[g];
-      const uint32_t qh = static_cast<uint32_t>(b.qh[0]) | static_cast<uint32_t>(b.qh[1]) << 8 |
-                          static_cast<uint32_t>(b.qh[2]) << 16 | static_cast<uint32_t>(b.qh[3]) << 24;
       for (int j = 0; j < 16; ++j) {
-        out->u[j] = static_cast<uint8_t>((b.q[j] & 0xF) | ((qh >> j) & 1) << 4);
-        out->u[j + 16] = static_cast<uint8_t>((b.q[j] >> 4) | ((qh >> (j + 16)) & 1) << 4);
+        out->u[j] = static_cast<uint8_t>((q[j] & 0xF) | ((qh >> j) & 1) << 4);
+        out->u[j + 16] = static_cast<uint8_t>((q[j] >> 4) | ((qh >> (j + 16)) & 1) << 4);
       }
-      out->scale[0] = out->scale[1] = F16ToF32(b.scale);
-      out->offset = 16;
+      uint16_t d16, m16 = 0;
+      std::memcpy(&d16, p, 2);
+      if (has_min) std::memcpy(&m16, p + 2, 2);
+      out->scale[0] = out->scale[1] = F16ToF32(d16);
+      if (has_min) out->min[0] = out->min[1] = -F16ToF32(m16);
+      out->offset = has_min ? 0 : 16;
       return true;
     }
     default: return false;

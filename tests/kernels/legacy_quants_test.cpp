@@ -27,19 +27,7 @@ TEST(LegacyQuants, DequantizeEqualsGgufPyBitForBit) {
   std::string why;
   ASSERT_TRUE(ReadFixture(&f, &why)) << why;
   ASSERT_EQ(f.types.size(), 3u);
-  for (const QuantFixtureType& t : f.types) {
-    const size_t row_bytes = test::WeightRowBytes(t.dtype, f.cols);
-    ASSERT_EQ(row_bytes * f.rows, t.blocks.size()) << test::TypeName(t.dtype);
-    std::vector<float> got(static_cast<size_t>(f.cols));
-    for (int64_t r = 0; r < f.rows; ++r) {
-      ASSERT_TRUE(ref::DequantizeRow(t.dtype, t.blocks.data() + r * row_bytes, got.data(), f.cols));
-      for (int64_t c = 0; c < f.cols; ++c) {
-        ASSERT_EQ(FloatBits(got[c]), FloatBits(t.dequantized[r * f.cols + c]))
-            << test::TypeName(t.dtype) << " row " << r << " col " << c << ": " << got[c] << " vs "
-            << t.dequantized[r * f.cols + c];
-      }
-    }
-  }
+  test::ExpectDequantizedBitForBit(f);
 }
 
 TEST(LegacyQuants, QuantizeEqualsGgufPyByteForByte) {

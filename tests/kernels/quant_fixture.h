@@ -10,7 +10,11 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "acorn/dtype.h"
+#include "reference_kernels.h"
+#include "row_bytes.h"
 
 namespace acorn {
 namespace test {
@@ -88,6 +92,23 @@ inline uint32_t FloatBits(float v) {
   uint32_t u;
   std::memcpy(&u, &v, 4);
   return u;
+}
+
+// ref::DequantizeRow of every fixture block gives the fixture's floats, bit for bit.
+inline void ExpectDequantizedBitForBit(const QuantFixture& f) {
+  for (const QuantFixtureType& t : f.types) {
+    const size_t row_bytes = kernels::StoredRowBytes(t.dtype, f.cols);
+    ASSERT_EQ(row_bytes * f.rows, t.blocks.size()) << DTypeName(t.dtype);
+    std::vector<float> got(static_cast<size_t>(f.cols));
+    for (int64_t r = 0; r < f.rows; ++r) {
+      ASSERT_TRUE(ref::DequantizeRow(t.dtype, t.blocks.data() + r * row_bytes, got.data(), f.cols));
+      for (int64_t c = 0; c < f.cols; ++c) {
+        ASSERT_EQ(FloatBits(got[c]), FloatBits(t.dequantized[r * f.cols + c]))
+            << DTypeName(t.dtype) << " row " << r << " col " << c << ": " << got[c] << " vs "
+            << t.dequantized[r * f.cols + c];
+      }
+    }
+  }
 }
 
 }  // namespace test
