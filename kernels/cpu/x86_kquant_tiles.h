@@ -56,7 +56,7 @@ template <DType kType>
 inline void KScales(const uint8_t* block, float (*scale)[2], float* min) {
   if (kType == DType::kQ6_K) {
     const BlockQ6_K* b = reinterpret_cast<const BlockQ6_K*>(block);
-    const float d = F16ToF32(b->d);
+    const float d = _cvtsh_ss(b->d);
     for (int g = 0; g < 8; ++g) {
       scale[g][0] = d * static_cast<float>(b->scales[2 * g]);
       scale[g][1] = d * static_cast<float>(b->scales[2 * g + 1]);
@@ -68,7 +68,7 @@ inline void KScales(const uint8_t* block, float (*scale)[2], float* min) {
   const uint16_t d16 = q5 ? reinterpret_cast<const BlockQ5_K*>(block)->d : reinterpret_cast<const BlockQ4_K*>(block)->d;
   const uint16_t m16 = q5 ? reinterpret_cast<const BlockQ5_K*>(block)->dmin : reinterpret_cast<const BlockQ4_K*>(block)->dmin;
   const uint8_t* packed = q5 ? reinterpret_cast<const BlockQ5_K*>(block)->scales : reinterpret_cast<const BlockQ4_K*>(block)->scales;
-  const float d = F16ToF32(d16), dmin = F16ToF32(m16);
+  const float d = _cvtsh_ss(d16), dmin = _cvtsh_ss(m16);
   for (int g = 0; g < 8; ++g) {
     uint8_t sc, m;
     ref::ScaleMinK4(g, packed, &sc, &m);
@@ -108,6 +108,10 @@ void TileK(const MatMulArgs& a, int64_t n, int64_t t) {
         const __m256 mv = _mm256_load_ps(min[r]);
         for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fnmadd_ps(mv, _mm256_loadu_ps(xds[c] + sb * 8), acc[r][c]);
       }
+      if (C == 1) {  // one token: its Q8_K scale (the same for the 8 groups) folds into the weights'
+        const float dx = xd[0][sb * 8];
+        for (int g = 0; g < 8; ++g) scale[r][g][0] *= dx, scale[r][g][1] *= dx;
+      }
     }
     for (int g = 0; g < 8; ++g) {
       const int64_t b = sb * 8 + g;
@@ -126,7 +130,7 @@ void TileK(const MatMulArgs& a, int64_t n, int64_t t) {
                               : _mm256_set1_ps(scale[r][g][0]);
         for (int c = 0; c < C; ++c) {
           const __m256 d = _mm256_cvtepi32_ps(Ops::DotQ4(init[c], u, xv[c]));
-          acc[r][c] = _mm256_fmadd_ps(d, _mm256_mul_ps(ws, _mm256_set1_ps(xd[c][b])), acc[r][c]);
+          acc[r][c] = _mm256_fmadd_ps(d, C == 1 ? ws : _mm256_mul_ps(ws, _mm256_set1_ps(xd[c][b])), acc[r][c]);
         }
       }
     }

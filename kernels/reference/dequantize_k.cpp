@@ -74,16 +74,6 @@ void DequantizeQ3_K(const BlockQ3_K* x, float* y, int64_t k) {
 
 }  // namespace
 
-void ScaleMinK4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
-  if (j < 4) {
-    *d = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *d = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-  }
-}
-
 namespace {
 
 // Q4_K and Q5_K: 8 sub-blocks of 32; qs byte l of each 32-byte group holds element l of the even

@@ -53,7 +53,16 @@ bool DequantizeRow(DType type, const void* src, float* dst, int64_t k);
 // The part of DequantizeRow for the K-quants and IQ4 (dequantize_k.cpp); false for other types.
 bool DequantizeRowK(DType type, const void* src, float* dst, int64_t k);
 // ggml's get_scale_min_k4: the 6-bit scale and minimum of sub-block j (0..7) of a Q4_K/Q5_K block.
-void ScaleMinK4(int j, const uint8_t* packed, uint8_t* scale, uint8_t* min);
+// Inline: the CPU kernels call it per row and super-block.
+inline void ScaleMinK4(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {
+  if (j < 4) {
+    *scale = q[j] & 63;
+    *min = q[j + 4] & 63;
+  } else {
+    *scale = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+    *min = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
 
 // One group of 32 consecutive elements of a weight row of a block type other than Q8_0/Q4_0
 // (group g: elements 32g..32g+31), in the form integer kernels use: element j is
