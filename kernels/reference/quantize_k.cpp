@@ -1,4 +1,4 @@
-// Quantizers for the K-quants, written to match ggml's quantize_row_q{4,5,6}_K_ref byte for byte
+// Quantizers for the K-quants, written to match ggml's quantize_row_q{2,3,4,5,6}_K_ref byte for byte
 // (what llama-quantize writes without an importance matrix): the same search for sub-block scales
 // and minimums, the same float operations in the same order, and ggml's nearest_int rounding.
 // This file is compiled with -ffp-contract=off (CMakeLists.txt): ggml's reference code is built
@@ -162,6 +162,61 @@ float MakeQxQuants(int n, int nmax, const float* x, int8_t* L) {
     }
   }
   return scale;
+}
+
+// ggml's make_q3_quants with do_rmse (Q3_K): signed quants in [-nmax, nmax) stored as L + nmax,
+// refined by up to 5 passes that move single quants where that lowers the x^2-weighted error.
+float MakeQ3Quants(int n, int nmax, const float* x, int8_t* L) {
+  float max = 0;
+  float amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[i];
+    }
+  }
+  if (amax < kGroupMaxEps) {
+    for (int i = 0; i < n; ++i) L[i] = 0;
+    return 0.0f;
+  }
+  const float iscale = -static_cast<float>(nmax) / max;
+  float sumlx = 0;
+  float suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    int l = NearestInt(iscale * x[i]);
+    l = std::max(-nmax, std::min(nmax - 1, l));
+    L[i] = static_cast<int8_t>(l);
+    const float w = x[i] * x[i];
+    const float lf = static_cast<float>(l);
+    sumlx += w * x[i] * lf;
+    suml2 += w * lf * lf;
+  }
+  for (int itry = 0; itry < 5; ++itry) {
+    int n_changed = 0;
+    for (int i = 0; i < n; ++i) {
+      const float w = x[i] * x[i];
+      float slx = sumlx - w * x[i] * static_cast<float>(L[i]);
+      if (slx > 0) {
+        float sl2 = suml2 - w * static_cast<float>(L[i]) * static_cast<float>(L[i]);
+        int new_l = NearestInt(x[i] * sl2 / slx);
+        new_l = std::max(-nmax, std::min(nmax - 1, new_l));
+        if (new_l != L[i]) {
+          slx += w * x[i] * static_cast<float>(new_l);
+          sl2 += w * static_cast<float>(new_l) * static_cast<float>(new_l);
+          if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+            L[i] = static_cast<int8_t>(new_l);
+            sumlx = slx;
+            suml2 = sl2;
+            ++n_changed;
+          }
+        }
+      }
+    }
+    if (n_changed == 0) break;
+  }
+  for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(L[i] + nmax);
+  return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
 // Q4_K and Q5_K share everything but the number of levels (nmax 15 or 31) and the search
@@ -354,8 +409,136 @@ void QuantizeRowQ8_K(const float* x, int8_t* q, float* d, int64_t k) {
   }
 }
 
+void QuantizeRowQ2_K(const float* x, BlockQ2_K* y, int64_t k) {
+  for (int64_t i = 0; i < k / kQKBlock; ++i, x += kQKBlock) {
+    if (!AllFinite(x, kQKBlock)) {
+      NonFiniteKBlock(&y[i]);
+      continue;
+    }
+    uint8_t L[kQKBlock];
+    uint8_t Laux[16];
+    float weights[16];
+    float mins[16];
+    float scales[16];
+    const float q4scale = 15.f;
+    float max_scale = 0;
+    float max_min = 0;
+    for (int j = 0; j < 16; ++j) {
+      for (int l = 0; l < 16; ++l) weights[l] = std::fabs(x[16 * j + l]);
+      scales[j] = MakeQkx2Quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
+      if (scales[j] > max_scale) max_scale = scales[j];
+      if (mins[j] > max_min) max_min = mins[j];
+    }
+    if (max_scale > 0) {
+      const float iscale = q4scale / max_scale;
+      for (int j = 0; j < 16; ++j) y[i].scales[j] = static_cast<uint8_t>(NearestInt(iscale * scales[j]));
+      y[i].d = F32ToF16(max_scale / q4scale);
+    } else {
+      for (int j = 0; j < 16; ++j) y[i].scales[j] = 0;
+      y[i].d = F32ToF16(0.f);
+    }
+    if (max_min > 0) {
+      const float iscale = q4scale / max_min;
+      for (int j = 0; j < 16; ++j) {
+        y[i].scales[j] = static_cast<uint8_t>(y[i].scales[j] | (NearestInt(iscale * mins[j]) << 4));
+      }
+      y[i].dmin = F32ToF16(max_min / q4scale);
+    } else {
+      y[i].dmin = F32ToF16(0.f);
+    }
+    for (int j = 0; j < 16; ++j) {
+      const float d = F16ToF32(y[i].d) * static_cast<float>(y[i].scales[j] & 0xF);
+      if (d == 0.0f) continue;  // ggml keeps the search's quants for this sub-block
+      const float dm = F16ToF32(y[i].dmin) * static_cast<float>(y[i].scales[j] >> 4);
+      for (int ii = 0; ii < 16; ++ii) {
+        const int l = NearestInt((x[16 * j + ii] + dm) / d);
+        L[16 * j + ii] = static_cast<uint8_t>(std::max(0, std::min(3, l)));
+      }
+    }
+    for (int j = 0; j < kQKBlock; j += 128) {
+      for (int l = 0; l < 32; ++l) {
+        y[i].qs[j / 4 + l] =
+            static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+      }
+    }
+  }
+}
+
+void QuantizeRowQ3_K(const float* x, BlockQ3_K* y, int64_t k) {
+  for (int64_t i = 0; i < k / kQKBlock; ++i, x += kQKBlock) {
+    if (!AllFinite(x, kQKBlock)) {
+      NonFiniteKBlock(&y[i]);
+      continue;
+    }
+    int8_t L[kQKBlock];
+    float scales[16];
+    float max_scale = 0;
+    float amax = 0;
+    for (int j = 0; j < 16; ++j) {
+      scales[j] = MakeQ3Quants(16, 4, x + 16 * j, L + 16 * j);
+      const float scale = std::fabs(scales[j]);
+      if (scale > amax) {
+        amax = scale;
+        max_scale = scales[j];
+      }
+    }
+    std::memset(y[i].scales, 0, sizeof y[i].scales);
+    if (max_scale != 0.0f) {
+      const float iscale = -32.f / max_scale;
+      for (int j = 0; j < 16; ++j) {
+        // ggml keeps nearest_int's result in an int8_t before clamping it.
+        int l = static_cast<int8_t>(NearestInt(iscale * scales[j]));
+        l = std::max(-32, std::min(31, l)) + 32;
+        if (j < 8) {
+          y[i].scales[j] = static_cast<uint8_t>(l & 0xF);
+        } else {
+          y[i].scales[j - 8] = static_cast<uint8_t>(y[i].scales[j - 8] | ((l & 0xF) << 4));
+        }
+        l >>= 4;
+        y[i].scales[j % 4 + 8] = static_cast<uint8_t>(y[i].scales[j % 4 + 8] | (l << (2 * (j / 4))));
+      }
+      y[i].d = F32ToF16(1 / iscale);
+    } else {
+      y[i].d = F32ToF16(0.f);
+    }
+    for (int j = 0; j < 16; ++j) {
+      int sc = j < 8 ? y[i].scales[j] & 0xF : y[i].scales[j - 8] >> 4;
+      sc = (sc | (((y[i].scales[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
+      const float d = F16ToF32(y[i].d) * static_cast<float>(sc);
+      if (d == 0.0f) continue;  // ggml keeps the search's quants for this sub-block
+      for (int ii = 0; ii < 16; ++ii) {
+        int l = NearestInt(x[16 * j + ii] / d);
+        l = std::max(-4, std::min(3, l));
+        L[16 * j + ii] = static_cast<int8_t>(l + 4);
+      }
+    }
+    // The high bit of element j goes to bit j / 32 of hmask[j % 32].
+    std::memset(y[i].hmask, 0, sizeof y[i].hmask);
+    int m = 0;
+    uint8_t hm = 1;
+    for (int j = 0; j < kQKBlock; ++j) {
+      if (L[j] > 3) {
+        y[i].hmask[m] = static_cast<uint8_t>(y[i].hmask[m] | hm);
+        L[j] = static_cast<int8_t>(L[j] - 4);
+      }
+      if (++m == kQKBlock / 8) {
+        m = 0;
+        hm = static_cast<uint8_t>(hm << 1);
+      }
+    }
+    for (int j = 0; j < kQKBlock; j += 128) {
+      for (int l = 0; l < 32; ++l) {
+        y[i].qs[j / 4 + l] =
+            static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+      }
+    }
+  }
+}
+
 bool QuantizeRowK(DType type, const float* x, void* dst, int64_t k) {
   switch (type) {
+    case DType::kQ2_K: QuantizeRowQ2_K(x, static_cast<BlockQ2_K*>(dst), k); return true;
+    case DType::kQ3_K: QuantizeRowQ3_K(x, static_cast<BlockQ3_K*>(dst), k); return true;
     case DType::kQ4_K: QuantizeRowQ4_K(x, static_cast<BlockQ4_K*>(dst), k); return true;
     case DType::kQ5_K: QuantizeRowQ5_K(x, static_cast<BlockQ5_K*>(dst), k); return true;
     case DType::kQ6_K: QuantizeRowQ6_K(x, static_cast<BlockQ6_K*>(dst), k); return true;

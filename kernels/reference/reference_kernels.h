@@ -30,8 +30,10 @@ void QuantizeRowQ4_1(const float* x, BlockQ4_1* y, int64_t k);
 void QuantizeRowQ5_0(const float* x, BlockQ5_0* y, int64_t k);
 // k must be a multiple of 32. d = (max - min) / 31, m = min, q = int((x - min)/d + 0.5).
 void QuantizeRowQ5_1(const float* x, BlockQ5_1* y, int64_t k);
-// k must be a multiple of 256. As ggml's quantize_row_q{4,5,6}_K_ref (llama-quantize without an
-// importance matrix), byte for byte; a super-block holding NaN or infinity gets a NaN scale.
+// k must be a multiple of 256. As ggml's quantize_row_q{2,3,4,5,6}_K_ref (llama-quantize without
+// an importance matrix), byte for byte; a super-block holding NaN or infinity gets a NaN scale.
+void QuantizeRowQ2_K(const float* x, BlockQ2_K* y, int64_t k);
+void QuantizeRowQ3_K(const float* x, BlockQ3_K* y, int64_t k);
 void QuantizeRowQ4_K(const float* x, BlockQ4_K* y, int64_t k);
 void QuantizeRowQ5_K(const float* x, BlockQ5_K* y, int64_t k);
 void QuantizeRowQ6_K(const float* x, BlockQ6_K* y, int64_t k);
@@ -44,7 +46,7 @@ void QuantizeRowQ8_K(const float* x, int8_t* q, float* d, int64_t k);
 bool QuantizeRowK(DType type, const float* x, void* dst, int64_t k);
 // Writes k floats as `type` (rounded for f16/bf16, quantized as above for block types; k a
 // whole blocks for those). Returns false for a dtype that holds no floats (i32, i8) and for the
-// block types acorn reads but does not write (Q2_K, Q3_K, IQ4_NL, IQ4_XS).
+// block types acorn reads but does not write (IQ4_NL, IQ4_XS).
 bool QuantizeRow(DType type, const float* x, void* dst, int64_t k);
 // Converts k elements of any float-holding dtype to float (k a whole number of the dtype's
 // blocks: 32, or 256 for the K-quants and IQ4_XS), as ggml's dequantize_row_* does, bit for bit.

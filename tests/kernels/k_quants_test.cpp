@@ -2,8 +2,8 @@
 // tests/fixtures/gguf/k_quants.bin, written by scripts/gguf/make_kquant_fixtures.py through
 // ggml's C functions (ggml_quantize_chunk, the type's to_float), holds float rows, ggml's blocks
 // for them and ggml's dequantized floats (PyPI gguf 0.19.0 agrees with every one of them).
-// acorn's dequantizers must give exactly those floats, bit for bit, and its quantizers (Q4_K,
-// Q5_K, Q6_K) exactly those blocks, byte for byte.
+// acorn's dequantizers must give exactly those floats, bit for bit, and its quantizers (Q2_K to
+// Q6_K) exactly those blocks, byte for byte.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -44,7 +44,7 @@ TEST(KQuants, QuantizeEqualsGgmlByteForByte) {
     for (int64_t r = 0; r < f.rows && writes; ++r) {
       writes = ref::QuantizeRow(t.dtype, f.input.data() + r * f.cols, got.data() + r * row_bytes, f.cols);
     }
-    if (!writes) continue;  // read-only types (Q2_K, Q3_K, IQ4_*): QuantizeRow says so
+    if (!writes) continue;  // read-only types (IQ4_*): QuantizeRow says so
     ++checked;
     const size_t block = GetDTypeInfo(t.dtype).block_bytes;
     for (size_t i = 0; i < got.size(); ++i) {
@@ -52,7 +52,7 @@ TEST(KQuants, QuantizeEqualsGgmlByteForByte) {
                                      << i % row_bytes / block << " byte " << i % block;
     }
   }
-  EXPECT_EQ(checked, 3);  // Q4_K, Q5_K, Q6_K
+  EXPECT_EQ(checked, 5);  // Q2_K..Q6_K
 }
 
 // Non-finite input gives a block that reads back as NaN (the converter refuses such weights
@@ -61,7 +61,7 @@ TEST(KQuants, NonFiniteSuperBlockStaysVisible) {
   auto x = test::RandomFloats(512, 9);
   x[300] = std::nanf("");
   x[10] = INFINITY;
-  for (DType t : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+  for (DType t : {DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
     const std::vector<uint8_t> q = test::EncodeRows(x, 1, 512, t);
     std::vector<float> back(512);
     ASSERT_TRUE(ref::DequantizeRow(t, q.data(), back.data(), 512));

@@ -135,7 +135,7 @@ int Run(int argc, char** argv) {
         a.dtype_given = true;
         continue;
       }
-      // Q2_K, Q3_K and IQ4 are read from GGUF files but not written by acorn's quantizers.
+      // The K-quants are written only in llama.cpp's preset mixes above; IQ4 is only read.
       if (!v || !acorn::ParseDType(v, &d) || d == acorn::DType::kBF16 || d == acorn::DType::kI32 ||
           d == acorn::DType::kI8 || acorn::GetDTypeInfo(d).block_elems > acorn::kQBlock || d == acorn::DType::kIQ4_NL) {
         return Usage("--dtype must be one of f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_m, q4_k_s, q4_k, q5_k_m, "
