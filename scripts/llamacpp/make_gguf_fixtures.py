@@ -22,7 +22,8 @@ Matrices whose rows are not 256 wide (attn_output, ffn_down: rows of 64) get lla
 fallback types, so the files mix K-quants with IQ4_NL and the legacy types exactly as llama.cpp
 chooses. Its prompt is gqa_tied_llama3's. `--sets kquants` makes only this set, with
 kq_deep.types.json: the types llama-quantize gives each matrix of kq_deep (8 layers, untied
-output) under Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M and Q6_K, for acorn-convert's --dtype presets.
+output, 2 query heads per KV head) under Q2_K, Q3_K_S/M/L, Q4_K_S/M, Q5_K_S/M and Q6_K, for
+acorn-convert's --dtype presets.
 """
 import argparse
 import json
@@ -43,7 +44,7 @@ KQ_PRESETS = ["Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS", 
 
 # The preset mixes over layers: llama-quantize's type choices (only the types, not the files) for
 # kq_deep, an 8-layer untied variant of kq_wide, for acorn-convert's --dtype presets to match.
-KQ_DEEP_PRESETS = ["Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"]
+KQ_DEEP_PRESETS = ["Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"]
 
 
 def write_kq_wide(root, path, layers=1, tied=True):
@@ -160,7 +161,7 @@ def main():
                 types[preset.lower()] = {t.name: [t.tensor_type.name, int(t.shape[0])]
                                          for t in gguf.GGUFReader(dst).tensors if len(t.shape) > 1}
             with open(os.path.join(a.out, "kq_deep.types.json"), "w") as f:
-                json.dump({"layers": 8, "tied": False, "types": types}, f, indent=1, sort_keys=True)
+                json.dump({"layers": 8, "gqa": 2, "tied": False, "types": types}, f, indent=1, sort_keys=True)
     commit = subprocess.run(["git", "-C", os.path.join(a.bin, "..", ".."), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     with open(os.path.join(a.out, "versions.json"), "w") as f:

@@ -387,6 +387,7 @@ TEST(GgufConvert, KQuantTensorsKeepTheirType) {
 TEST(GgufConvert, QuantPresetsChooseLlamaCppsTypes) {
   const nlohmann::json j = model_test::ReadJson(std::string(ACORN_GGUF_FIXTURES) + "/llamacpp/kq_deep.types.json");
   const int64_t layers = j["layers"];
+  const int64_t gqa = j["gqa"];
   const bool tied = j["tied"];
   std::vector<std::string> hf = {"model.embed_tokens.weight", "lm_head.weight"};
   for (int64_t i = 0; i < layers; ++i) {
@@ -395,7 +396,7 @@ TEST(GgufConvert, QuantPresetsChooseLlamaCppsTypes) {
       hf.push_back("model.layers." + std::to_string(i) + "." + m + ".weight");
     }
   }
-  ASSERT_EQ(j["types"].size(), 5u);
+  ASSERT_EQ(j["types"].size(), 9u);
   for (const auto& preset : j["types"].items()) {
     convert::QuantPreset p;
     ASSERT_TRUE(convert::ParseQuantPreset(preset.key(), &p)) << preset.key();
@@ -405,7 +406,7 @@ TEST(GgufConvert, QuantPresetsChooseLlamaCppsTypes) {
       ASSERT_TRUE(preset.value().contains(g)) << preset.key() << ": " << g;
       const std::string want = preset.value()[g][0];
       const int64_t cols = preset.value()[g][1];
-      std::string got = DTypeName(convert::QuantPresetMatrixType(p, name, cols, layers, tied));
+      std::string got = DTypeName(convert::QuantPresetMatrixType(p, name, cols, layers, gqa, tied));
       std::transform(got.begin(), got.end(), got.begin(), [](unsigned char c) { return std::toupper(c); });
       EXPECT_EQ(got, want) << preset.key() << ": " << g;
       ++checked;
@@ -439,8 +440,13 @@ TEST(GgufConvert, QuantPresetRequantizesAGgufFile) {
   const double rel = RelMaxDiff(q4.logits, q6.logits);
   std::printf("[ measured ] kq_wide q6_k file -> --dtype q4_k_m: logits max rel %.2e against the q6_k file\n", rel);
   EXPECT_LE(rel, 0.1);
+  // Every other preset converts and runs (the loaded-back check inside acorn-convert).
+  for (const char* t : {"q2_k", "q3_k_s", "q3_k_m", "q3_k_l", "q4_k_s", "q5_k_s", "q5_k_m", "q6_k"}) {
+    auto c = Convert(src, out, std::string("--max-tokens 8 --dtype ") + t);
+    EXPECT_EQ(c.exit_code, 0) << t << ": " << c.output;
+  }
   // Types acorn reads but does not write are no --dtype choice.
-  for (const char* t : {"q2_k", "q3_k", "iq4_nl", "iq4_xs", "q3_k_m"}) {
+  for (const char* t : {"iq4_nl", "iq4_xs", "q3_k_xl", "q4_k_l"}) {
     EXPECT_EQ(Convert(src, out, std::string("--dtype ") + t).exit_code, 2) << t;
   }
 }

@@ -166,7 +166,7 @@ class LlamaBuilder {
     if (o_.keep_source_dtypes) weights_.SourceDType(src, &dtype);
     if (o_.preset != QuantPreset::kNone) {
       const bool tied = c_.tie_embeddings && !weights_.Has("lm_head.weight");
-      dtype = QuantPresetMatrixType(o_.preset, src, shape.back(), c_.layers, tied);
+      dtype = QuantPresetMatrixType(o_.preset, src, shape.back(), c_.layers, c_.heads / c_.kv_heads, tied);
     }
     dtype = FallbackForRows(dtype, shape.back());
     ACORN_ASSIGN_OR_RETURN(BundleWriter::Fill fill, weights_.Fill(src, shape, dtype));

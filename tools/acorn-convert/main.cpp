@@ -47,10 +47,11 @@ const char* kHelp =
     "  -o, --output FILE      the bundle to write (required)\n"
     "  --dtype TYPE           weight type for matrices: f32, f16 (default), q8_0, q4_0, q4_1, q5_0,\n"
     "                         q5_1 (block types quantized as llama.cpp's reference quantizers), or a\n"
-    "                         llama.cpp preset mix: q4_k_m, q4_k_s, q4_k (= q4_k_m), q5_k_m, q5_k_s,\n"
-    "                         q5_k (= q5_k_m), q6_k (Q4_K/Q5_K/Q6_K with Q6_K output, more bits for\n"
-    "                         some attn_v/ffn_down layers, as llama-quantize chooses them); norms and\n"
-    "                         biases stay f32 (GGUF: default is each tensor's own type)\n"
+    "                         llama.cpp preset mix: q2_k, q3_k_s, q3_k_m, q3_k (= q3_k_m), q3_k_l,\n"
+    "                         q4_k_s, q4_k_m, q4_k (= q4_k_m), q5_k_s, q5_k_m, q5_k (= q5_k_m), q6_k\n"
+    "                         (Q6_K output, more bits for attn_v, attn_output, ffn_down where\n"
+    "                         llama-quantize gives them); norms and biases stay f32 (GGUF: default is\n"
+    "                         each tensor's own type)\n"
     "  --compress             store the weights zstd-compressed (smaller file, no zero-copy load)\n"
     "  --max-tokens N         tokens per step the arena is planned for (default 128); longer\n"
     "                         prompts are processed in chunks of N\n"
@@ -138,8 +139,8 @@ int Run(int argc, char** argv) {
       // The K-quants are written only in llama.cpp's preset mixes above; IQ4 is only read.
       if (!v || !acorn::ParseDType(v, &d) || d == acorn::DType::kBF16 || d == acorn::DType::kI32 ||
           d == acorn::DType::kI8 || acorn::GetDTypeInfo(d).block_elems > acorn::kQBlock || d == acorn::DType::kIQ4_NL) {
-        return Usage("--dtype must be one of f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_k_m, q4_k_s, q4_k, q5_k_m, "
-                     "q5_k_s, q5_k, q6_k");
+        return Usage("--dtype must be one of f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k_s, q3_k_m, q3_k, "
+                     "q3_k_l, q4_k_s, q4_k_m, q4_k, q5_k_s, q5_k_m, q5_k, q6_k");
       }
       a.options.dtype = d;
       a.dtype_given = true;

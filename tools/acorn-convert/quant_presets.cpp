@@ -32,7 +32,10 @@ bool ParseQuantPreset(const std::string& name, QuantPreset* preset) {
     const char* name;
     QuantPreset preset;
   };
-  static const Entry kPresets[] = {{"q4_k_s", QuantPreset::kQ4_K_S}, {"q4_k_m", QuantPreset::kQ4_K_M},
+  static const Entry kPresets[] = {{"q2_k", QuantPreset::kQ2_K},     {"q3_k_s", QuantPreset::kQ3_K_S},
+                                   {"q3_k_m", QuantPreset::kQ3_K_M}, {"q3_k", QuantPreset::kQ3_K_M},
+                                   {"q3_k_l", QuantPreset::kQ3_K_L}, {"q4_k_s", QuantPreset::kQ4_K_S},
+                                   {"q4_k_m", QuantPreset::kQ4_K_M},
                                    {"q4_k", QuantPreset::kQ4_K_M},   {"q5_k_s", QuantPreset::kQ5_K_S},
                                    {"q5_k_m", QuantPreset::kQ5_K_M}, {"q5_k", QuantPreset::kQ5_K_M},
                                    {"q6_k", QuantPreset::kQ6_K}};
@@ -45,10 +48,17 @@ bool ParseQuantPreset(const std::string& name, QuantPreset* preset) {
   return false;
 }
 
-const char* QuantPresetNames() { return "q4_k_m, q4_k_s, q4_k (= q4_k_m), q5_k_m, q5_k_s, q5_k (= q5_k_m), q6_k"; }
+const char* QuantPresetNames() {
+  return "q2_k, q3_k_s, q3_k_m, q3_k (= q3_k_m), q3_k_l, q4_k_s, q4_k_m, q4_k (= q4_k_m), q5_k_s, q5_k_m, "
+         "q5_k (= q5_k_m), q6_k";
+}
 
 DType QuantPresetBaseType(QuantPreset preset) {
   switch (preset) {
+    case QuantPreset::kQ2_K: return DType::kQ2_K;
+    case QuantPreset::kQ3_K_S:
+    case QuantPreset::kQ3_K_M:
+    case QuantPreset::kQ3_K_L: return DType::kQ3_K;
     case QuantPreset::kQ4_K_S:
     case QuantPreset::kQ4_K_M: return DType::kQ4_K;
     case QuantPreset::kQ5_K_S:
@@ -75,26 +85,47 @@ DType FallbackForRows(DType type, int64_t cols) {
   return cols % GetDTypeInfo(fallback).block_elems == 0 ? fallback : DType::kF16;
 }
 
-DType QuantPresetMatrixType(QuantPreset preset, const std::string& hf_name, int64_t cols, int64_t layers, bool tied) {
+DType QuantPresetMatrixType(QuantPreset preset, const std::string& hf_name, int64_t cols, int64_t layers, int64_t gqa,
+                            bool tied) {
+  using P = QuantPreset;
   const DType base = QuantPresetBaseType(preset);
   DType type = base;
   const int64_t layer = LayerOf(hf_name);
+  const bool m_mix = preset == P::kQ4_K_M || preset == P::kQ5_K_M;
   if (hf_name == "lm_head.weight" || (tied && hf_name == "model.embed_tokens.weight")) {
     // The output matrix: Q6_K, or Q8_0 when its rows are not whole blocks of the base type.
     type = cols % GetDTypeInfo(base).block_elems != 0 ? DType::kQ8_0 : DType::kQ6_K;
   } else if (EndsWith(hf_name, "self_attn.v_proj.weight")) {
     // attn_v tensors are counted in file order, which is layer order.
-    if ((preset == QuantPreset::kQ4_K_M || preset == QuantPreset::kQ5_K_M) && UseMoreBits(layer, layers)) {
+    if (preset == P::kQ2_K) {
+      type = gqa >= 4 ? DType::kQ4_K : DType::kQ3_K;
+    } else if (preset == P::kQ3_K_M) {
+      type = layer < 2 ? DType::kQ5_K : DType::kQ4_K;
+    } else if (preset == P::kQ3_K_L) {
+      type = DType::kQ5_K;
+    } else if (m_mix && UseMoreBits(layer, layers)) {
       type = DType::kQ6_K;
-    } else if (preset == QuantPreset::kQ4_K_S && layer < 4) {
+    } else if (preset == P::kQ4_K_S && layer < 4) {
       type = DType::kQ5_K;
     }
+    // llama.cpp's 70B rule (80 layers with grouped KV heads): attn_v is 8x smaller than attn_q there.
+    if (layers == 80 && gqa > 1 && (type == DType::kQ3_K || type == DType::kQ4_K)) type = DType::kQ5_K;
   } else if (EndsWith(hf_name, "mlp.down_proj.weight")) {
-    if ((preset == QuantPreset::kQ4_K_M || preset == QuantPreset::kQ5_K_M) && UseMoreBits(layer, layers)) {
+    if (preset == P::kQ2_K) {
+      type = DType::kQ3_K;
+    } else if (preset == P::kQ3_K_M) {
+      type = layer < layers / 16 ? DType::kQ5_K : DType::kQ4_K;
+    } else if (preset == P::kQ3_K_L) {
+      type = DType::kQ5_K;
+    } else if (m_mix && UseMoreBits(layer, layers)) {
       type = DType::kQ6_K;
-    } else if (preset == QuantPreset::kQ4_K_S && layer < layers / 8) {
+    } else if (preset == P::kQ4_K_S && layer < layers / 8) {
       type = DType::kQ5_K;
     }
+  } else if (EndsWith(hf_name, "self_attn.o_proj.weight")) {
+    if (preset == P::kQ2_K) type = DType::kQ3_K;
+    if (preset == P::kQ3_K_M) type = DType::kQ4_K;
+    if (preset == P::kQ3_K_L) type = DType::kQ5_K;
   }
   return FallbackForRows(type, cols);
 }
