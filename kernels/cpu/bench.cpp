@@ -1,7 +1,8 @@
 // acorn_kernel_bench: MatMul throughput on this machine. Decode (T=1) is memory-bound, so it is
 // reported as GB/s of weights streamed; prefill (T=64) as GFLOP/s (2*T*K*N flops).
 //   acorn_kernel_bench [K N [dtype [isa]]]
-// defaults: K=2048 N=8192, all of q4_0 q8_0 f16 f32 ("all"), the best ISA (scalar, avx2, avx512).
+// defaults: K=2048 N=8192, all of q4_0 q8_0 q4_k q5_k q6_k f16 f32 ("all"), the best ISA (scalar, avx2,
+// avx512).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,37 +14,23 @@
 #include "acorn/half.h"
 #include "cpu_kernels.h"
 #include "reference_kernels.h"
+#include "row_bytes.h"
 
 namespace {
 
 using acorn::DType;
 using Clock = std::chrono::steady_clock;
 
-const char* Name(DType t) {
-  switch (t) {
-    case DType::kQ4_0: return "q4_0";
-    case DType::kQ8_0: return "q8_0";
-    case DType::kF16: return "f16";
-    default: return "f32";
-  }
-}
+const char* Name(DType t) { return acorn::DTypeName(t); }
 
 std::vector<uint8_t> MakeWeights(DType wtype, int64_t K, int64_t N, std::mt19937& rng) {
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> row(static_cast<size_t>(K));
-  const size_t row_bytes = wtype == DType::kQ8_0 ? K / 32 * sizeof(acorn::BlockQ8_0)
-                           : wtype == DType::kQ4_0 ? K / 32 * sizeof(acorn::BlockQ4_0)
-                           : wtype == DType::kF16  ? K * 2
-                                                   : K * 4;
+  const size_t row_bytes = acorn::kernels::StoredRowBytes(wtype, K);
   std::vector<uint8_t> w(row_bytes * N);
   for (int64_t n = 0; n < N; ++n) {
     for (float& v : row) v = dist(rng);
-    uint8_t* dst = w.data() + n * row_bytes;
-    if (wtype == DType::kQ8_0) acorn::ref::QuantizeRowQ8_0(row.data(), reinterpret_cast<acorn::BlockQ8_0*>(dst), K);
-    if (wtype == DType::kQ4_0) acorn::ref::QuantizeRowQ4_0(row.data(), reinterpret_cast<acorn::BlockQ4_0*>(dst), K);
-    if (wtype == DType::kF16)
-      for (int64_t k = 0; k < K; ++k) reinterpret_cast<uint16_t*>(dst)[k] = acorn::F32ToF16(row[k]);
-    if (wtype == DType::kF32) std::copy(row.begin(), row.end(), reinterpret_cast<float*>(dst));
+    acorn::ref::QuantizeRow(wtype, row.data(), w.data() + n * row_bytes, K);
   }
   return w;
 }
@@ -90,7 +77,7 @@ int main(int argc, char** argv) {
   std::mt19937 rng(1);
   std::printf("isa %s, K=%lld N=%lld\n", acorn::cpu::IsaName(acorn::cpu::ActiveIsa()), static_cast<long long>(K),
               static_cast<long long>(N));
-  const DType types[] = {DType::kQ4_0, DType::kQ8_0, DType::kF16, DType::kF32};
+  const DType types[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kF16, DType::kF32};
   constexpr size_t kColdBytes = size_t{1} << 29;  // 512 MiB of weights: beyond any cache
   for (DType wtype : types) {
     if (argc > 3 && std::strcmp(argv[3], "all") != 0 && std::strcmp(argv[3], Name(wtype)) != 0) continue;

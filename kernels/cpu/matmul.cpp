@@ -6,6 +6,7 @@
 #include "acorn/half.h"
 #include "cpu_kernels.h"
 #include "matmul_internal.h"
+#include "reference_kernels.h"
 #include "row_bytes.h"
 
 namespace acorn {
@@ -33,7 +34,15 @@ const KernelSet& ActiveKernels() {
   }
 }
 
-bool IsQuantized(DType wtype) { return wtype == DType::kQ8_0 || wtype == DType::kQ4_0; }
+// Every block type has an integer kernel taking quantized activations (Q8_0, Q8_1 or Q8_K, as
+// llama.cpp's): Q8_0 and Q4_0 their own, the K-quants a SIMD one where the set has it, the others
+// the portable RowsGroupsScalar.
+bool IsQuantized(DType wtype) { return GetDTypeInfo(wtype).quantized; }
+
+// The set's function for a type appended to KernelSet, or the scalar set's where it has none.
+internal::RowsFn OrScalar(internal::RowsFn KernelSet::*field, const KernelSet& ks) {
+  return ks.*field ? ks.*field : internal::ScalarKernels().*field;
+}
 }  // namespace
 
 void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t k) {
@@ -53,9 +62,9 @@ bool MatMulSupports(DType wtype) {
 size_t MatMulScratchBytes(int64_t T, int64_t K, DType wtype) {
   if (!IsQuantized(wtype)) return 0;
   const size_t blocks = static_cast<size_t>(T) * static_cast<size_t>(K / kQBlock);
-  // Slack for aligning an arbitrary pointer, then quants, scales and sums.
+  // Slack for aligning an arbitrary pointer, then quants, scales, sums and scaled block sums.
   const size_t groups = static_cast<size_t>(T) * static_cast<size_t>(K / 4);
-  return kAlign + AlignUp(static_cast<size_t>(T) * static_cast<size_t>(K)) + AlignUp(blocks * sizeof(float)) +
+  return kAlign + AlignUp(static_cast<size_t>(T) * static_cast<size_t>(K)) + 2 * AlignUp(blocks * sizeof(float)) +
          AlignUp(groups * sizeof(int32_t));
 }
 
@@ -70,6 +79,7 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
   a.x = x;
   a.w = static_cast<const uint8_t*>(w);
   a.w_row_bytes = kernels::StoredRowBytes(wtype, K);
+  a.wtype = wtype;
   a.bias = bias;
   a.y = y;
 
@@ -79,7 +89,12 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     case DType::kF16: rows = ks.f16; break;
     case DType::kQ8_0: rows = ks.q8_0; break;
     case DType::kQ4_0: rows = ks.q4_0; break;
-    default: return;  // the binder only binds supported dtypes (MatMulSupports)
+    case DType::kQ4_K: rows = OrScalar(&KernelSet::q4_k, ks); break;
+    case DType::kQ5_K: rows = OrScalar(&KernelSet::q5_k, ks); break;
+    case DType::kQ6_K: rows = OrScalar(&KernelSet::q6_k, ks); break;
+    default:
+      if (!IsQuantized(wtype)) return;  // the binder only binds supported dtypes (MatMulSupports)
+      rows = internal::RowsGroupsScalar;
   }
 
   if (IsQuantized(wtype)) {
@@ -90,15 +105,32 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     float* xd = reinterpret_cast<float*>(p);
     p += AlignUp(static_cast<size_t>(T * nb) * sizeof(float));
     int32_t* xnsum4 = reinterpret_cast<int32_t*>(p);
+    p += AlignUp(static_cast<size_t>(T * (K / 4)) * sizeof(int32_t));
+    float* xds = reinterpret_cast<float*>(p);
+    // As llama.cpp: Q8_K activations for the K-quants and IQ4_XS, Q8_1 (Q8_0 and s) for Q4_1 and
+    // Q5_1, Q8_0 for the others. The SIMD K-quant kernels take the minimums through the scaled
+    // block sums.
+    const bool k_quant = ref::TakesQ8KActivations(wtype);
+    const bool q8_1 = ref::TakesQ8_1Activations(wtype);
+    const auto quantize_row = k_quant ? internal::QuantizeRowQ8KScalar : ks.quantize_row;
     auto quantize = [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
-        ks.quantize_row(x + t * K, K, xq + t * K, xd + t * nb, xnsum4 + t * (K / 4));
+        quantize_row(x + t * K, K, xq + t * K, xd + t * nb, xnsum4 + t * (K / 4));
+        for (int64_t b = 0; k_quant && b < nb; ++b) {
+          int32_t sum = 0;
+          for (int g = 0; g < kQBlock / 4; ++g) sum -= xnsum4[t * (K / 4) + b * (kQBlock / 4) + g];
+          xds[t * nb + b] = xd[t * nb + b] * static_cast<float>(sum);
+        }
+        for (int64_t b = 0; q8_1 && b < nb; ++b) {
+          xds[t * nb + b] = ref::Q8_1BlockSum(x + t * K + b * kQBlock, xq + t * K + b * kQBlock);
+        }
       }
     };
     ParallelFor(pool, T, quantize);
     a.xq = xq;
     a.xd = xd;
     a.xnsum4 = xnsum4;
+    a.xds = xds;
   }
 
   // Cut thread ranges on whole row tiles so that no thread gets a ragged tile in the middle.

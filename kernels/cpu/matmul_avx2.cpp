@@ -3,7 +3,7 @@
 
 #if defined(ACORN_X86_KERNELS)
 #include "acorn/half.h"
-#include "x86_matmul_tiles.h"
+#include "x86_kquant_tiles.h"
 
 namespace acorn {
 namespace cpu {
@@ -59,7 +59,9 @@ const KernelSet& Avx2Kernels() {
   static const KernelSet set = {
       RowsF<Avx2FOps, float, kRows, kToks>, RowsF<Avx2FOps, uint16_t, kRows, kToks>,
       RowsQ8<Avx2Ops, kRows, kToks>,        RowsQ4<Avx2Ops, kRows, kToks>,
-      QuantizeRowX86<Avx2Ops>,              kDecodeRows};
+      QuantizeRowX86<Avx2Ops>,              kDecodeRows,
+      RowsK<Avx2Ops, kRows, kToks, DType::kQ4_K>, RowsK<Avx2Ops, kRows, kToks, DType::kQ5_K>,
+      RowsK<Avx2Ops, kRows, kToks, DType::kQ6_K>};
   return set;
 }
 

@@ -11,7 +11,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include "acorn/half.h"
-#include "x86_matmul_tiles.h"
+#include "x86_kquant_tiles.h"
 
 namespace acorn {
 namespace cpu {
@@ -71,7 +71,9 @@ const KernelSet& Avx512Kernels() {
   static const KernelSet set = {
       RowsF<Avx512FOps, float, kRows, kToks>, RowsF<Avx512FOps, uint16_t, kRows, kToks>,
       RowsQ8<Avx512Ops, kRows, kToks>,        RowsQ4<Avx512Ops, kRows, kToks>,
-      QuantizeRowX86<Avx512Ops>,              kDecodeRows};
+      QuantizeRowX86<Avx512Ops>,              kDecodeRows,
+      RowsK<Avx512Ops, kRows, kToks, DType::kQ4_K>, RowsK<Avx512Ops, kRows, kToks, DType::kQ5_K>,
+      RowsK<Avx512Ops, kRows, kToks, DType::kQ6_K>};
   return set;
 }
 

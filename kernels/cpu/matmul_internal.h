@@ -23,8 +23,13 @@ struct MatMulArgs {
   // of vpdpbusd / pmaddubsw+pmaddwd, so that every lane holds exactly sum(w*x) over its 4
   // elements and float rounding stays relative to the true products.
   const int32_t* xnsum4;
+  // [T, K/32] each block's scale times the sum of its quants: the K-quants' minimum term
+  // (min * sum(x) per 32-group) without summing the quants again per weight row; for Q4_1/Q5_1
+  // weights llama.cpp's Q8_1 s (ref::Q8_1BlockSum) instead.
+  const float* xds;
   const uint8_t* w;     // weights, row n at w + n*w_row_bytes
   size_t w_row_bytes;
+  DType wtype;        // the weights' type (RowsGroupsScalar reads it)
   const float* bias;  // [N] or null
   float* y;           // [T, N]
 };
@@ -42,6 +47,12 @@ struct KernelSet {
   // Thread ranges are cut on multiples of it: the largest row tile of the set, so that no
   // thread is left a ragged tile in the middle of the matrix.
   int row_tile;
+  // Types added later are appended here. A set may leave any of them null (a set initialized
+  // with the fields above only does): the driver then runs the scalar set's function for that
+  // type, which computes the same ref::MatMulQ8Activations on any row range.
+  RowsFn q4_k;
+  RowsFn q5_k;
+  RowsFn q6_k;
 };
 
 const KernelSet& ScalarKernels();
@@ -57,6 +68,15 @@ const KernelSet& NeonI8mmKernels();
 
 // The scalar row quantizer; SIMD sets may reuse it.
 void QuantizeRowScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4);
+// The portable integer kernel for every weight type ref::QuantGroupOf unpacks (a.wtype): the
+// K-quants on CPUs without a SIMD set for them, and Q2_K, Q3_K, IQ4_NL, IQ4_XS, Q4_1, Q5_0, Q5_1 on all.
+void RowsGroupsScalar(const MatMulArgs& a, int64_t n0, int64_t n1);
+void RowsGroups(DType wtype, const MatMulArgs& a, int64_t n0, int64_t n1);
+
+// Activations for the K-quant kernels: ref::QuantizeRowQ8_K (llama.cpp's Q8_K), written in the
+// layout above, with each 32-block's d the scale of its 256-value super-block. Scalar on every
+// ISA: it is O(T * K), the product O(T * K * N).
+void QuantizeRowQ8KScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4);
 
 }  // namespace internal
 }  // namespace cpu

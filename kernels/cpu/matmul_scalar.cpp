@@ -24,6 +24,15 @@ void QuantizeRowScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* 
   }
 }
 
+void QuantizeRowQ8KScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4) {
+  for (int64_t sb = 0; sb < K / kQKBlock; ++sb) {
+    float dk;
+    ref::QuantizeRowQ8_K(x + sb * kQKBlock, q + sb * kQKBlock, &dk, kQKBlock);
+    for (int b = 0; b < kQKBlock / kQBlock; ++b) d[sb * (kQKBlock / kQBlock) + b] = dk;
+  }
+  for (int64_t g = 0; g < K / 4; ++g) nsum4[g] = -(q[4 * g] + q[4 * g + 1] + q[4 * g + 2] + q[4 * g + 3]);
+}
+
 namespace {
 
 float Finish(float acc, const MatMulArgs& a, int64_t n) { return acc + (a.bias ? a.bias[n] : 0.0f); }
@@ -92,10 +101,49 @@ void RowsQ4_0(const MatMulArgs& a, int64_t n0, int64_t n1) {
   }
 }
 
+void RowsQ4_K(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsGroups(DType::kQ4_K, a, n0, n1); }
+void RowsQ5_K(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsGroups(DType::kQ5_K, a, n0, n1); }
+void RowsQ6_K(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsGroups(DType::kQ6_K, a, n0, n1); }
+
 }  // namespace
 
+// Every type with ref::QuantGroupOf: each 32-group of a weight row is unpacked once and used for
+// every token; y accumulates in place, so that no per-token buffer is needed.
+void RowsGroups(DType wtype, const MatMulArgs& a, int64_t n0, int64_t n1) {
+  const int64_t nb = a.K / kQBlock;
+  const bool q8_1 = ref::TakesQ8_1Activations(wtype);
+  for (int64_t n = n0; n < n1; ++n) {
+    const uint8_t* w = a.w + n * a.w_row_bytes;
+    for (int64_t t = 0; t < a.T; ++t) a.y[t * a.N + n] = 0.0f;
+    for (int64_t b = 0; b < nb; ++b) {
+      ref::QuantGroup g;
+      ref::QuantGroupOf(wtype, w, b, &g);
+      for (int64_t t = 0; t < a.T; ++t) {
+        const int8_t* xb = a.xq + t * a.K + b * kQBlock;
+        int32_t isum[2] = {0, 0}, xsum[2] = {0, 0};
+        for (int j = 0; j < kQBlock; ++j) {
+          isum[j / 16] += (g.u[j] - g.offset) * xb[j];
+          xsum[j / 16] += xb[j];
+        }
+        const float dx = a.xd[t * nb + b];
+        float v = 0.0f;
+        for (int h = 0; h < 2; ++h) {
+          v += static_cast<float>(isum[h]) * (g.scale[h] * dx);
+          if (!q8_1) v -= static_cast<float>(xsum[h]) * (g.min[h] * dx);
+        }
+        if (q8_1) v -= g.min[0] * a.xds[t * nb + b];  // Q4_1/Q5_1: the minimum meets s
+        a.y[t * a.N + n] += v;
+      }
+    }
+    for (int64_t t = 0; t < a.T; ++t) a.y[t * a.N + n] = Finish(a.y[t * a.N + n], a, n);
+  }
+}
+
+void RowsGroupsScalar(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsGroups(a.wtype, a, n0, n1); }
+
 const KernelSet& ScalarKernels() {
-  static const KernelSet set = {RowsF32, RowsF16, RowsQ8_0, RowsQ4_0, QuantizeRowScalar, 1};
+  static const KernelSet set = {RowsF32, RowsF16, RowsQ8_0, RowsQ4_0, QuantizeRowScalar, 1,
+                                RowsQ4_K, RowsQ5_K, RowsQ6_K};
   return set;
 }
 

@@ -210,6 +210,14 @@ bool QuantizeRow(DType type, const float* x, void* dst, int64_t k) {
     case DType::kQ4_1: QuantizeRowQ4_1(x, static_cast<BlockQ4_1*>(dst), k); return true;
     case DType::kQ5_0: QuantizeRowQ5_0(x, static_cast<BlockQ5_0*>(dst), k); return true;
     case DType::kQ5_1: QuantizeRowQ5_1(x, static_cast<BlockQ5_1*>(dst), k); return true;
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS:
+      return QuantizeRowK(type, x, dst, k);
     case DType::kI32:
     case DType::kI8:
       return false;
@@ -290,6 +298,14 @@ bool DequantizeRow(DType type, const void* src, float* dst, int64_t k) {
       }
       return true;
     }
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS:
+      return DequantizeRowK(type, src, dst, k);
     case DType::kI32:
     case DType::kI8:
       return false;

@@ -24,6 +24,13 @@ inline size_t StoredRowBytes(DType dtype, int64_t K) {
     case DType::kQ4_1: return k / kQBlock * sizeof(BlockQ4_1);
     case DType::kQ5_0: return k / kQBlock * sizeof(BlockQ5_0);
     case DType::kQ5_1: return k / kQBlock * sizeof(BlockQ5_1);
+    case DType::kQ2_K: return k / kQKBlock * sizeof(BlockQ2_K);
+    case DType::kQ3_K: return k / kQKBlock * sizeof(BlockQ3_K);
+    case DType::kQ4_K: return k / kQKBlock * sizeof(BlockQ4_K);
+    case DType::kQ5_K: return k / kQKBlock * sizeof(BlockQ5_K);
+    case DType::kQ6_K: return k / kQKBlock * sizeof(BlockQ6_K);
+    case DType::kIQ4_NL: return k / kQBlock * sizeof(BlockIQ4_NL);
+    case DType::kIQ4_XS: return k / kQKBlock * sizeof(BlockIQ4_XS);
   }
   return 0;
 }

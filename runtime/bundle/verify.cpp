@@ -24,6 +24,10 @@ static_assert(static_cast<int>(fb::DType::Q4_0) == static_cast<int>(DType::kQ4_0
 static_assert(static_cast<int>(fb::DType::Q4_1) == static_cast<int>(DType::kQ4_1), "dtype numbering");
 static_assert(static_cast<int>(fb::DType::Q5_0) == static_cast<int>(DType::kQ5_0), "dtype numbering");
 static_assert(static_cast<int>(fb::DType::Q5_1) == static_cast<int>(DType::kQ5_1), "dtype numbering");
+static_assert(static_cast<int>(fb::DType::Q2_K) == static_cast<int>(DType::kQ2_K), "dtype numbering");
+static_assert(static_cast<int>(fb::DType::Q6_K) == static_cast<int>(DType::kQ6_K), "dtype numbering");
+static_assert(static_cast<int>(fb::DType::IQ4_NL) == static_cast<int>(DType::kIQ4_NL), "dtype numbering");
+static_assert(static_cast<int>(fb::DType::IQ4_XS) == static_cast<int>(DType::kIQ4_XS), "dtype numbering");
 static_assert(static_cast<int>(fb::Storage::Output) == static_cast<int>(Storage::kOutput), "storage numbering");
 
 // Bounds for what a bundle may declare (core/limits.h) keep size arithmetic far from overflow and

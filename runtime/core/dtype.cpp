@@ -17,6 +17,13 @@ constexpr DTypeInfo kTable[kDTypeCount] = {
     {DType::kQ4_1, "q4_1", kQBlock, sizeof(BlockQ4_1), true},
     {DType::kQ5_0, "q5_0", kQBlock, sizeof(BlockQ5_0), true},
     {DType::kQ5_1, "q5_1", kQBlock, sizeof(BlockQ5_1), true},
+    {DType::kQ2_K, "q2_k", kQKBlock, sizeof(BlockQ2_K), true},
+    {DType::kQ3_K, "q3_k", kQKBlock, sizeof(BlockQ3_K), true},
+    {DType::kQ4_K, "q4_k", kQKBlock, sizeof(BlockQ4_K), true},
+    {DType::kQ5_K, "q5_k", kQKBlock, sizeof(BlockQ5_K), true},
+    {DType::kQ6_K, "q6_k", kQKBlock, sizeof(BlockQ6_K), true},
+    {DType::kIQ4_NL, "iq4_nl", kQBlock, sizeof(BlockIQ4_NL), true},
+    {DType::kIQ4_XS, "iq4_xs", kQKBlock, sizeof(BlockIQ4_XS), true},
 };
 }  // namespace
 

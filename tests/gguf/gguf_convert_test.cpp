@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "gguf_weights.h"
 #include "model_test_util.h"
 #include "npy.h"
+#include "quant_presets.h"
 #include "reference_kernels.h"
 #include "tokenizer/tokenizer_bundle.h"
 
@@ -158,7 +160,7 @@ TEST(GgufConvert, MixedFileKeepsEachTensorsTypeByteForByte) {
 // The mixed file against the same model dequantized to f32 (acorn-convert --dtype f32 of the same
 // file: every value exactly what the blocks hold). The reference kernels dequantize and accumulate
 // in double either way, so their logits agree to float rounding. The default cpu backend (which
-// runs q8_0/q4_0 matrices with int8 activations and the legacy types on the reference kernels)
+// runs every block type with int8 activations)
 // stays within the bounds used for quantized bundles elsewhere.
 TEST(GgufConvert, MixedFileRunsLikeItsDequantizedSelf) {
   const Reference ref = LoadReference("mha_untied");
@@ -269,7 +271,9 @@ TEST(GgufConvert, CheckpointQuantizesToTheLegacyTypes) {
     std::printf("[ measured ] mha_untied --dtype %s: weight rel RMS error %.4f (q4_0 %.4f); cpu vs reference min "
                 "cosine %.6f; vs transformers min cosine %.6f\n", dtype, err, err_q4, cos,
                 MinRowCosine(cpu.logits, ref.logits, ref.vocab));
-    EXPECT_GE(cos, 0.999) << dtype;
+    // The integer kernels round activations to Q8_0 (Q8_1 for q4_1/q5_1), as llama.cpp: the bound of
+    // q8_0 and q4_0 against their dequantized weights (docs/ACCURACY.md).
+    EXPECT_GE(cos, 0.99) << dtype;
   }
 }
 
@@ -343,11 +347,11 @@ TEST(GgufConvert, ByteLevelBpeTokenizer) {
 }
 
 TEST(GgufConvert, UnsupportedTensorTypeIsRefusedWithAWayOut) {
-  const std::string path = ::testing::TempDir() + "/gguf_q4_k.gguf";
-  for (const auto& c : {std::make_pair(12u, "Q4_K"), std::make_pair(14u, "Q6_K")}) {
+  const std::string path = ::testing::TempDir() + "/gguf_iq2.gguf";
+  for (const auto& c : {std::make_pair(16u, "IQ2_XXS"), std::make_pair(21u, "IQ3_S"), std::make_pair(34u, "TQ1_0")}) {
     gguf_test::WriteBytes(path, gguf_test::TinyLlamaGguf(c.first));
     for (const char* extra : {"", "--dtype q8_0"}) {  // --dtype cannot requantize what acorn cannot decode
-      auto r = Convert(path, ::testing::TempDir() + "/gguf_q4_k.acorn", extra);
+      auto r = Convert(path, ::testing::TempDir() + "/gguf_iq2.acorn", extra);
       EXPECT_EQ(r.exit_code, 1) << r.output;
       EXPECT_NE(r.output.find(std::string("blk.0.ffn_down.weight has type ") + c.second), std::string::npos) << r.output;
       EXPECT_NE(r.output.find("llama-quantize --allow-requantize"), std::string::npos) << r.output;
@@ -358,6 +362,105 @@ TEST(GgufConvert, UnsupportedTensorTypeIsRefusedWithAWayOut) {
   gguf_test::WriteBytes(path, gguf_test::TinyLlamaGguf(0));
   auto r = Convert(path, ::testing::TempDir() + "/gguf_tiny.acorn");
   EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// Every K-quant and IQ4 type imports, kept as it is (the tiny file's zero blocks).
+TEST(GgufConvert, KQuantTensorsKeepTheirType) {
+  const std::string path = ::testing::TempDir() + "/gguf_kq.gguf";
+  const std::pair<uint32_t, DType> types[] = {{10, DType::kQ2_K}, {11, DType::kQ3_K}, {12, DType::kQ4_K},
+                                              {13, DType::kQ5_K}, {14, DType::kQ6_K}, {20, DType::kIQ4_NL},
+                                              {23, DType::kIQ4_XS}};
+  for (const auto& t : types) {
+    gguf_test::WriteBytes(path, gguf_test::TinyLlamaGguf(t.first));
+    const std::string out = ::testing::TempDir() + "/gguf_kq.acorn";
+    auto r = Convert(path, out);
+    ASSERT_EQ(r.exit_code, 0) << DTypeName(t.second) << ": " << r.output;
+    auto b = Bundle::Open(out.c_str());
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_EQ((*b)->tensors()[(*b)->FindTensor("blk.0.ffn_down.weight")].dtype, t.second) << DTypeName(t.second);
+  }
+}
+
+// --dtype q4_k_m and the other presets give each matrix the type llama-quantize gives it:
+// kq_deep.types.json holds llama.cpp's choices for an 8-layer, 256-wide, untied model
+// (scripts/llamacpp/make_gguf_fixtures.py), rows of 64 included (its fallback types).
+TEST(GgufConvert, QuantPresetsChooseLlamaCppsTypes) {
+  const nlohmann::json j = model_test::ReadJson(std::string(ACORN_GGUF_FIXTURES) + "/llamacpp/kq_deep.types.json");
+  const int64_t layers = j["layers"];
+  const int64_t gqa = j["gqa"];
+  const bool tied = j["tied"];
+  std::vector<std::string> hf = {"model.embed_tokens.weight", "lm_head.weight"};
+  for (int64_t i = 0; i < layers; ++i) {
+    for (const char* m : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+                          "mlp.up_proj", "mlp.down_proj"}) {
+      hf.push_back("model.layers." + std::to_string(i) + "." + m + ".weight");
+    }
+  }
+  ASSERT_EQ(j["types"].size(), 9u);
+  for (const auto& preset : j["types"].items()) {
+    convert::QuantPreset p;
+    ASSERT_TRUE(convert::ParseQuantPreset(preset.key(), &p)) << preset.key();
+    size_t checked = 0;
+    for (const std::string& name : hf) {
+      const std::string g = convert::GgufTensorName(name);
+      ASSERT_TRUE(preset.value().contains(g)) << preset.key() << ": " << g;
+      const std::string want = preset.value()[g][0];
+      const int64_t cols = preset.value()[g][1];
+      std::string got = DTypeName(convert::QuantPresetMatrixType(p, name, cols, layers, gqa, tied));
+      std::transform(got.begin(), got.end(), got.begin(), [](unsigned char c) { return std::toupper(c); });
+      EXPECT_EQ(got, want) << preset.key() << ": " << g;
+      ++checked;
+    }
+    EXPECT_EQ(checked, preset.value().size()) << preset.key();
+  }
+}
+
+// A preset end to end on a 256-wide GGUF (llama.cpp's Q6_K file of kq_wide, requantized): the
+// bundle holds the preset's types and runs close to the file it came from.
+TEST(GgufConvert, QuantPresetRequantizesAGgufFile) {
+  const std::string src = std::string(ACORN_GGUF_FIXTURES) + "/llamacpp/kq_wide.q6_k.gguf";
+  const std::string out = ::testing::TempDir() + "/kq_wide_q4_k_m.acorn";
+  const std::string same = ::testing::TempDir() + "/kq_wide_q6_k.acorn";
+  auto r = Convert(src, out, "--max-tokens 8 --dtype q4_k_m");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(Convert(src, same, "--max-tokens 8").exit_code, 0);
+  auto b = Bundle::Open(out.c_str());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  const std::pair<const char*, DType> want[] = {
+      {"token_embd", DType::kQ6_K},         {"blk.0.attn_q.weight", DType::kQ4_K}, {"blk.0.attn_v.weight", DType::kQ6_K},
+      {"blk.0.attn_output.weight", DType::kQ5_0}, {"blk.0.ffn_up.weight", DType::kQ4_K}, {"blk.0.ffn_down.weight", DType::kQ8_0}};
+  for (const auto& w : want) {
+    const int i = (*b)->FindTensor(w.first);
+    ASSERT_GE(i, 0) << w.first;
+    EXPECT_EQ((*b)->tensors()[i].dtype, w.second) << w.first << ": " << DTypeName((*b)->tensors()[i].dtype);
+  }
+  const std::vector<int32_t> prompt = {103, 251, 174, 120, 168};
+  ModelRun q4 = RunModel(out, prompt, Backend::kCpu);
+  ModelRun q6 = RunModel(same, prompt, Backend::kCpu);
+  const double rel = RelMaxDiff(q4.logits, q6.logits);
+  std::printf("[ measured ] kq_wide q6_k file -> --dtype q4_k_m: logits max rel %.2e against the q6_k file\n", rel);
+  EXPECT_LE(rel, 0.1);
+  // Every other preset converts and runs (the loaded-back check inside acorn-convert).
+  for (const char* t : {"q2_k", "q3_k_s", "q3_k_m", "q3_k_l", "q4_k_s", "q5_k_s", "q5_k_m", "q6_k"}) {
+    auto c = Convert(src, out, std::string("--max-tokens 8 --dtype ") + t);
+    EXPECT_EQ(c.exit_code, 0) << t << ": " << c.output;
+  }
+  // Types acorn reads but does not write are no --dtype choice.
+  for (const char* t : {"iq4_nl", "iq4_xs", "q3_k_xl", "q4_k_l"}) {
+    EXPECT_EQ(Convert(src, out, std::string("--dtype ") + t).exit_code, 2) << t;
+  }
+}
+
+// A 256-value block type on rows of 32 cannot come from ggml: refused naming the tensor and type.
+TEST(GgufConvert, KQuantRowsThatAreNotWholeBlocksAreRefused) {
+  const std::string path = ::testing::TempDir() + "/gguf_kq_rows.gguf";
+  gguf_test::TinyOverrides o;
+  o.attn_q_type = 12;  // Q4_K
+  gguf_test::WriteBytes(path, gguf_test::TinyLlamaGguf(0, o));
+  auto r = Convert(path, ::testing::TempDir() + "/gguf_kq_rows.acorn");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("tensor blk.0.attn_q.weight has type Q4_K, whose blocks hold 256 values, but its rows "
+                          "hold 32"), std::string::npos) << r.output;
 }
 
 }  // namespace

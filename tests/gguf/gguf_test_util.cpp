@@ -67,6 +67,19 @@ GgufBytes& GgufBytes::Align(size_t alignment) {
 
 std::vector<uint8_t> TinyLlamaGguf(uint32_t ffn_down_type) { return TinyLlamaGguf(ffn_down_type, TinyOverrides()); }
 
+namespace {
+// Bytes of `elems` values of ggml type `type` (elems a multiple of 256; F32 or a block type).
+uint64_t TypeBytes(uint32_t type, uint64_t elems) {
+  struct { uint32_t type, per256; } sizes[] = {
+      {0, 1024}, {10, 84}, {11, 110}, {12, 144}, {13, 176}, {14, 210}, {16, 66}, {19, 50}, {20, 144},
+      {21, 110}, {23, 136}, {34, 54}, {35, 66}};
+  for (const auto& s : sizes) {
+    if (s.type == type) return elems / 256 * s.per256;
+  }
+  return 0;
+}
+}  // namespace
+
 std::vector<uint8_t> TinyLlamaGguf(uint32_t ffn_down_type, const TinyOverrides& overrides) {
   constexpr uint64_t kHidden = 32, kFfn = 256, kVocab = 8;
   struct T {
@@ -78,16 +91,16 @@ std::vector<uint8_t> TinyLlamaGguf(uint32_t ffn_down_type, const TinyOverrides& 
   std::vector<T> tensors = {
       {"token_embd.weight", {kHidden, kVocab}, 0, kHidden * kVocab * 4},
       {"blk.0.attn_norm.weight", {kHidden}, 0, kHidden * 4},
-      {"blk.0.attn_q.weight", {kHidden, kHidden}, 0, kHidden * kHidden * 4},
+      // Rows of 32: a 256-value block type here makes a row that is not whole blocks.
+      {"blk.0.attn_q.weight", {kHidden, kHidden}, overrides.attn_q_type,
+       overrides.attn_q_type == 0 ? kHidden * kHidden * 4 : 576},
       {"blk.0.attn_k.weight", {kHidden, kHidden}, 0, kHidden * kHidden * 4},
       {"blk.0.attn_v.weight", {kHidden, kHidden}, 0, kHidden * kHidden * 4},
       {"blk.0.attn_output.weight", {kHidden, kHidden}, 0, kHidden * kHidden * 4},
       {"blk.0.ffn_norm.weight", {kHidden}, 0, kHidden * 4},
       {"blk.0.ffn_gate.weight", {kHidden, kFfn}, 0, kHidden * kFfn * 4},
       {"blk.0.ffn_up.weight", {kHidden, kFfn}, 0, kHidden * kFfn * 4},
-      // Q4_K: 256 values in 144 bytes; Q6_K: in 210.
-      {"blk.0.ffn_down.weight", {kFfn, kHidden}, ffn_down_type,
-       ffn_down_type == 12 ? kHidden * 144 : ffn_down_type == 14 ? kHidden * 210 : kFfn * kHidden * 4},
+      {"blk.0.ffn_down.weight", {kFfn, kHidden}, ffn_down_type, TypeBytes(ffn_down_type, kFfn * kHidden)},
       {"output_norm.weight", {kHidden}, 0, kHidden * 4},
   };
   std::vector<std::pair<std::string, uint32_t>> u32 = {

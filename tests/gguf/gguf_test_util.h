@@ -53,6 +53,7 @@ struct TinyOverrides {
   std::vector<std::pair<std::string, uint32_t>> u32;  // uint32 keys replaced or added
   std::vector<std::pair<std::string, float>> f32;     // float32 keys replaced or added
   int64_t poison_index = -1;                          // >= 0: blk.0.ffn_up.weight[poison_index] = poison
+  uint32_t attn_q_type = 0;                           // ggml type of blk.0.attn_q.weight (rows of 32)
   float poison = 0;
 };
 std::vector<uint8_t> TinyLlamaGguf(uint32_t ffn_down_type, const TinyOverrides& overrides);

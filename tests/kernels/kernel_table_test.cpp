@@ -186,9 +186,12 @@ std::vector<Case> Cases(OpKind kind, DType wtype) {
         int64_t K, N;
         bool bias;
       };
-      // K: odd multiples of the block for quantized weights, odd sizes (vector tails) for float.
-      const std::vector<KN> shapes = Quantized(wtype) ? std::vector<KN>{{96, 31, false}, {160, 67, true}, {32, 1, true}}
-                                                      : std::vector<KN>{{33, 31, false}, {96, 67, true}, {1, 5, true}};
+      // K: odd multiples of the block for quantized weights (256-value super-blocks for the
+      // K-quants), odd sizes (vector tails) for float.
+      const int64_t block = GetDTypeInfo(wtype).block_elems;
+      const std::vector<KN> shapes = block > kQBlock ? std::vector<KN>{{256, 31, false}, {768, 67, true}, {256, 1, true}}
+                                     : Quantized(wtype) ? std::vector<KN>{{96, 31, false}, {160, 67, true}, {32, 1, true}}
+                                                        : std::vector<KN>{{33, 31, false}, {96, 67, true}, {1, 5, true}};
       for (const KN& s : shapes) {
         OneOp b("matmul_" + dt + Str("_K", s.K) + Str("_N", s.N) + (s.bias ? "_bias" : ""));
         const uint32_t x = b.Tensor("x", DType::kF32, {T, s.K}, Storage::kInput);

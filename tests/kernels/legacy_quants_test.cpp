@@ -7,101 +7,34 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
+#include "quant_fixture.h"
 #include "test_util.h"
 
 namespace acorn {
 namespace {
 
-struct TypeCase {
-  uint32_t ggml_type;
-  DType dtype;
-  std::vector<uint8_t> blocks;
-  std::vector<float> dequantized;
-};
+using test::FloatBits;
+using test::QuantFixture;
+using test::QuantFixtureType;
 
-struct Fixture {
-  int64_t rows = 0, cols = 0;
-  std::vector<float> input;
-  std::vector<TypeCase> types;
-};
-
-bool ReadFixture(Fixture* f, std::string* why) {
-  const std::string path = std::string(ACORN_GGUF_FIXTURES) + "/legacy_quants.bin";
-  std::ifstream in(path, std::ios::binary);
-  const std::vector<uint8_t> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t pos = 0;
-  auto take = [&](void* dst, size_t n) {
-    if (pos + n > b.size()) return false;
-    std::memcpy(dst, b.data() + pos, n);
-    pos += n;
-    return true;
-  };
-  char magic[4];
-  uint32_t rows, cols;
-  if (!take(magic, 4) || std::memcmp(magic, "AQF1", 4) != 0 || !take(&rows, 4) || !take(&cols, 4)) {
-    *why = path + ": missing or not an AQF1 file (scripts/gguf/make_quant_fixtures.py writes it)";
-    return false;
-  }
-  f->rows = rows;
-  f->cols = cols;
-  f->input.resize(static_cast<size_t>(rows) * cols);
-  if (!take(f->input.data(), f->input.size() * 4)) return *why = path + ": truncated", false;
-  while (pos < b.size()) {
-    TypeCase t;
-    uint32_t nbytes;
-    if (!take(&t.ggml_type, 4) || !take(&nbytes, 4)) return *why = path + ": truncated", false;
-    t.blocks.resize(nbytes);
-    t.dequantized.resize(f->input.size());
-    if (!take(t.blocks.data(), nbytes) || !take(t.dequantized.data(), t.dequantized.size() * 4)) {
-      return *why = path + ": truncated", false;
-    }
-    switch (t.ggml_type) {
-      case 3: t.dtype = DType::kQ4_1; break;
-      case 6: t.dtype = DType::kQ5_0; break;
-      case 7: t.dtype = DType::kQ5_1; break;
-      default: return *why = path + ": unexpected ggml type " + std::to_string(t.ggml_type), false;
-    }
-    f->types.push_back(std::move(t));
-  }
-  return true;
-}
-
-uint32_t Bits(float v) {
-  uint32_t u;
-  std::memcpy(&u, &v, 4);
-  return u;
-}
+bool ReadFixture(QuantFixture* f, std::string* why) { return test::ReadQuantFixture("legacy_quants.bin", f, why); }
 
 TEST(LegacyQuants, DequantizeEqualsGgufPyBitForBit) {
-  Fixture f;
+  QuantFixture f;
   std::string why;
   ASSERT_TRUE(ReadFixture(&f, &why)) << why;
   ASSERT_EQ(f.types.size(), 3u);
-  for (const TypeCase& t : f.types) {
-    const size_t row_bytes = test::WeightRowBytes(t.dtype, f.cols);
-    ASSERT_EQ(row_bytes * f.rows, t.blocks.size()) << test::TypeName(t.dtype);
-    std::vector<float> got(static_cast<size_t>(f.cols));
-    for (int64_t r = 0; r < f.rows; ++r) {
-      ASSERT_TRUE(ref::DequantizeRow(t.dtype, t.blocks.data() + r * row_bytes, got.data(), f.cols));
-      for (int64_t c = 0; c < f.cols; ++c) {
-        ASSERT_EQ(Bits(got[c]), Bits(t.dequantized[r * f.cols + c]))
-            << test::TypeName(t.dtype) << " row " << r << " col " << c << ": " << got[c] << " vs "
-            << t.dequantized[r * f.cols + c];
-      }
-    }
-  }
+  test::ExpectDequantizedBitForBit(f);
 }
 
 TEST(LegacyQuants, QuantizeEqualsGgufPyByteForByte) {
-  Fixture f;
+  QuantFixture f;
   std::string why;
   ASSERT_TRUE(ReadFixture(&f, &why)) << why;
-  for (const TypeCase& t : f.types) {
+  for (const QuantFixtureType& t : f.types) {
     const std::vector<uint8_t> got = test::EncodeRows(f.input, f.rows, f.cols, t.dtype);
     ASSERT_EQ(got.size(), t.blocks.size());
     const size_t block = test::WeightRowBytes(t.dtype, 32);

@@ -1,8 +1,10 @@
 // cpu::MatMul against the reference, for every ISA path this CPU runs, every weight dtype, odd
 // shapes and tails, with and without bias, on 1 and 3 threads.
 //  - float weights: against ref::MatMul, to float rounding relative to sum |x*w|.
-//  - quantized weights: tightly against ref::MatMulQ8Activations (same integer products, only the
-//    order of float additions differs), and loosely against ref::MatMul (activation rounding).
+//  - quantized weights (q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, and q2_k..q6_k, iq4_xs with rows of
+//    256): tightly
+//    against ref::MatMulQ8Activations (same integer products, only the order of float additions
+//    differs), and loosely against ref::MatMul (activation rounding).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -23,8 +25,17 @@ struct Shape {
   int64_t T, K, N;
 };
 
-std::vector<Shape> Shapes(bool quantized) {
+bool KQuant(DType t) { return GetDTypeInfo(t).block_elems == kQKBlock; }
+
+std::vector<Shape> Shapes(bool quantized, bool k_quant) {
   std::vector<Shape> shapes;
+  if (k_quant) {  // rows of whole super-blocks (256); odd T and N for the tile edges
+    for (int64_t T : {1, 2, 3, 5, 17})
+      for (int64_t N : {1, 3, 31, 64, 129})
+        for (int64_t K : {256, 512}) shapes.push_back({T, K, N});
+    for (int64_t T : {1, 5}) shapes.push_back({T, 4096, 19});
+    return shapes;
+  }
   for (int64_t T : {1, 2, 3, 5, 17})
     for (int64_t N : {1, 3, 31, 64, 129})
       for (int64_t K : {32, 64, 96}) shapes.push_back({T, K, N});
@@ -52,12 +63,12 @@ class MatMulTest : public ::testing::TestWithParam<std::tuple<Isa, DType, int>> 
 
 TEST_P(MatMulTest, MatchesReference) {
   const DType wt = wtype();
-  const bool quantized = wt == DType::kQ8_0 || wt == DType::kQ4_0;
+  const bool quantized = GetDTypeInfo(wt).quantized;
   auto made = cpu::ThreadPool::Create(threads());
   ASSERT_TRUE(made.ok()) << made.status().ToString();
   cpu::ThreadPool& pool = **made;
   uint32_t seed = 100;
-  for (const Shape& s : Shapes(quantized)) {
+  for (const Shape& s : Shapes(quantized, KQuant(wt))) {
     for (bool with_bias : {false, true}) {
       SCOPED_TRACE(::testing::Message() << "T=" << s.T << " K=" << s.K << " N=" << s.N << " bias=" << with_bias);
       auto x = test::RandomFloats(static_cast<size_t>(s.T * s.K), ++seed);
@@ -116,7 +127,9 @@ TEST_P(MatMulTest, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(
     AllPaths, MatMulTest,
     ::testing::Combine(::testing::ValuesIn(cpu::kAllIsas),
-                       ::testing::Values(DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0),
+                       ::testing::Values(DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K,
+                                         DType::kQ5_K, DType::kQ6_K, DType::kQ2_K, DType::kQ3_K, DType::kIQ4_XS,
+                                         DType::kIQ4_NL, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1),
                        ::testing::Values(1, 3)),
     [](const ::testing::TestParamInfo<MatMulTest::ParamType>& info) {
       return std::string(cpu::IsaName(std::get<0>(info.param))) + "_" + test::TypeName(std::get<1>(info.param)) +

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "quant_presets.h"
+
 namespace acorn {
 namespace convert {
 
@@ -123,7 +125,7 @@ class BertBuilder {
   Result<uint32_t> Matrix(const std::string& src, const std::string& dst, const std::vector<int64_t>& shape) {
     DType dtype = o_.dtype;
     if (o_.keep_source_dtypes) weights_.SourceDType(src, &dtype);
-    if (GetDTypeInfo(dtype).quantized && shape.back() % kQBlock != 0) dtype = DType::kF16;
+    dtype = FallbackForRows(dtype, shape.back());
     ACORN_ASSIGN_OR_RETURN(BundleWriter::Fill fill, weights_.Fill(src, shape, dtype));
     return w_->AddConstant(dst, dtype, shape, std::move(fill), segment_);
   }

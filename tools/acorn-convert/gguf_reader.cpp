@@ -243,7 +243,14 @@ class Parser {
       if (!c_.Read(&t.type) || !c_.Read(&t.offset)) return Error("a tensor type or offset is cut off", t.name);
       if (t.offset % *alignment != 0) return Error("a tensor offset is not aligned to general.alignment", t.name);
       if (const TypeSize* ts = FindType(t.type)) {
-        if (t.ne[0] % ts->block_elems != 0) return Error("a row is not a whole number of blocks", t.name);
+        if (t.ne[0] % ts->block_elems != 0) {
+          // ggml itself cannot make such a tensor (the K-quants need rows of 256): the file is damaged.
+          return ACORN_ERROR(kMalformed, "%s: tensor %s has type %s, whose blocks hold %u values, but its rows hold "
+                             "%llu, not a whole number of blocks; the file is damaged or was written by a broken "
+                             "tool (re-export it with llama.cpp's convert_hf_to_gguf.py and llama-quantize)",
+                             label_.c_str(), t.name.c_str(), ts->name, ts->block_elems,
+                             static_cast<unsigned long long>(t.ne[0]));
+        }
         if (elems / ts->block_elems > limits::kMaxTensorBytes / ts->block_bytes) return Error("a tensor is too large", t.name);
         t.bytes = elems / ts->block_elems * ts->block_bytes;
       }

@@ -23,7 +23,10 @@ enum class GgufValueType : uint32_t {
 };
 
 // ggml tensor types acorn can import (the numbering is ggml's); others are only named in errors.
-enum class GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ5_0 = 6, kQ5_1 = 7, kQ8_0 = 8, kBF16 = 30 };
+enum class GgmlType : uint32_t {
+  kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ5_0 = 6, kQ5_1 = 7, kQ8_0 = 8, kQ2_K = 10, kQ3_K = 11, kQ4_K = 12,
+  kQ5_K = 13, kQ6_K = 14, kIQ4_NL = 20, kIQ4_XS = 23, kBF16 = 30,
+};
 
 // "Q4_K", "F16", ...; "type 123" for a number ggml does not define.
 std::string GgmlTypeName(uint32_t type);

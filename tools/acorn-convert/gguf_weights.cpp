@@ -13,7 +13,7 @@ namespace convert {
 
 namespace {
 
-const char* const kSupportedTypes = "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1";
+const char* const kSupportedTypes = "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS";
 
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 bool EndsWith(const std::string& s, const std::string& suffix) {
@@ -85,11 +85,18 @@ Result<DType> DTypeFromGgml(const GgufTensor& t) {
     case GgmlType::kQ4_1: return DType::kQ4_1;
     case GgmlType::kQ5_0: return DType::kQ5_0;
     case GgmlType::kQ5_1: return DType::kQ5_1;
+    case GgmlType::kQ2_K: return DType::kQ2_K;
+    case GgmlType::kQ3_K: return DType::kQ3_K;
+    case GgmlType::kQ4_K: return DType::kQ4_K;
+    case GgmlType::kQ5_K: return DType::kQ5_K;
+    case GgmlType::kQ6_K: return DType::kQ6_K;
+    case GgmlType::kIQ4_NL: return DType::kIQ4_NL;
+    case GgmlType::kIQ4_XS: return DType::kIQ4_XS;
   }
   // --dtype cannot help here: requantizing starts from values acorn can decode.
   return ACORN_ERROR(kUnsupported, "tensor %s has type %s, which acorn cannot read yet (it reads %s, each tensor "
                      "kept in its own type). Requantize the file with `llama-quantize --allow-requantize --pure "
-                     "IN.gguf OUT.gguf Q8_0` (or Q4_0, Q4_1, Q5_0, Q5_1), or convert the Hugging Face checkpoint "
+                     "IN.gguf OUT.gguf Q4_K` (or another type acorn reads), or convert the Hugging Face checkpoint "
                      "with `acorn-convert MODEL_DIR --dtype q8_0` (or q4_0, q4_1, q5_0, q5_1)", t.name.c_str(),
                      GgmlTypeName(t.type).c_str(), kSupportedTypes);
 }

@@ -159,11 +159,16 @@ class LlamaBuilder {
   }
 
   // A matrix in the requested dtype (or, with keep_source_dtypes, the one the source stores it
-  // in); rows whose length is not whole blocks fall back to f16.
+  // in, or the preset's type for it); rows whose length is not whole blocks fall back as
+  // llama.cpp's do (FallbackForRows: a 32-value type, else f16).
   Result<uint32_t> Matrix(const std::string& src, const std::string& dst, const std::vector<int64_t>& shape) {
     DType dtype = o_.dtype;
     if (o_.keep_source_dtypes) weights_.SourceDType(src, &dtype);
-    if (GetDTypeInfo(dtype).quantized && shape.back() % kQBlock != 0) dtype = DType::kF16;
+    if (o_.preset != QuantPreset::kNone) {
+      const bool tied = c_.tie_embeddings && !weights_.Has("lm_head.weight");
+      dtype = QuantPresetMatrixType(o_.preset, src, shape.back(), c_.layers, c_.heads / c_.kv_heads, tied);
+    }
+    dtype = FallbackForRows(dtype, shape.back());
     ACORN_ASSIGN_OR_RETURN(BundleWriter::Fill fill, weights_.Fill(src, shape, dtype));
     return w_->AddConstant(dst, dtype, shape, std::move(fill), segment_);
   }
@@ -229,9 +234,26 @@ Result<BundleWriter::Fill> RandomWeights::Fill(const std::string& name, const st
   uint64_t seed = seed_;
   for (char ch : name) seed = seed * 131 + static_cast<uint8_t>(ch);
   const bool norm = shape.size() == 1;
-  return BundleWriter::Fill([seed, dtype, norm](uint8_t* dst, uint64_t size) -> Status {
+  const int64_t cols = shape.back();
+  return BundleWriter::Fill([seed, dtype, norm, cols](uint8_t* dst, uint64_t size) -> Status {
     uint64_t state = seed;
     const DTypeInfo& info = GetDTypeInfo(dtype);
+    if (info.block_elems > kQBlock) {
+      // K-quants: random floats through the quantizer, since their packed scales and minimums
+      // must be consistent with each other to mean anything.
+      uint64_t row_bytes = 0;
+      if (!RowBytes(dtype, static_cast<uint64_t>(cols), &row_bytes) || row_bytes == 0) {
+        return ACORN_ERROR(kInternal, "random %s weights need whole blocks", DTypeName(dtype));
+      }
+      std::vector<float> row(static_cast<size_t>(cols));
+      for (uint64_t r = 0; r + row_bytes <= size; r += row_bytes) {
+        for (float& v : row) v = 0.05f * (static_cast<float>(SplitMix(&state) >> 40) / static_cast<float>(1 << 24) - 0.5f);
+        if (!ref::QuantizeRow(dtype, row.data(), dst + r, cols)) {
+          return ACORN_ERROR(kUnsupported, "acorn cannot write %s weights", DTypeName(dtype));
+        }
+      }
+      return Status::Ok();
+    }
     if (info.quantized) {
       // Random quants with a small fp16 scale in every block (and, for the types with a minimum,
       // a minimum that centres them on zero).

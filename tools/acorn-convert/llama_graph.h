@@ -8,6 +8,7 @@
 
 #include "bundle_writer.h"
 #include "hf_config.h"
+#include "quant_presets.h"
 #include "safetensors.h"
 
 namespace acorn {
@@ -15,6 +16,9 @@ namespace convert {
 
 struct ConvertOptions {
   DType dtype = DType::kF16;  // for matrices; norms and biases stay f32
+  // A llama.cpp preset (--dtype q4_k_m, ...): each matrix gets the preset's type for its role and
+  // layer (quant_presets.h); `dtype` then names the preset's base type.
+  QuantPreset preset = QuantPreset::kNone;
   // Each matrix keeps the dtype its source stores it in where acorn has it (GGUF without --dtype);
   // `dtype` then only names the most common one.
   bool keep_source_dtypes = false;

@@ -35,9 +35,9 @@ const char* kHelp =
     "Qwen2ForCausalLM) into one acorn bundle. Weights may be f32, f16 or bf16; tied embeddings,\n"
     "grouped-query attention, q/k/v biases and rope types default, linear and llama3 are supported.\n"
     "A SRC ending in .gguf is read as a GGUF file (v2/v3, llama or bert architecture; tensors F32, F16, BF16,\n"
-    "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, mixed freely): each tensor keeps its own type and is copied without\n"
-    "requantization unless --dtype asks for one type for all; the tokenizer and the chat template come along.\n"
-    "Other GGUF types (the K-quants, IQ*) are refused, naming the tensor.\n"
+    "Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, mixed freely): each tensor\n"
+    "keeps its own type and is copied without requantization unless --dtype asks for one type for all; the\n"
+    "tokenizer and the chat template come along. Other GGUF types (IQ1-IQ3, TQ*, ...) are refused, naming the tensor.\n"
     "\n"
     "Inputs are checked before use (shapes against acorn's limits, finite weights, files inside the\n"
     "checkpoint directory). The bundle is written to a temporary file next to OUT, loaded back and run\n"
@@ -47,9 +47,12 @@ const char* kHelp =
     "options:\n"
     "  -o, --output FILE      the bundle to write (required)\n"
     "  --dtype TYPE           weight type for matrices: f32, f16 (default), q8_0, q4_0, q4_1, q5_0,\n"
-    "                         q5_1 (block types quantized round-to-nearest as llama.cpp's reference\n"
-    "                         quantizers); norms and biases stay f32 (GGUF: default is each tensor's\n"
-    "                         own type)\n"
+    "                         q5_1 (block types quantized as llama.cpp's reference quantizers), or a\n"
+    "                         llama.cpp preset mix: q2_k, q3_k_s, q3_k_m, q3_k (= q3_k_m), q3_k_l,\n"
+    "                         q4_k_s, q4_k_m, q4_k (= q4_k_m), q5_k_s, q5_k_m, q5_k (= q5_k_m), q6_k\n"
+    "                         (Q6_K output, more bits for attn_v, attn_output, ffn_down where\n"
+    "                         llama-quantize gives them); norms and biases stay f32 (GGUF: default is\n"
+    "                         each tensor's own type)\n"
     "  --compress             store the weights zstd-compressed (smaller file, no zero-copy load)\n"
     "  --max-tokens N         tokens per step the arena is planned for (default 128); longer\n"
     "                         prompts are processed in chunks of N\n"
@@ -127,9 +130,18 @@ int Run(int argc, char** argv) {
     } else if (arg == "--dtype") {
       const char* v = next("--dtype");
       acorn::DType d;
+      acorn::convert::QuantPreset preset;
+      if (v && acorn::convert::ParseQuantPreset(v, &preset)) {  // llama.cpp's mixes; q6_k is one too
+        a.options.preset = preset;
+        a.options.dtype = acorn::convert::QuantPresetBaseType(preset);
+        a.dtype_given = true;
+        continue;
+      }
+      // The K-quants are written only in llama.cpp's preset mixes above; IQ4 is only read.
       if (!v || !acorn::ParseDType(v, &d) || d == acorn::DType::kBF16 || d == acorn::DType::kI32 ||
-          d == acorn::DType::kI8) {
-        return Usage("--dtype must be one of f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1");
+          d == acorn::DType::kI8 || acorn::GetDTypeInfo(d).block_elems > acorn::kQBlock || d == acorn::DType::kIQ4_NL) {
+        return Usage("--dtype must be one of f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k_s, q3_k_m, q3_k, "
+                     "q3_k_l, q4_k_s, q4_k_m, q4_k, q5_k_s, q5_k_m, q5_k, q6_k");
       }
       a.options.dtype = d;
       a.dtype_given = true;
