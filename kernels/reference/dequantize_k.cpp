@@ -173,12 +173,12 @@ bool TakesQ8KActivations(DType wtype) {
 bool TakesQ8_1Activations(DType wtype) { return wtype == DType::kQ4_1 || wtype == DType::kQ5_1; }
 
 float Q8_1BlockSum(const float* x, const int8_t* q) {
+  // Two loops, not one: GCC 12 for aarch64 crashes vectorizing the float max and the integer sum
+  // as one loop (internal compiler error in vect_transform_reduction).
   float amax = 0.0f;
+  for (int j = 0; j < kQBlock; ++j) amax = std::fmax(amax, std::fabs(x[j]));
   int sum = 0;
-  for (int j = 0; j < kQBlock; ++j) {
-    amax = std::fmax(amax, std::fabs(x[j]));
-    sum += q[j];
-  }
+  for (int j = 0; j < kQBlock; ++j) sum += q[j];
   const float d = amax / 127;  // ggml's float scale, before its fp16 rounding
   return F16ToF32(F32ToF16(static_cast<float>(sum) * d));
 }
