@@ -35,6 +35,41 @@ bool AllFinite(const float* x, int n) {
   return true;
 }
 
+// The value of largest magnitude (the first such), with its sign: the signed quantizers scale so
+// that it maps to -nmax.
+float SignedAbsMax(const float* x, int n) {
+  float max = 0;
+  float amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[i];
+    }
+  }
+  return max;
+}
+
+// nearest_int(v) clamped to the signed range [-nmax, nmax) of make_qx_quants / make_q3_quants.
+int NearestSigned(float v, int nmax) { return std::max(-nmax, std::min(nmax - 1, NearestInt(v))); }
+
+// One pass of the signed quantizers at `iscale`: the x^2-weighted sums sum(w x l) and sum(w l^2) in
+// ggml's order, and each quant l stored as l + offset where L is not null.
+void SignedPass(int n, int nmax, const float* x, float iscale, int8_t* L, int offset, float* sumlx, float* suml2) {
+  float slx = 0;
+  float sl2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = NearestSigned(iscale * x[i], nmax);
+    if (L != nullptr) L[i] = static_cast<int8_t>(l + offset);
+    const float w = x[i] * x[i];
+    const float lf = static_cast<float>(l);
+    slx += w * x[i] * lf;
+    sl2 += w * lf * lf;
+  }
+  *sumlx = slx;
+  *suml2 = sl2;
+}
+
 // ggml's make_qkx2_quants: quants L in [0, nmax] and a scale and minimum (returned as -min in
 // *the_min) for n values, searching nstep + 1 candidate scales for the least weighted error.
 float MakeQkx2Quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
@@ -113,50 +148,22 @@ float MakeQkx2Quants(int n, int nmax, const float* x, const float* weights, uint
 // signed quants in [-nmax, nmax) stored as L + nmax, and the scale of least x^2-weighted error
 // over 19 candidate scales.
 float MakeQxQuants(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0;
-  float amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  if (amax < kGroupMaxEps) {
+  const float max = SignedAbsMax(x, n);
+  if (std::fabs(max) < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     return 0.0f;
   }
-  float iscale = -static_cast<float>(nmax) / max;
   float sumlx = 0;
   float suml2 = 0;
-  for (int i = 0; i < n; ++i) {
-    int l = NearestInt(iscale * x[i]);
-    l = std::max(-nmax, std::min(nmax - 1, l));
-    L[i] = static_cast<int8_t>(l + nmax);
-    const float w = x[i] * x[i];
-    const float lf = static_cast<float>(l);
-    sumlx += w * x[i] * lf;
-    suml2 += w * lf * lf;
-  }
+  SignedPass(n, nmax, x, -static_cast<float>(nmax) / max, L, nmax, &sumlx, &suml2);
   float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
   float best = scale * sumlx;
   for (int is = -9; is <= 9; ++is) {
     if (is == 0) continue;
-    iscale = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is)) / max;
-    sumlx = suml2 = 0;
-    for (int i = 0; i < n; ++i) {
-      int l = NearestInt(iscale * x[i]);
-      l = std::max(-nmax, std::min(nmax - 1, l));
-      const float w = x[i] * x[i];
-      const float lf = static_cast<float>(l);
-      sumlx += w * x[i] * lf;
-      suml2 += w * lf * lf;
-    }
+    const float iscale = -(static_cast<float>(nmax) + 0.1f * static_cast<float>(is)) / max;
+    SignedPass(n, nmax, x, iscale, nullptr, 0, &sumlx, &suml2);
     if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      for (int i = 0; i < n; ++i) {
-        const int l = NearestInt(iscale * x[i]);
-        L[i] = static_cast<int8_t>(nmax + std::max(-nmax, std::min(nmax - 1, l)));
-      }
+      for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(nmax + NearestSigned(iscale * x[i], nmax));
       scale = sumlx / suml2;
       best = scale * sumlx;
     }
@@ -167,31 +174,14 @@ float MakeQxQuants(int n, int nmax, const float* x, int8_t* L) {
 // ggml's make_q3_quants with do_rmse (Q3_K): signed quants in [-nmax, nmax) stored as L + nmax,
 // refined by up to 5 passes that move single quants where that lowers the x^2-weighted error.
 float MakeQ3Quants(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0;
-  float amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  if (amax < kGroupMaxEps) {
+  const float max = SignedAbsMax(x, n);
+  if (std::fabs(max) < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) L[i] = 0;
     return 0.0f;
   }
-  const float iscale = -static_cast<float>(nmax) / max;
   float sumlx = 0;
   float suml2 = 0;
-  for (int i = 0; i < n; ++i) {
-    int l = NearestInt(iscale * x[i]);
-    l = std::max(-nmax, std::min(nmax - 1, l));
-    L[i] = static_cast<int8_t>(l);
-    const float w = x[i] * x[i];
-    const float lf = static_cast<float>(l);
-    sumlx += w * x[i] * lf;
-    suml2 += w * lf * lf;
-  }
+  SignedPass(n, nmax, x, -static_cast<float>(nmax) / max, L, 0, &sumlx, &suml2);
   for (int itry = 0; itry < 5; ++itry) {
     int n_changed = 0;
     for (int i = 0; i < n; ++i) {
@@ -199,8 +189,7 @@ float MakeQ3Quants(int n, int nmax, const float* x, int8_t* L) {
       float slx = sumlx - w * x[i] * static_cast<float>(L[i]);
       if (slx > 0) {
         float sl2 = suml2 - w * static_cast<float>(L[i]) * static_cast<float>(L[i]);
-        int new_l = NearestInt(x[i] * sl2 / slx);
-        new_l = std::max(-nmax, std::min(nmax - 1, new_l));
+        const int new_l = NearestSigned(x[i] * sl2 / slx, nmax);
         if (new_l != L[i]) {
           slx += w * x[i] * static_cast<float>(new_l);
           sl2 += w * static_cast<float>(new_l) * static_cast<float>(new_l);
