@@ -68,7 +68,7 @@ constexpr KernelEntry kBuiltin[] = {
     {K(fb::OpKind::MatMul), D(DType::kQ4_1), B::kCpu, ops::CpuMatMul, ops::CpuMatMulScratch},
     {K(fb::OpKind::MatMul), D(DType::kQ5_0), B::kCpu, ops::CpuMatMul, ops::CpuMatMulScratch},
     {K(fb::OpKind::MatMul), D(DType::kQ5_1), B::kCpu, ops::CpuMatMul, ops::CpuMatMulScratch},
-    {K(fb::OpKind::Attention), kAnyDType, B::kCpu, ops::CpuAttention, ops::AttentionScratch},
+    {K(fb::OpKind::Attention), kAnyDType, B::kCpu, ops::CpuAttention, ops::CpuAttentionScratch},
     {K(fb::OpKind::RmsNorm), kAnyDType, B::kCpu, ops::CpuRmsNorm, nullptr},
     {K(fb::OpKind::LayerNorm), kAnyDType, B::kCpu, ops::CpuLayerNorm, nullptr},
     {K(fb::OpKind::Rope), kAnyDType, B::kCpu, ops::CpuRope, nullptr},

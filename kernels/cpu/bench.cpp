@@ -45,7 +45,7 @@ double TimeMatMul(acorn::cpu::ThreadPool* pool, int64_t T, int64_t K, int64_t N,
   std::mt19937 rng(7);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (float& v : x) v = dist(rng);
-  std::vector<uint8_t> scratch(acorn::cpu::MatMulScratchBytes(T, K, wtype) + 1);
+  std::vector<uint8_t> scratch(acorn::cpu::MatMulScratchBytes(T, K, wtype, pool ? pool->size() : 1) + 1);
   double best = 1e30, total = 0.0;
   const int min_runs = std::max<int>(10, static_cast<int>(copies.size()));
   for (int i = 0; i < min_runs || total < min_seconds; ++i) {

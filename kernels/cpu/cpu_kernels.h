@@ -34,9 +34,9 @@ bool ForceIsa(Isa isa);
 
 // True for the weight dtypes MatMul handles: f32, f16, q8_0, q4_0.
 bool MatMulSupports(DType wtype);
-// Bytes of scratch MatMul needs for T rows of K activations against wtype weights (0 for
-// float weights: no activation quantization).
-size_t MatMulScratchBytes(int64_t T, int64_t K, DType wtype);
+// Bytes of scratch MatMul needs for T rows of K activations against wtype weights on a pool of
+// `threads` threads (0 for float weights: no activation quantization). Enough for any T' <= T.
+size_t MatMulScratchBytes(int64_t T, int64_t K, DType wtype, int threads);
 
 // Quantizes k floats (k a multiple of 32) to Q8_0 with the active ISA; equal to
 // ref::QuantizeRowQ8_0 bit for bit (MatMul quantizes activations this way).
@@ -44,10 +44,22 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t k);
 
 // y[t,n] = sum_k x[t,k] * W[n,k] (+ bias[n]); shapes as ref::MatMul. pool may be null (run on the
 // calling thread). For q8_0/q4_0 weights the rows of x are quantized to Q8_0 first (into scratch,
-// MatMulScratchBytes(T, K, wtype) bytes, any alignment) and the products are integer, as
+// MatMulScratchBytes(T, K, wtype, threads of pool) bytes, any alignment) and the products are integer, as
 // ref::MatMulQ8Activations defines; K must then be a multiple of 32.
 void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* w, DType wtype,
             int64_t N, const float* bias, float* y, void* scratch);
+
+// Bytes of scratch Attention needs for up to T query rows on a pool of `threads` threads.
+size_t AttentionScratchBytes(int64_t T, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int threads);
+
+// ref::Attention's product (same arguments and layout), on the pool: blocks of keys at a time with
+// an online softmax (no T x T scores), vectorized on the active ISA. Differs from the reference
+// only in the order of float operations and in exp (within 2 ulp; see x86_float_ops.h); a row
+// whose every score is -inf gives zeros. scratch: AttentionScratchBytes(T, ..., threads of pool)
+// bytes, any alignment.
+void Attention(ThreadPool* pool, const float* q, const float* k_cache, const float* v_cache, int64_t T, int64_t pos,
+               int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, float scale, bool causal, const float* mask,
+               int64_t kv_len, float* out, void* scratch);
 
 }  // namespace cpu
 }  // namespace acorn

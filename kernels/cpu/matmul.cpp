@@ -6,6 +6,7 @@
 #include "acorn/half.h"
 #include "cpu_kernels.h"
 #include "matmul_internal.h"
+#include "matmul_panels.h"
 #include "reference_kernels.h"
 #include "row_bytes.h"
 
@@ -43,6 +44,35 @@ bool IsQuantized(DType wtype) { return GetDTypeInfo(wtype).quantized; }
 internal::RowsFn OrScalar(internal::RowsFn KernelSet::*field, const KernelSet& ks) {
   return ks.*field ? ks.*field : internal::ScalarKernels().*field;
 }
+// Packs the activations, then gives each thread a contiguous run of 16-row panels, which it packs
+// one at a time into its own scratch and multiplies by every token.
+void MatMulPanels(ThreadPool* pool, const MatMulArgs& a, const KernelSet& ks, uint8_t* scratch) {
+  using internal::kPanelRows;
+  const internal::PanelActivations x = internal::PanelActivationsAt(scratch, a, ks.panel_tokens);
+  const int64_t token_groups = (a.T + ks.panel_tokens - 1) / ks.panel_tokens;
+  auto pack = [&](int64_t g0, int64_t g1) { internal::PackActivations(a, x, g0, g1); };
+  ParallelFor(pool, token_groups, pack);
+
+  uint8_t* panels = scratch + internal::PanelActivationBytes(a.T, a.K, a.wtype, ks.panel_tokens);
+  const size_t panel_bytes = internal::PanelBytes(a.K, a.wtype);
+  const int64_t n_panels = (a.N + kPanelRows - 1) / kPanelRows;
+  const int64_t threads = pool ? pool->size() : 1;
+  const int64_t slots = threads < n_panels ? threads : n_panels;
+  // One item per thread: item i is thread i's run of panels and its scratch.
+  auto run = [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const internal::WeightPanel w = internal::PanelAt(panels + i * panel_bytes, a.K, a.wtype);
+      for (int64_t p = n_panels * i / slots; p < n_panels * (i + 1) / slots; ++p) {
+        const int64_t n = p * kPanelRows;
+        const int rows = static_cast<int>(a.N - n < kPanelRows ? a.N - n : kPanelRows);
+        internal::PackPanel(a, n, rows, w);
+        ks.panel(a, x, w, n, rows);
+      }
+    }
+  };
+  ParallelFor(pool, slots, run);
+}
+
 }  // namespace
 
 void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t k) {
@@ -59,13 +89,31 @@ bool MatMulSupports(DType wtype) {
   return wtype == DType::kF32 || wtype == DType::kF16 || IsQuantized(wtype);
 }
 
-size_t MatMulScratchBytes(int64_t T, int64_t K, DType wtype) {
-  if (!IsQuantized(wtype)) return 0;
+namespace {
+// From this many tokens on, quantized products go through packed panels (where the kernel set has
+// them): packing costs about one pass over the weights, as much as a few tokens' products.
+constexpr int64_t kPanelMinTokens = 4;
+
+bool UsesPanels(int64_t T, DType wtype) { return T >= kPanelMinTokens && IsQuantized(wtype); }
+
+size_t QuantizedActivationBytes(int64_t T, int64_t K) {
   const size_t blocks = static_cast<size_t>(T) * static_cast<size_t>(K / kQBlock);
-  // Slack for aligning an arbitrary pointer, then quants, scales, sums and scaled block sums.
   const size_t groups = static_cast<size_t>(T) * static_cast<size_t>(K / 4);
+  // Slack for aligning an arbitrary pointer, then quants, scales, sums and scaled block sums.
   return kAlign + AlignUp(static_cast<size_t>(T) * static_cast<size_t>(K)) + 2 * AlignUp(blocks * sizeof(float)) +
          AlignUp(groups * sizeof(int32_t));
+}
+}  // namespace
+
+size_t MatMulScratchBytes(int64_t T, int64_t K, DType wtype, int threads) {
+  if (!IsQuantized(wtype)) return 0;
+  size_t bytes = QuantizedActivationBytes(T, K);
+  // Whatever ISA runs (ForceIsa may change it after planning): room for the panels.
+  if (UsesPanels(T, wtype)) {
+    bytes += internal::PanelActivationBytes(T, K, wtype, 0) +
+             static_cast<size_t>(threads < 1 ? 1 : threads) * internal::PanelBytes(K, wtype);
+  }
+  return bytes;
 }
 
 void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* w, DType wtype,
@@ -131,6 +179,10 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     a.xd = xd;
     a.xnsum4 = xnsum4;
     a.xds = xds;
+    if (ks.panel && UsesPanels(T, wtype)) {
+      MatMulPanels(pool, a, ks, reinterpret_cast<uint8_t*>(scratch) + QuantizedActivationBytes(T, K));
+      return;
+    }
   }
 
   // Cut thread ranges on whole row tiles so that no thread gets a ragged tile in the middle.

@@ -37,18 +37,6 @@ struct Avx2Ops {
   }
 };
 
-struct Avx2FOps {
-  using V = __m256;
-  static constexpr int kWidth = 8;
-  static V Zero() { return _mm256_setzero_ps(); }
-  static V Load(const float* p) { return _mm256_loadu_ps(p); }
-  static V Load(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
-  static V Fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  static float HSum(V v) { return HSum256(v); }
-  static float Widen(float v) { return v; }
-  static float Widen(uint16_t v) { return F16ToF32(v); }
-};
-
 // 16 ymm registers: 4 rows x 2 tokens of accumulators leaves room for operands.
 constexpr int kRows = 4;
 constexpr int kToks = 2;
@@ -61,7 +49,7 @@ const KernelSet& Avx2Kernels() {
       RowsQ8<Avx2Ops, kRows, kToks>,        RowsQ4<Avx2Ops, kRows, kToks>,
       QuantizeRowX86<Avx2Ops>,              kDecodeRows,
       RowsK<Avx2Ops, kRows, kToks, DType::kQ4_K>, RowsK<Avx2Ops, kRows, kToks, DType::kQ5_K>,
-      RowsK<Avx2Ops, kRows, kToks, DType::kQ6_K>};
+      RowsK<Avx2Ops, kRows, kToks, DType::kQ6_K>, nullptr, 0};
   return set;
 }
 

@@ -11,6 +11,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include "acorn/half.h"
+#include "matmul_panels.h"
 #include "x86_kquant_tiles.h"
 
 namespace acorn {
@@ -49,21 +50,80 @@ struct Avx512Ops {
   }
 };
 
-struct Avx512FOps {
-  using V = __m512;
-  static constexpr int kWidth = 16;
-  static V Zero() { return _mm512_setzero_ps(); }
-  static V Load(const float* p) { return _mm512_loadu_ps(p); }
-  static V Load(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
-  static V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-  static float HSum(V v) { return _mm512_reduce_add_ps(v); }
-  static float Widen(float v) { return v; }
-  static float Widen(uint16_t v) { return F16ToF32(v); }
-};
-
 // 32 registers: 4 rows x 4 tokens of accumulators.
 constexpr int kRows = 4;
 constexpr int kToks = 4;
+
+// Panel products (matmul_panels.h), on full 512-bit vectors: lane r of every vector is row r of
+// the panel. Per scale group and token: G/4 vpdpbusd (the activations' 4 quants broadcast from
+// memory, the int32 sum starting from the offset's correction), one conversion, one multiply
+// (weight scales times the token's scale) and one fused multiply-add (and one more for a
+// minimum). kPanelTokens tokens share each weight vector: their integer and float accumulators
+// take 2 * kPanelTokens of the 32 registers.
+constexpr int kPanelTokens = 8;
+
+template <int Cg, int G, bool kMin>
+void PanelTile(const WeightPanel& w, const int32_t* xq, const float* xd, const int32_t* xc, const float* xs,
+               int64_t S, float* y, int64_t ldy, __mmask16 rows, __m512 bias) {
+  constexpr int kQuads = G / 4;
+  __m512 acc[Cg];
+  for (int c = 0; c < Cg; ++c) acc[c] = _mm512_setzero_ps();
+  const __m512i* wu = reinterpret_cast<const __m512i*>(w.u);
+  for (int64_t s = 0; s < S; ++s) {
+    __m512i ai[Cg];
+#pragma GCC unroll 16
+    for (int c = 0; c < Cg; ++c) ai[c] = _mm512_set1_epi32(xc[s * Cg + c]);
+#pragma GCC unroll 8
+    for (int j = 0; j < kQuads; ++j) {
+      const __m512i wv = _mm512_load_si512(wu + s * kQuads + j);
+      const int32_t* xj = xq + (s * kQuads + j) * Cg;
+#pragma GCC unroll 16
+      for (int c = 0; c < Cg; ++c) ai[c] = _mm512_dpbusd_epi32(ai[c], wv, _mm512_set1_epi32(xj[c]));
+    }
+    const __m512 sv = _mm512_load_ps(w.scale + s * kPanelRows);
+#pragma GCC unroll 16
+    for (int c = 0; c < Cg; ++c) {
+      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ai[c]), _mm512_mul_ps(sv, _mm512_set1_ps(xd[s * Cg + c])), acc[c]);
+    }
+    if (kMin) {
+      const __m512 mv = _mm512_load_ps(w.min + s * kPanelRows);
+#pragma GCC unroll 16
+      for (int c = 0; c < Cg; ++c) acc[c] = _mm512_fnmadd_ps(mv, _mm512_set1_ps(xs[s * Cg + c]), acc[c]);
+    }
+  }
+  for (int c = 0; c < Cg; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, _mm512_add_ps(acc[c], bias));
+}
+
+template <int G, bool kMin>
+void PanelRowsOf(const MatMulArgs& a, const PanelActivations& x, const WeightPanel& w, int64_t n, int rows) {
+  const int64_t Q = a.K / 4, S = a.K / G;
+  const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1);
+  const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(mask, a.bias + n) : _mm512_setzero_ps();
+  for (int64_t t0 = 0; t0 < a.T; t0 += kPanelTokens) {
+    const int64_t cg = a.T - t0 < kPanelTokens ? a.T - t0 : kPanelTokens;
+    const int32_t* xq = x.q + t0 * Q;
+    const float* xd = x.d + t0 * S;
+    const int32_t* xc = x.corr + t0 * S;
+    const float* xs = kMin ? x.dsum + t0 * S : nullptr;
+    float* y = a.y + t0 * a.N + n;
+    switch (cg) {
+#define ACORN_PANEL_CASE(C) \
+  case C: PanelTile<C, G, kMin>(w, xq, xd, xc, xs, S, y, a.N, mask, bias); break;
+      ACORN_PANEL_CASE(1) ACORN_PANEL_CASE(2) ACORN_PANEL_CASE(3) ACORN_PANEL_CASE(4)
+      ACORN_PANEL_CASE(5) ACORN_PANEL_CASE(6) ACORN_PANEL_CASE(7) ACORN_PANEL_CASE(8)
+#undef ACORN_PANEL_CASE
+    }
+  }
+}
+
+void PanelRows(const MatMulArgs& a, const PanelActivations& x, const WeightPanel& w, int64_t n, int rows) {
+  const bool min = w.min != nullptr;
+  if (x.G == 16) {
+    (min ? PanelRowsOf<16, true> : PanelRowsOf<16, false>)(a, x, w, n, rows);
+  } else {
+    (min ? PanelRowsOf<32, true> : PanelRowsOf<32, false>)(a, x, w, n, rows);
+  }
+}
 
 }  // namespace
 
@@ -73,7 +133,7 @@ const KernelSet& Avx512Kernels() {
       RowsQ8<Avx512Ops, kRows, kToks>,        RowsQ4<Avx512Ops, kRows, kToks>,
       QuantizeRowX86<Avx512Ops>,              kDecodeRows,
       RowsK<Avx512Ops, kRows, kToks, DType::kQ4_K>, RowsK<Avx512Ops, kRows, kToks, DType::kQ5_K>,
-      RowsK<Avx512Ops, kRows, kToks, DType::kQ6_K>};
+      RowsK<Avx512Ops, kRows, kToks, DType::kQ6_K>, PanelRows, kPanelTokens};
   return set;
 }
 

@@ -12,6 +12,14 @@ namespace acorn {
 namespace cpu {
 namespace internal {
 
+struct PanelActivations;
+struct WeightPanel;
+struct MatMulArgs;
+// A kernel set's panel product (matmul_panels.h): y for rows [n, n + rows) (rows <= 16), every
+// token, from a packed panel; bias from a.bias, output into a.y.
+using PanelFn = void (*)(const MatMulArgs& a, const PanelActivations& x, const WeightPanel& w, int64_t n,
+                         int rows);
+
 struct MatMulArgs {
   int64_t T, K, N;
   const float* x;  // [T, K] float activations (float weights)
@@ -53,6 +61,10 @@ struct KernelSet {
   RowsFn q4_k;
   RowsFn q5_k;
   RowsFn q6_k;
+  // Prompt-sized products of every quantized type through packed panels (matmul_panels.h), or
+  // null where the set has none; panel_tokens is its token tile.
+  PanelFn panel;
+  int panel_tokens;
 };
 
 const KernelSet& ScalarKernels();

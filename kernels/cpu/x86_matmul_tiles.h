@@ -19,18 +19,12 @@
 #include "acorn/half.h"
 #include "matmul_internal.h"
 #include "matmul_tiles.h"
+#include "x86_float_ops.h"
 
 namespace acorn {
 namespace cpu {
 namespace internal {
 namespace {
-
-inline float HSum256(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-  return _mm_cvtss_f32(s);
-}
 
 // ref::QuantizeRowQ8_0 on 8-float vectors, equal bit for bit: the same IEEE operations (max of
 // |x|, amax / 127, 1 / d, x * id) and roundf's rounding (half away from zero), which no SIMD

@@ -11,11 +11,11 @@
 namespace acorn {
 namespace ops {
 
-size_t CpuMatMulScratch(const Bundle& bundle, const OpDesc& op, int) {
+size_t CpuMatMulScratch(const Bundle& bundle, const OpDesc& op, int threads) {
   const TensorDesc& x = bundle.tensors()[op.inputs[0]];
   const TensorDesc& w = bundle.tensors()[op.inputs[1]];
   const int64_t rows = x.rank == 1 ? 1 : x.Dim(0, bundle.max_tokens());
-  return cpu::MatMulScratchBytes(rows, w.shape[1], w.dtype);
+  return cpu::MatMulScratchBytes(rows, w.shape[1], w.dtype, threads);
 }
 
 Status CpuMatMul(const OpCall& c) {
@@ -26,65 +26,11 @@ Status CpuMatMul(const OpCall& c) {
   return Status::Ok();
 }
 
-namespace {
-
-// Dot product with independent partial sums, so the compiler can keep them in vector registers.
-inline float Dot(const float* a, const float* b, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
-  }
-  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
+size_t CpuAttentionScratch(const Bundle& bundle, const OpDesc& op, int threads) {
+  const TensorDesc& q = bundle.tensors()[op.inputs[0]];
+  const int64_t rows = q.rank == 1 ? 1 : q.Dim(0, bundle.max_tokens());
+  return cpu::AttentionScratchBytes(rows, op.attrs.n_heads, op.attrs.n_kv_heads, op.attrs.head_dim, threads);
 }
-
-struct AttentionJob {
-  const float* q;
-  const float* k_cache;
-  const float* v_cache;
-  const float* mask;
-  float* out;
-  float* scratch;  // one row of kv_len floats per thread slot
-  int64_t T, pos, n_heads, group, head_dim, kv_len, scratch_stride;
-  float scale;
-  bool causal;
-};
-
-void AttentionHeads(const AttentionJob& j, int64_t h_begin, int64_t h_end, float* scores) {
-  const int64_t q_stride = j.n_heads * j.head_dim;
-  const int64_t kv_stride = q_stride / j.group;
-  for (int64_t h = h_begin; h < h_end; ++h) {
-    const int64_t g = h / j.group;
-    for (int64_t t = 0; t < j.T; ++t) {
-      const float* q = j.q + t * q_stride + h * j.head_dim;
-      const int64_t n_keys = j.causal ? j.pos + t + 1 : j.kv_len;
-      float max = -INFINITY;
-      for (int64_t s = 0; s < n_keys; ++s) {
-        float v = Dot(q, j.k_cache + s * kv_stride + g * j.head_dim, j.head_dim) * j.scale;
-        if (j.mask) v += j.mask[t * j.kv_len + s];
-        scores[s] = v;
-        max = std::max(max, v);
-      }
-      float sum = 0;
-      for (int64_t s = 0; s < n_keys; ++s) {
-        scores[s] = std::exp(scores[s] - max);
-        sum += scores[s];
-      }
-      const float inv = sum > 0 ? 1.0f / sum : 0.0f;
-      float* o = j.out + t * q_stride + h * j.head_dim;
-      std::fill(o, o + j.head_dim, 0.0f);
-      for (int64_t s = 0; s < n_keys; ++s) {
-        const float p = scores[s] * inv;
-        const float* v = j.v_cache + s * kv_stride + g * j.head_dim;
-        for (int64_t d = 0; d < j.head_dim; ++d) o[d] += p * v[d];
-      }
-    }
-  }
-}
-
-}  // namespace
 
 Status CpuAttention(const OpCall& c) {
   const OpAttributes& a = c.op->attrs;
@@ -96,31 +42,10 @@ Status CpuAttention(const OpCall& c) {
   }
   ref::WriteKvCache(static_cast<const float*>(c.in[1].data), static_cast<const float*>(c.in[2].data), T, c.pos,
                     a.n_kv_heads, a.head_dim, c.in[3].f32(), c.in[4].f32());
-  AttentionJob job{static_cast<const float*>(c.in[0].data),
-                   c.in[3].f32(),
-                   c.in[4].f32(),
-                   c.n_in == 6 ? static_cast<const float*>(c.in[5].data) : nullptr,
-                   c.out.f32(),
-                   reinterpret_cast<float*>(c.res->scratch),
-                   T,
-                   c.pos,
-                   a.n_heads,
-                   a.n_heads / a.n_kv_heads,
-                   a.head_dim,
-                   c.pos + T,
-                   ctx,
-                   a.attention_scale,
-                   a.causal};
-  // Heads are independent; each range of heads gets the scratch row of the thread slot that the
-  // pool's contiguous split gives it (range k of `threads` starts at k*n_heads/threads; the last
-  // slot whose start is <= begin is this range's).
-  const int threads = std::max(1, c.res->threads);
-  auto run = [&job, threads](int64_t begin, int64_t end) {
-    int64_t slot = 0;
-    while (slot + 1 < threads && job.n_heads * (slot + 1) / threads <= begin) ++slot;
-    AttentionHeads(job, begin, end, job.scratch + slot * job.scratch_stride);
-  };
-  cpu::ParallelFor(c.res->pool, job.n_heads, run);
+  cpu::Attention(c.res->pool, static_cast<const float*>(c.in[0].data), c.in[3].f32(), c.in[4].f32(), T, c.pos,
+                 a.n_heads, a.n_kv_heads, a.head_dim, a.attention_scale, a.causal,
+                 c.n_in == 6 ? static_cast<const float*>(c.in[5].data) : nullptr, c.pos + T, c.out.f32(),
+                 c.res->scratch);
   return Status::Ok();
 }
 

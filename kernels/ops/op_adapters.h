@@ -25,6 +25,7 @@ Status RefCopy(const OpCall& c);
 
 Status CpuMatMul(const OpCall& c);
 Status CpuAttention(const OpCall& c);
+size_t CpuAttentionScratch(const Bundle& bundle, const OpDesc& op, int threads);
 Status CpuRmsNorm(const OpCall& c);
 Status CpuLayerNorm(const OpCall& c);
 Status CpuRope(const OpCall& c);

@@ -9,6 +9,7 @@
 #include "acorn/model.h"
 #include "acorn/platform.h"
 #include "acorn_generated.h"
+#include "core/limits.h"
 #include "cpu/thread_pool.h"
 #include "interpreter/bound_graph.h"
 
@@ -53,6 +54,11 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
   std::unique_ptr<Session> s(new Session());
   s->model_ = model;
   const int threads = ResolveThreads(options.threads);
+  // Checked before anything is sized by it: kernel scratch grows with the thread count.
+  if (threads < 1 || threads > static_cast<int>(limits::kMaxThreads)) {
+    return ACORN_ERROR(kInvalidArgument, "%d threads asked for: a session takes 1..%" PRIu32, threads,
+                       limits::kMaxThreads);
+  }
   const size_t scratch = ScratchBytes(*model, threads);
   const bool on_device = model->bound().device_model != nullptr;
   // The host arena holds the planned tensors and, after them, the kernels' scratch: one block, the

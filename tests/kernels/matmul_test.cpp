@@ -30,13 +30,13 @@ bool KQuant(DType t) { return GetDTypeInfo(t).block_elems == kQKBlock; }
 std::vector<Shape> Shapes(bool quantized, bool k_quant) {
   std::vector<Shape> shapes;
   if (k_quant) {  // rows of whole super-blocks (256); odd T and N for the tile edges
-    for (int64_t T : {1, 2, 3, 5, 17})
+    for (int64_t T : {1, 2, 3, 5, 8, 17})
       for (int64_t N : {1, 3, 31, 64, 129})
         for (int64_t K : {256, 512}) shapes.push_back({T, K, N});
     for (int64_t T : {1, 5}) shapes.push_back({T, 4096, 19});
     return shapes;
   }
-  for (int64_t T : {1, 2, 3, 5, 17})
+  for (int64_t T : {1, 2, 3, 5, 8, 17})
     for (int64_t N : {1, 3, 31, 64, 129})
       for (int64_t K : {32, 64, 96}) shapes.push_back({T, K, N});
   // Long rows, where accumulation order matters most.
@@ -81,7 +81,7 @@ TEST_P(MatMulTest, MatchesReference) {
       const float* b = with_bias ? bias.data() : nullptr;
 
       std::vector<float> y(static_cast<size_t>(s.T * s.N), NAN);
-      std::vector<uint8_t> scratch(cpu::MatMulScratchBytes(s.T, s.K, wt) + 1);
+      std::vector<uint8_t> scratch(cpu::MatMulScratchBytes(s.T, s.K, wt, threads()) + 1);
       // An odd scratch address: the kernel must align it itself.
       cpu::MatMul(&pool, x.data(), s.T, s.K, w.data(), wt, s.N, b, y.data(), scratch.data() + 1);
 
@@ -161,8 +161,8 @@ TEST(QuantizeActivations, EveryPathEqualsReferenceBitForBit) {
 }
 
 TEST(MatMul, NullPoolAndScratchSizes) {
-  EXPECT_EQ(cpu::MatMulScratchBytes(4, 64, DType::kF32), 0u);
-  EXPECT_GE(cpu::MatMulScratchBytes(4, 64, DType::kQ4_0), 4u * 64u + 4u * 2u * 8u);
+  EXPECT_EQ(cpu::MatMulScratchBytes(4, 64, DType::kF32, 1), 0u);
+  EXPECT_GE(cpu::MatMulScratchBytes(4, 64, DType::kQ4_0, 1), 4u * 64u + 4u * 2u * 8u);
   EXPECT_TRUE(cpu::MatMulSupports(DType::kQ8_0));
   EXPECT_FALSE(cpu::MatMulSupports(DType::kBF16));
   // y = x W^T + b by hand: x = [1, 2], W = [[1, 0], [0, 1], [1, 1]], b = [0, 0, 1].

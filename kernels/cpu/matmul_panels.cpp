@@ -1,0 +1,182 @@
+// The panel layout of prompt-sized quantized MatMuls (matmul_panels.h): packing weights and
+// activations into it. Portable code: it is data movement, O(K) per row and O(K) per token, against
+// the product's O(T * K) per row; the per-ISA files hold the kernels that read it.
+#include "matmul_panels.h"
+
+#include <cstring>
+
+#include "acorn/half.h"
+#include "reference_kernels.h"
+
+namespace acorn {
+namespace cpu {
+namespace internal {
+
+namespace {
+
+constexpr size_t kAlign = 64;
+size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+uintptr_t AlignUp(void* p) { return AlignUp(static_cast<size_t>(reinterpret_cast<uintptr_t>(p))); }
+
+size_t Quads(int64_t K) { return static_cast<size_t>(K / 4); }
+size_t Groups(int64_t K, DType wtype) { return static_cast<size_t>(K / PanelGroup(wtype)); }
+
+// Where quad q of row r goes in a panel.
+inline uint8_t* QuadAt(const WeightPanel& p, int64_t q, int r) { return p.u + (q * kPanelRows + r) * 4; }
+
+// Q8_0: the quants plus 128 (the sign bit flipped), scale the block's.
+void PackRowQ8_0(const uint8_t* row, int64_t K, int r, const WeightPanel& p) {
+  const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(row);
+  for (int64_t i = 0; i < K / kQBlock; ++i) {
+    for (int q = 0; q < kQBlock / 4; ++q) {
+      uint32_t v;
+      std::memcpy(&v, b[i].q + 4 * q, 4);
+      v ^= 0x80808080u;
+      std::memcpy(QuadAt(p, i * (kQBlock / 4) + q, r), &v, 4);
+    }
+    p.scale[i * kPanelRows + r] = F16ToF32(b[i].scale);
+  }
+}
+
+// Q4_0: byte j holds element j (low nibble) and j + 16 (high); the value is nibble - 8, so the
+// panel byte is nibble + 120.
+void PackRowQ4_0(const uint8_t* row, int64_t K, int r, const WeightPanel& p) {
+  const BlockQ4_0* b = reinterpret_cast<const BlockQ4_0*>(row);
+  for (int64_t i = 0; i < K / kQBlock; ++i) {
+    uint32_t v[4];
+    std::memcpy(v, b[i].q, 16);
+    for (int q = 0; q < 4; ++q) {
+      // Nibbles plus 120 never carry out of their byte (15 + 120 < 256).
+      const uint32_t lo = (v[q] & 0x0f0f0f0fu) + 0x78787878u;
+      const uint32_t hi = ((v[q] >> 4) & 0x0f0f0f0fu) + 0x78787878u;
+      std::memcpy(QuadAt(p, i * 8 + q, r), &lo, 4);
+      std::memcpy(QuadAt(p, i * 8 + 4 + q, r), &hi, 4);
+    }
+    p.scale[i * kPanelRows + r] = F16ToF32(b[i].scale);
+  }
+}
+
+// Every other type through ref::QuantGroupOf: u - offset + 128 is within 0..255 for each of them.
+void PackRowGroups(DType wtype, const uint8_t* row, int64_t K, int r, const WeightPanel& p) {
+  const int G = PanelGroup(wtype);
+  for (int64_t g = 0; g < K / kQBlock; ++g) {
+    ref::QuantGroup qg;
+    ref::QuantGroupOf(wtype, row, g, &qg);
+    for (int q = 0; q < kQBlock / 4; ++q) {
+      uint8_t* dst = QuadAt(p, g * (kQBlock / 4) + q, r);
+      for (int j = 0; j < 4; ++j) dst[j] = static_cast<uint8_t>(qg.u[4 * q + j] - qg.offset + 128);
+    }
+    for (int h = 0; h < kQBlock / G; ++h) {
+      const int64_t s = g * (kQBlock / G) + h;
+      p.scale[s * kPanelRows + r] = qg.scale[h];
+      if (p.min) p.min[s * kPanelRows + r] = qg.min[h];
+    }
+  }
+}
+
+}  // namespace
+
+int PanelGroup(DType wtype) {
+  return wtype == DType::kQ2_K || wtype == DType::kQ3_K || wtype == DType::kQ6_K ? 16 : 32;
+}
+
+bool PanelHasMin(DType wtype) {
+  return wtype == DType::kQ4_K || wtype == DType::kQ5_K || wtype == DType::kQ2_K || wtype == DType::kQ4_1 ||
+         wtype == DType::kQ5_1;
+}
+
+size_t PanelBytes(int64_t K, DType wtype) {
+  const size_t scales = AlignUp(Groups(K, wtype) * kPanelRows * sizeof(float));
+  return kAlign + AlignUp(Quads(K) * kPanelRows * 4) + (PanelHasMin(wtype) ? 2 : 1) * scales;
+}
+
+WeightPanel PanelAt(void* p, int64_t K, DType wtype) {
+  uintptr_t at = AlignUp(p);
+  WeightPanel w;
+  w.u = reinterpret_cast<uint8_t*>(at);
+  at += AlignUp(Quads(K) * kPanelRows * 4);
+  w.scale = reinterpret_cast<float*>(at);
+  at += AlignUp(Groups(K, wtype) * kPanelRows * sizeof(float));
+  w.min = PanelHasMin(wtype) ? reinterpret_cast<float*>(at) : nullptr;
+  return w;
+}
+
+void PackPanel(const MatMulArgs& a, int64_t n, int rows, const WeightPanel& panel) {
+  for (int r = 0; r < rows; ++r) {
+    const uint8_t* row = a.w + (n + r) * a.w_row_bytes;
+    switch (a.wtype) {
+      case DType::kQ8_0: PackRowQ8_0(row, a.K, r, panel); break;
+      case DType::kQ4_0: PackRowQ4_0(row, a.K, r, panel); break;
+      default: PackRowGroups(a.wtype, row, a.K, r, panel);
+    }
+  }
+  // Rows past the matrix: value 0 (u = 128, scale 0), so that the kernel needs no row mask until
+  // it stores.
+  const int64_t S = a.K / PanelGroup(a.wtype);
+  for (int r = rows; r < kPanelRows; ++r) {
+    for (int64_t q = 0; q < a.K / 4; ++q) std::memset(QuadAt(panel, q, r), 128, 4);
+    for (int64_t s = 0; s < S; ++s) {
+      panel.scale[s * kPanelRows + r] = 0.0f;
+      if (panel.min) panel.min[s * kPanelRows + r] = 0.0f;
+    }
+  }
+}
+
+size_t PanelActivationBytes(int64_t T, int64_t K, DType wtype, int C) {
+  (void)C;  // the packed layout holds T tokens whatever the grouping
+  const size_t t = static_cast<size_t>(T);
+  return kAlign + AlignUp(t * Quads(K) * 4) + 3 * AlignUp(t * Groups(K, wtype) * 4);
+}
+
+PanelActivations PanelActivationsAt(void* p, const MatMulArgs& a, int C) {
+  const size_t t = static_cast<size_t>(a.T);
+  PanelActivations x;
+  x.T = a.T;
+  x.K = a.K;
+  x.C = C;
+  x.G = PanelGroup(a.wtype);
+  const size_t groups = t * Groups(a.K, a.wtype);
+  uintptr_t at = AlignUp(p);
+  x.q = reinterpret_cast<const int32_t*>(at);
+  at += AlignUp(t * Quads(a.K) * 4);
+  x.d = reinterpret_cast<const float*>(at);
+  at += AlignUp(groups * 4);
+  x.corr = reinterpret_cast<const int32_t*>(at);
+  at += AlignUp(groups * 4);
+  x.dsum = PanelHasMin(a.wtype) ? reinterpret_cast<const float*>(at) : nullptr;
+  return x;
+}
+
+void PackActivations(const MatMulArgs& a, const PanelActivations& x, int64_t g0, int64_t g1) {
+  const int64_t K = a.K, nb = K / kQBlock, Q = K / 4, S = K / x.G, quads_per_group = x.G / 4;
+  const bool q8_1 = ref::TakesQ8_1Activations(a.wtype);
+  // The pointers are const for the kernels that read them; this is where they are written.
+  int32_t* q = const_cast<int32_t*>(x.q);
+  float* d = const_cast<float*>(x.d);
+  int32_t* corr = const_cast<int32_t*>(x.corr);
+  float* dsum = const_cast<float*>(x.dsum);
+  for (int64_t gi = g0; gi < g1; ++gi) {
+    const int64_t t0 = gi * x.C;
+    const int64_t cg = a.T - t0 < x.C ? a.T - t0 : x.C;
+    int32_t* qg = q + t0 * Q;
+    for (int64_t c = 0; c < cg; ++c) {
+      const int8_t* xq = a.xq + (t0 + c) * K;
+      for (int64_t i = 0; i < Q; ++i) std::memcpy(qg + i * cg + c, xq + 4 * i, 4);
+      const int32_t* nsum4 = a.xnsum4 + (t0 + c) * Q;
+      for (int64_t s = 0; s < S; ++s) {
+        int32_t nsum = 0;  // minus the sum of the group's quants
+        for (int64_t i = 0; i < quads_per_group; ++i) nsum += nsum4[s * quads_per_group + i];
+        const int64_t b = s * x.G / kQBlock;
+        const float xd = a.xd[(t0 + c) * nb + b];
+        const int64_t at = t0 * S + s * cg + c;
+        d[at] = xd;
+        corr[at] = 128 * nsum;
+        if (dsum) dsum[at] = q8_1 ? a.xds[(t0 + c) * nb + b] : xd * static_cast<float>(-nsum);
+      }
+    }
+  }
+}
+
+}  // namespace internal
+}  // namespace cpu
+}  // namespace acorn

@@ -1,0 +1,71 @@
+// Private to kernels/cpu: the panel layout of prompt-sized quantized MatMuls (many tokens at once).
+//
+// Weights stay in the bundle's canonical blocks (zero copy, and what decode streams). A prompt's
+// product instead packs the weights, 16 rows at a time, into a panel in per-thread scratch, where
+// one 64-byte vector holds 4 consecutive quants of each of the 16 rows: an integer dot-product
+// instruction (vpdpbusd) then yields 16 rows' partial sums in 16 lanes, with the activations'
+// 4 quants broadcast from memory, and needs no horizontal sums. A panel is packed once and used
+// for every token of the prompt, so its cost is one pass over the weights, against T passes of
+// arithmetic. Every block type packs into the same panel, so one kernel serves them all:
+//
+//   value of element k = scale[k / G] * (u[k] - 128) - min[k / G]
+//
+// with u an unsigned byte (the type's integer quant, moved to an offset of 128), G = 32, or 16
+// for the types whose 16-element halves have their own scales (Q2_K, Q3_K, Q6_K), and min present
+// only for the types that have one. The activations are packed too, a group of C tokens at a time
+// (C is the kernel's token tile), so that every broadcast of a tile comes from one run of memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "acorn/dtype.h"
+#include "matmul_internal.h"
+
+namespace acorn {
+namespace cpu {
+namespace internal {
+
+constexpr int kPanelRows = 16;
+
+// Elements per scale in the panel of wtype: 32, or 16 for Q2_K, Q3_K and Q6_K.
+int PanelGroup(DType wtype);
+// Whether wtype's values have a minimum term (Q4_K, Q5_K, Q2_K, Q4_1, Q5_1).
+bool PanelHasMin(DType wtype);
+
+// One thread's packed panel: 16 rows by K.
+struct WeightPanel {
+  uint8_t* u;    // [K/4][16][4]: u8 quants (value + 128 before scaling), rows past the matrix zero
+  float* scale;  // [K/G][16]
+  float* min;    // [K/G][16], or null where the type has no minimum
+};
+// Bytes of one panel of K columns (with room to align it); PanelAt lays it out in p.
+size_t PanelBytes(int64_t K, DType wtype);
+WeightPanel PanelAt(void* p, int64_t K, DType wtype);
+// Packs rows [n, n + rows) (rows <= 16) of a.w into panel; rows after them are zero.
+void PackPanel(const MatMulArgs& a, int64_t n, int rows, const WeightPanel& panel);
+
+// Every token's activations, in groups of C tokens (the last group may be narrower, Cg tokens).
+// For group gi of Cg tokens, with Q = K/4 quads and S = K/G scale groups:
+//   q    + gi*C*Q: [Q][Cg] int32, each the 4 int8 quants of one quad
+//   d    + gi*C*S: [S][Cg] the activation scale of the group (its Q8_0 / Q8_K block's)
+//   corr + gi*C*S: [S][Cg] -128 * (sum of the group's quants): takes the offset back, exactly
+//   dsum + gi*C*S: [S][Cg] what the weights' minimum multiplies: d * sum of the group's quants, or
+//                  for Q4_1/Q5_1 the Q8_1 block sum s (for a whole block of 32); null without minimum
+struct PanelActivations {
+  int64_t T, K;
+  int C, G;
+  const int32_t* q;
+  const float* d;
+  const int32_t* corr;
+  const float* dsum;
+};
+size_t PanelActivationBytes(int64_t T, int64_t K, DType wtype, int C);
+// Lays out the packed activations in p (aligned) and packs token groups [g0, g1) from a's
+// quantized activations (a.xq, a.xd, a.xnsum4, a.xds).
+PanelActivations PanelActivationsAt(void* p, const MatMulArgs& a, int C);
+void PackActivations(const MatMulArgs& a, const PanelActivations& x, int64_t g0, int64_t g1);
+
+}  // namespace internal
+}  // namespace cpu
+}  // namespace acorn
