@@ -49,6 +49,11 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t k);
 void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* w, DType wtype,
             int64_t N, const float* bias, float* y, void* scratch);
 
+// ref::Gelu and ref::SwiGlu on the active ISA: vectorized with their own erf and exp (a few ulp from
+// the reference; activation_tiles.h), the reference itself where there is no SIMD path.
+void Gelu(const float* x, int64_t n, float* out);
+void SwiGlu(const float* gate, const float* up, int64_t n, float* out);
+
 // Bytes of scratch Attention needs for up to T query rows on a pool of `threads` threads.
 size_t AttentionScratchBytes(int64_t T, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim, int threads);
 

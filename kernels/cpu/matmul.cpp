@@ -105,13 +105,19 @@ size_t QuantizedActivationBytes(int64_t T, int64_t K) {
 }
 }  // namespace
 
+// f32 weights: tokens in lanes from a vector's worth of tokens on.
+constexpr int64_t kTokenPanelMinTokens = 8;
+bool UsesTokenPanels(int64_t T, DType wtype) { return T >= kTokenPanelMinTokens && wtype == DType::kF32; }
+
 size_t MatMulScratchBytes(int64_t T, int64_t K, DType wtype, int threads) {
+  threads = threads < 1 ? 1 : threads;
+  if (UsesTokenPanels(T, wtype)) return internal::TokenPanelBytes(T, K);
   if (!IsQuantized(wtype)) return 0;
   size_t bytes = QuantizedActivationBytes(T, K);
   // Whatever ISA runs (ForceIsa may change it after planning): room for the panels.
   if (UsesPanels(T, wtype)) {
     bytes += internal::PanelActivationBytes(T, K, wtype, 0) +
-             static_cast<size_t>(threads < 1 ? 1 : threads) * internal::PanelBytes(K, wtype);
+             static_cast<size_t>(threads) * internal::PanelBytes(K, wtype);
   }
   return bytes;
 }
@@ -143,6 +149,15 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     default:
       if (!IsQuantized(wtype)) return;  // the binder only binds supported dtypes (MatMulSupports)
       rows = internal::RowsGroupsScalar;
+  }
+
+  if (ks.f32_tokens && UsesTokenPanels(T, wtype)) {
+    float* xp = internal::TokenPanelAt(scratch);
+    auto pack = [&](int64_t g0, int64_t g1) { internal::PackTokenPanels(a, xp, g0, g1); };
+    ParallelFor(pool, (T + internal::kTokenGroup - 1) / internal::kTokenGroup, pack);
+    auto rows = [&](int64_t b, int64_t e) { ks.f32_tokens(a, xp, b * 16, e * 16 < N ? e * 16 : N); };
+    ParallelFor(pool, (N + 15) / 16, rows);  // ranges of whole 16-row runs
+    return;
   }
 
   if (IsQuantized(wtype)) {

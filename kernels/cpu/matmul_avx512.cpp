@@ -125,6 +125,63 @@ void PanelRows(const MatMulArgs& a, const PanelActivations& x, const WeightPanel
   }
 }
 
+// f32 weights with tokens in lanes: R rows x kTokenGroup tokens (R x 2 vectors) of accumulators;
+// per k, two activation loads and R weight broadcasts feed 2R fused multiply-adds. K runs in blocks
+// of kTokenDepth whose sums are added into a tile in memory: a bounded run of float additions per
+// accumulator (rounding grows with it), like the other kernels' per-lane partial sums.
+constexpr int kTokenRows = 12;
+constexpr int64_t kTokenDepth = 256;
+
+template <int R>
+void TokenTile(const MatMulArgs& a, const float* xg, int64_t n, int64_t t0) {
+  alignas(64) float tile[R][kTokenGroup];
+  const float* w[R];
+  for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const float*>(a.w + (n + r) * a.w_row_bytes);
+  for (int64_t k0 = 0; k0 < a.K; k0 += kTokenDepth) {
+    const int64_t k1 = a.K - k0 < kTokenDepth ? a.K : k0 + kTokenDepth;
+    __m512 acc[R][kTokenVecs];
+    for (int r = 0; r < R; ++r)
+      for (int v = 0; v < kTokenVecs; ++v) acc[r][v] = _mm512_setzero_ps();
+    for (int64_t k = k0; k < k1; ++k) {
+      __m512 xv[kTokenVecs];
+      for (int v = 0; v < kTokenVecs; ++v) xv[v] = _mm512_load_ps(xg + k * kTokenGroup + 16 * v);
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const __m512 wb = _mm512_set1_ps(w[r][k]);
+        for (int v = 0; v < kTokenVecs; ++v) acc[r][v] = _mm512_fmadd_ps(wb, xv[v], acc[r][v]);
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int v = 0; v < kTokenVecs; ++v) {
+        float* p = tile[r] + 16 * v;
+        _mm512_store_ps(p, k0 == 0 ? acc[r][v] : _mm512_add_ps(_mm512_load_ps(p), acc[r][v]));
+      }
+    }
+  }
+  const int64_t tokens = a.T - t0 < kTokenGroup ? a.T - t0 : kTokenGroup;
+  for (int64_t c = 0; c < tokens; ++c) {
+    float* y = a.y + (t0 + c) * a.N + n;
+    for (int r = 0; r < R; ++r) y[r] = tile[r][c] + BiasOf(a, n + r);
+  }
+}
+
+void TokenRows(const MatMulArgs& a, const float* x, int64_t n0, int64_t n1) {
+  // Each row tile's weights (read once from memory) meet every token group (from cache).
+  for (int64_t n = n0; n < n1; n += kTokenRows) {
+    for (int64_t t0 = 0; t0 < a.T; t0 += kTokenGroup) {
+      const float* xg = x + t0 * a.K;
+      switch (n1 - n < kTokenRows ? n1 - n : kTokenRows) {
+#define ACORN_TOKEN_CASE(R) \
+  case R: TokenTile<R>(a, xg, n, t0); break;
+        ACORN_TOKEN_CASE(1) ACORN_TOKEN_CASE(2) ACORN_TOKEN_CASE(3) ACORN_TOKEN_CASE(4) ACORN_TOKEN_CASE(5)
+        ACORN_TOKEN_CASE(6) ACORN_TOKEN_CASE(7) ACORN_TOKEN_CASE(8) ACORN_TOKEN_CASE(9) ACORN_TOKEN_CASE(10)
+        ACORN_TOKEN_CASE(11) ACORN_TOKEN_CASE(12)
+#undef ACORN_TOKEN_CASE
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const KernelSet& Avx512Kernels() {
@@ -133,7 +190,8 @@ const KernelSet& Avx512Kernels() {
       RowsQ8<Avx512Ops, kRows, kToks>,        RowsQ4<Avx512Ops, kRows, kToks>,
       QuantizeRowX86<Avx512Ops>,              kDecodeRows,
       RowsK<Avx512Ops, kRows, kToks, DType::kQ4_K>, RowsK<Avx512Ops, kRows, kToks, DType::kQ5_K>,
-      RowsK<Avx512Ops, kRows, kToks, DType::kQ6_K>, PanelRows, kPanelTokens};
+      RowsK<Avx512Ops, kRows, kToks, DType::kQ6_K>, PanelRows, kPanelTokens,
+      TokenRows};
   return set;
 }
 

@@ -20,6 +20,9 @@ struct MatMulArgs;
 using PanelFn = void (*)(const MatMulArgs& a, const PanelActivations& x, const WeightPanel& w, int64_t n,
                          int rows);
 
+// f32 weights: y for rows [n0, n1), every token, from the activations packed with tokens in lanes.
+using TokenPanelFn = void (*)(const MatMulArgs& a, const float* x, int64_t n0, int64_t n1);
+
 struct MatMulArgs {
   int64_t T, K, N;
   const float* x;  // [T, K] float activations (float weights)
@@ -65,6 +68,8 @@ struct KernelSet {
   // null where the set has none; panel_tokens is its token tile.
   PanelFn panel;
   int panel_tokens;
+  // Prompt-sized products of f32 weights with tokens in lanes (matmul_panels.h), or null.
+  TokenPanelFn f32_tokens;
 };
 
 const KernelSet& ScalarKernels();

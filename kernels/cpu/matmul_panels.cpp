@@ -177,6 +177,27 @@ void PackActivations(const MatMulArgs& a, const PanelActivations& x, int64_t g0,
   }
 }
 
+size_t TokenPanelBytes(int64_t T, int64_t K) {
+  const size_t groups = static_cast<size_t>((T + kTokenGroup - 1) / kTokenGroup);
+  return kAlign + AlignUp(groups * kTokenGroup * static_cast<size_t>(K) * sizeof(float));
+}
+
+float* TokenPanelAt(void* p) { return reinterpret_cast<float*>(AlignUp(p)); }
+
+void PackTokenPanels(const MatMulArgs& a, float* x, int64_t g0, int64_t g1) {
+  for (int64_t gi = g0; gi < g1; ++gi) {
+    float* xg = x + gi * kTokenGroup * a.K;
+    const int64_t t0 = gi * kTokenGroup;
+    const int tokens = static_cast<int>(a.T - t0 < kTokenGroup ? a.T - t0 : kTokenGroup);
+    // Written in order, read from `tokens` rows at once (each row's cache line serves 16 k).
+    for (int64_t k = 0; k < a.K; ++k) {
+      float* dst = xg + k * kTokenGroup;
+      for (int c = 0; c < tokens; ++c) dst[c] = a.x[(t0 + c) * a.K + k];
+      for (int c = tokens; c < kTokenGroup; ++c) dst[c] = 0.0f;
+    }
+  }
+}
+
 }  // namespace internal
 }  // namespace cpu
 }  // namespace acorn

@@ -66,6 +66,19 @@ size_t PanelActivationBytes(int64_t T, int64_t K, DType wtype, int C);
 PanelActivations PanelActivationsAt(void* p, const MatMulArgs& a, int C);
 void PackActivations(const MatMulArgs& a, const PanelActivations& x, int64_t g0, int64_t g1);
 
+// ---- f32 weights -----------------------------------------------------------------------------
+// The other way round: lanes are tokens. The activations are packed once per call, 16 * kTokenVecs
+// tokens at a time, as [K][16 * kTokenVecs] floats (tokens past T zero), and each weight element
+// is broadcast from the row as the bundle stores it, so the weights need no packing at all: a
+// product of a few hundred tokens would otherwise spend as long packing 32 rows as multiplying them.
+constexpr int kTokenVecs = 2;
+constexpr int kTokenGroup = 16 * kTokenVecs;
+
+size_t TokenPanelBytes(int64_t T, int64_t K);
+float* TokenPanelAt(void* p);
+// Token groups [g0, g1): group gi at x + gi*kTokenGroup*K.
+void PackTokenPanels(const MatMulArgs& a, float* x, int64_t g0, int64_t g1);
+
 }  // namespace internal
 }  // namespace cpu
 }  // namespace acorn

@@ -124,13 +124,13 @@ Status CpuAdd(const OpCall& c) {
 }
 
 Status CpuSwiGlu(const OpCall& c) {
-  auto run = [&](int64_t b, int64_t e) { ref::SwiGlu(F(c.in[0]) + b, F(c.in[1]) + b, e - b, c.out.f32() + b); };
+  auto run = [&](int64_t b, int64_t e) { cpu::SwiGlu(F(c.in[0]) + b, F(c.in[1]) + b, e - b, c.out.f32() + b); };
   ForElements(c, Elements(c.out), run);
   return Status::Ok();
 }
 
 Status CpuGelu(const OpCall& c) {
-  auto run = [&](int64_t b, int64_t e) { ref::Gelu(F(c.in[0]) + b, e - b, c.out.f32() + b); };
+  auto run = [&](int64_t b, int64_t e) { cpu::Gelu(F(c.in[0]) + b, e - b, c.out.f32() + b); };
   ForElements(c, Elements(c.out), run);
   return Status::Ok();
 }
