@@ -110,9 +110,10 @@ TEST(LlamaLongPrompt, ChunkedPrefillOf300Tokens) {
   EXPECT_LE(RelMaxDiff(last, expected->data), 1e-4);
 }
 
-// The CPU backend's row-wise kernels (norms, RoPE, SwiGLU, residual adds) run the reference kernels
-// on each thread's rows: with the matrix products and attention on the reference kernels too (their
-// CPU kernels hidden), a long prompt on 3 threads gives the reference backend's logits bit for bit.
+// The CPU backend's row-wise kernels (norms, RoPE, residual adds) run the reference kernels on each
+// thread's rows: with the matrix products, attention and SwiGLU (its vector exp: see
+// tests/kernels/activation_test.cpp) on the reference kernels too (their CPU kernels hidden), a
+// long prompt on 3 threads gives the reference backend's logits bit for bit.
 TEST(LlamaCpuRowOps, EqualTheReferenceBitForBit) {
   const std::string dir = FixtureDir("tiny_mqa_big_context");
   const std::vector<int32_t> prompt = Ids(ReadJson(dir + "/long_prompt.json")["tokens"]);
@@ -121,7 +122,8 @@ TEST(LlamaCpuRowOps, EqualTheReferenceBitForBit) {
   mo.backends = {Backend::kCpu};
   mo.custom_kernels = {
       KernelEntry{static_cast<uint16_t>(fb::OpKind::MatMul), kAnyDType, Backend::kCpu, nullptr, nullptr},
-      KernelEntry{static_cast<uint16_t>(fb::OpKind::Attention), kAnyDType, Backend::kCpu, nullptr, nullptr}};
+      KernelEntry{static_cast<uint16_t>(fb::OpKind::Attention), kAnyDType, Backend::kCpu, nullptr, nullptr},
+      KernelEntry{static_cast<uint16_t>(fb::OpKind::SwiGlu), kAnyDType, Backend::kCpu, nullptr, nullptr}};
   auto model = Model::Load(bundle.c_str(), mo);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
   int cpu_ops = 0;
