@@ -35,6 +35,10 @@ enum class TensorHome : uint8_t {
 struct BoundOp {
   const OpDesc* op = nullptr;
   const KernelEntry* kernel = nullptr;
+  // Where a host kernel reads the op's weights when it is not the bundle's canonical bytes: a copy
+  // repacked at load (the CPU's 16-row panels), owned by the bound graph; null otherwise.
+  const void* weights = nullptr;
+  WeightLayout weight_layout = WeightLayout::kCanonical;
 };
 
 // Consecutive ops [begin, end) bound to one backend.

@@ -40,7 +40,8 @@ std::vector<uint8_t> MakeWeights(DType wtype, int64_t K, int64_t N, std::mt19937
 // weights in cache ("hot"); enough buffers to exceed the last-level cache measure streaming from
 // memory ("cold"), as in a real decode step.
 double TimeMatMul(acorn::cpu::ThreadPool* pool, int64_t T, int64_t K, int64_t N,
-                  const std::vector<std::vector<uint8_t>>& copies, DType wtype, double min_seconds) {
+                  const std::vector<std::vector<uint8_t>>& copies, DType wtype, double min_seconds,
+                  bool panels = false) {
   std::vector<float> x(static_cast<size_t>(T * K)), y(static_cast<size_t>(T * N));
   std::mt19937 rng(7);
   std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -51,7 +52,11 @@ double TimeMatMul(acorn::cpu::ThreadPool* pool, int64_t T, int64_t K, int64_t N,
   for (int i = 0; i < min_runs || total < min_seconds; ++i) {
     const std::vector<uint8_t>& w = copies[static_cast<size_t>(i) % copies.size()];
     const auto t0 = Clock::now();
-    acorn::cpu::MatMul(pool, x.data(), T, K, w.data(), wtype, N, nullptr, y.data(), scratch.data());
+    if (panels) {
+      acorn::cpu::MatMulRowPanels(pool, x.data(), T, K, w.data(), wtype, N, nullptr, y.data(), scratch.data());
+    } else {
+      acorn::cpu::MatMul(pool, x.data(), T, K, w.data(), wtype, N, nullptr, y.data(), scratch.data());
+    }
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     best = std::min(best, s);
     total += s;
@@ -98,6 +103,18 @@ int main(int argc, char** argv) {
                   "T=64: %7.2f ms %6.1f GFLOP/s\n",
                   Name(wtype), threads, s_hot * 1e6, gb / s_hot, s_cold * 1e6, gb / s_cold, s64 * 1e3,
                   2.0 * 64 * K * N / s64 * 1e-9);
+      if (acorn::cpu::MatMulRepacks(wtype)) {  // the layout the CPU backend repacks to at load
+        std::vector<std::vector<uint8_t>> p_hot(1, std::vector<uint8_t>(acorn::cpu::RowPanelBytes(wtype, K, N)));
+        acorn::cpu::RepackRowPanels(&pool, hot[0].data(), wtype, K, N, p_hot[0].data());
+        std::vector<std::vector<uint8_t>> p_cold(cold.size(), p_hot[0]);
+        const double r_hot = TimeMatMul(&pool, 1, K, N, p_hot, wtype, 0.5, true);
+        const double r_cold = TimeMatMul(&pool, 1, K, N, p_cold, wtype, 0.5, true);
+        const double r64 = TimeMatMul(&pool, 64, K, N, p_hot, wtype, 0.5, true);
+        std::printf("%-5s threads=%d  T=1 hot: %7.1f us %5.1f GB/s  cold: %7.1f us %5.1f GB/s   "
+                    "T=64: %7.2f ms %6.1f GFLOP/s  (16-row panels)\n",
+                    Name(wtype), threads, r_hot * 1e6, gb / r_hot, r_cold * 1e6, gb / r_cold, r64 * 1e3,
+                    2.0 * 64 * K * N / r64 * 1e-9);
+      }
     }
   }
   return 0;

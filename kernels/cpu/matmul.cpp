@@ -44,6 +44,43 @@ bool IsQuantized(DType wtype) { return GetDTypeInfo(wtype).quantized; }
 internal::RowsFn OrScalar(internal::RowsFn KernelSet::*field, const KernelSet& ks) {
   return ks.*field ? ks.*field : internal::ScalarKernels().*field;
 }
+// Quantizes the T rows of a->x into scratch and points a at them. As llama.cpp: Q8_K activations
+// for the K-quants and IQ4_XS, Q8_1 (Q8_0 and s) for Q4_1 and Q5_1, Q8_0 for the others. The SIMD
+// K-quant kernels take the minimums through the scaled block sums.
+void QuantizeActivations(ThreadPool* pool, const KernelSet& ks, MatMulArgs* a, void* scratch) {
+  const int64_t T = a->T, K = a->K, nb = K / kQBlock;
+  const float* x = a->x;
+  uintptr_t p = AlignUp(reinterpret_cast<uintptr_t>(scratch));
+  int8_t* xq = reinterpret_cast<int8_t*>(p);
+  p += AlignUp(static_cast<size_t>(T * K));
+  float* xd = reinterpret_cast<float*>(p);
+  p += AlignUp(static_cast<size_t>(T * nb) * sizeof(float));
+  int32_t* xnsum4 = reinterpret_cast<int32_t*>(p);
+  p += AlignUp(static_cast<size_t>(T * (K / 4)) * sizeof(int32_t));
+  float* xds = reinterpret_cast<float*>(p);
+  const bool k_quant = ref::TakesQ8KActivations(a->wtype);
+  const bool q8_1 = ref::TakesQ8_1Activations(a->wtype);
+  const auto quantize_row = k_quant ? internal::QuantizeRowQ8KScalar : ks.quantize_row;
+  auto quantize = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      quantize_row(x + t * K, K, xq + t * K, xd + t * nb, xnsum4 + t * (K / 4));
+      for (int64_t b = 0; k_quant && b < nb; ++b) {
+        int32_t sum = 0;
+        for (int g = 0; g < kQBlock / 4; ++g) sum -= xnsum4[t * (K / 4) + b * (kQBlock / 4) + g];
+        xds[t * nb + b] = xd[t * nb + b] * static_cast<float>(sum);
+      }
+      for (int64_t b = 0; q8_1 && b < nb; ++b) {
+        xds[t * nb + b] = ref::Q8_1BlockSum(x + t * K + b * kQBlock, xq + t * K + b * kQBlock);
+      }
+    }
+  };
+  ParallelFor(pool, T, quantize);
+  a->xq = xq;
+  a->xd = xd;
+  a->xnsum4 = xnsum4;
+  a->xds = xds;
+}
+
 // Packs the activations, then gives each thread a contiguous run of 16-row panels, which it packs
 // one at a time into its own scratch and multiplies by every token.
 void MatMulPanels(ThreadPool* pool, const MatMulArgs& a, const KernelSet& ks, uint8_t* scratch) {
@@ -53,7 +90,7 @@ void MatMulPanels(ThreadPool* pool, const MatMulArgs& a, const KernelSet& ks, ui
   auto pack = [&](int64_t g0, int64_t g1) { internal::PackActivations(a, x, g0, g1); };
   ParallelFor(pool, token_groups, pack);
 
-  uint8_t* panels = scratch + internal::PanelActivationBytes(a.T, a.K, a.wtype, ks.panel_tokens);
+  uint8_t* panels = scratch + internal::PanelActivationBytes(a.T, a.K, a.wtype, 0);
   const size_t panel_bytes = internal::PanelBytes(a.K, a.wtype);
   const int64_t n_panels = (a.N + kPanelRows - 1) / kPanelRows;
   const int64_t threads = pool ? pool->size() : 1;
@@ -113,12 +150,10 @@ size_t MatMulScratchBytes(int64_t T, int64_t K, DType wtype, int threads) {
   threads = threads < 1 ? 1 : threads;
   if (UsesTokenPanels(T, wtype)) return internal::TokenPanelBytes(T, K);
   if (!IsQuantized(wtype)) return 0;
-  size_t bytes = QuantizedActivationBytes(T, K);
-  // Whatever ISA runs (ForceIsa may change it after planning): room for the panels.
-  if (UsesPanels(T, wtype)) {
-    bytes += internal::PanelActivationBytes(T, K, wtype, 0) +
-             static_cast<size_t>(threads) * internal::PanelBytes(K, wtype);
-  }
+  // The activations quantized, then packed for panels (weights repacked at load take them at any
+  // T), and, whatever ISA runs (ForceIsa may change it after planning), room for packing panels.
+  size_t bytes = QuantizedActivationBytes(T, K) + internal::PanelActivationBytes(T, K, wtype, 0);
+  if (UsesPanels(T, wtype)) bytes += static_cast<size_t>(threads) * internal::PanelBytes(K, wtype);
   return bytes;
 }
 
@@ -161,41 +196,9 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
   }
 
   if (IsQuantized(wtype)) {
-    const int64_t nb = K / kQBlock;
-    uintptr_t p = AlignUp(reinterpret_cast<uintptr_t>(scratch));
-    int8_t* xq = reinterpret_cast<int8_t*>(p);
-    p += AlignUp(static_cast<size_t>(T * K));
-    float* xd = reinterpret_cast<float*>(p);
-    p += AlignUp(static_cast<size_t>(T * nb) * sizeof(float));
-    int32_t* xnsum4 = reinterpret_cast<int32_t*>(p);
-    p += AlignUp(static_cast<size_t>(T * (K / 4)) * sizeof(int32_t));
-    float* xds = reinterpret_cast<float*>(p);
-    // As llama.cpp: Q8_K activations for the K-quants and IQ4_XS, Q8_1 (Q8_0 and s) for Q4_1 and
-    // Q5_1, Q8_0 for the others. The SIMD K-quant kernels take the minimums through the scaled
-    // block sums.
-    const bool k_quant = ref::TakesQ8KActivations(wtype);
-    const bool q8_1 = ref::TakesQ8_1Activations(wtype);
-    const auto quantize_row = k_quant ? internal::QuantizeRowQ8KScalar : ks.quantize_row;
-    auto quantize = [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        quantize_row(x + t * K, K, xq + t * K, xd + t * nb, xnsum4 + t * (K / 4));
-        for (int64_t b = 0; k_quant && b < nb; ++b) {
-          int32_t sum = 0;
-          for (int g = 0; g < kQBlock / 4; ++g) sum -= xnsum4[t * (K / 4) + b * (kQBlock / 4) + g];
-          xds[t * nb + b] = xd[t * nb + b] * static_cast<float>(sum);
-        }
-        for (int64_t b = 0; q8_1 && b < nb; ++b) {
-          xds[t * nb + b] = ref::Q8_1BlockSum(x + t * K + b * kQBlock, xq + t * K + b * kQBlock);
-        }
-      }
-    };
-    ParallelFor(pool, T, quantize);
-    a.xq = xq;
-    a.xd = xd;
-    a.xnsum4 = xnsum4;
-    a.xds = xds;
+    QuantizeActivations(pool, ks, &a, scratch);
     if (ks.panel && UsesPanels(T, wtype)) {
-      MatMulPanels(pool, a, ks, reinterpret_cast<uint8_t*>(scratch) + QuantizedActivationBytes(T, K));
+      MatMulPanels(pool, a, ks, static_cast<uint8_t*>(scratch) + QuantizedActivationBytes(T, K));
       return;
     }
   }
@@ -208,6 +211,46 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     rows(a, b * tile, n1);
   };
   ParallelFor(pool, n_tiles, run);
+}
+
+bool MatMulRepacks(DType wtype) {
+  return (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) && ActiveKernels().row_panels != nullptr;
+}
+
+size_t RowPanelBytes(DType wtype, int64_t K, int64_t N) {
+  return static_cast<size_t>((N + internal::kPanelRows - 1) / internal::kPanelRows) *
+         static_cast<size_t>(K / kQBlock) * internal::RowPanelGroupBytes(wtype);
+}
+
+void RepackRowPanels(ThreadPool* pool, const void* w, DType wtype, int64_t K, int64_t N, void* panels) {
+  auto run = [&](int64_t p0, int64_t p1) {
+    internal::RepackRowPanels(static_cast<const uint8_t*>(w), wtype, K, N, p0, p1, static_cast<uint8_t*>(panels));
+  };
+  ParallelFor(pool, (N + internal::kPanelRows - 1) / internal::kPanelRows, run);
+}
+
+void MatMulRowPanels(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* panels, DType wtype,
+                     int64_t N, const float* bias, float* y, void* scratch) {
+  if (T <= 0 || N <= 0) return;
+  const KernelSet& ks = ActiveKernels();
+  MatMulArgs a{};
+  a.T = T;
+  a.K = K;
+  a.N = N;
+  a.x = x;
+  a.w = static_cast<const uint8_t*>(panels);
+  a.wtype = wtype;
+  a.bias = bias;
+  a.y = y;
+  QuantizeActivations(pool, ks, &a, scratch);
+  const int C = ks.panel_tokens > 0 ? ks.panel_tokens : internal::kPanelRows;
+  const internal::PanelActivations xp =
+      internal::PanelActivationsAt(static_cast<uint8_t*>(scratch) + QuantizedActivationBytes(T, K), a, C);
+  auto pack = [&](int64_t g0, int64_t g1) { internal::PackActivations(a, xp, g0, g1); };
+  ParallelFor(pool, (T + C - 1) / C, pack);
+  const internal::RowPanelFn fn = ks.row_panels ? ks.row_panels : internal::RowPanelsPortable;
+  auto run = [&](int64_t p0, int64_t p1) { fn(a, xp, p0, p1); };
+  ParallelFor(pool, (N + internal::kPanelRows - 1) / internal::kPanelRows, run);
 }
 
 }  // namespace cpu

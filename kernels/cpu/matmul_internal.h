@@ -20,6 +20,9 @@ struct MatMulArgs;
 using PanelFn = void (*)(const MatMulArgs& a, const PanelActivations& x, const WeightPanel& w, int64_t n,
                          int rows);
 
+// Weights repacked at load in 16-row panels (cpu_kernels.h; a.w the first panel): y for the rows
+// of panels [p0, p1), every token, from the packed activations x.
+using RowPanelFn = void (*)(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1);
 // f32 weights: y for rows [n0, n1), every token, from the activations packed with tokens in lanes.
 using TokenPanelFn = void (*)(const MatMulArgs& a, const float* x, int64_t n0, int64_t n1);
 
@@ -70,6 +73,8 @@ struct KernelSet {
   int panel_tokens;
   // Prompt-sized products of f32 weights with tokens in lanes (matmul_panels.h), or null.
   TokenPanelFn f32_tokens;
+  // q8_0/q4_0 weights in 16-row panels (any T), or null: then nothing is repacked at load.
+  RowPanelFn row_panels;
 };
 
 const KernelSet& ScalarKernels();

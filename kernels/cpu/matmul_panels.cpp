@@ -177,6 +177,63 @@ void PackActivations(const MatMulArgs& a, const PanelActivations& x, int64_t g0,
   }
 }
 
+void RepackRowPanels(const uint8_t* w, DType wtype, int64_t K, int64_t N, int64_t p0, int64_t p1, uint8_t* panels) {
+  const bool q8 = wtype == DType::kQ8_0;
+  const size_t block_bytes = q8 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
+  const size_t row_bytes = static_cast<size_t>(K / kQBlock) * block_bytes;
+  const size_t group_bytes = RowPanelGroupBytes(wtype);
+  const int quads = q8 ? kQBlock / 4 : kQBlock / 8;  // 4-byte runs of one row in a block
+  const int64_t S = K / kQBlock;
+  for (int64_t p = p0; p < p1; ++p) {
+    for (int64_t s = 0; s < S; ++s) {
+      uint8_t* g = panels + (p * S + s) * group_bytes;
+      for (int r = 0; r < kPanelRows; ++r) {
+        const int64_t n = p * kPanelRows + r;
+        if (n >= N) {  // zero rows: scale 0, quants 0
+          std::memset(g + 2 * r, 0, 2);
+          for (int j = 0; j < quads; ++j) std::memset(g + 32 + j * 64 + 4 * r, 0, 4);
+          continue;
+        }
+        const uint8_t* block = w + static_cast<size_t>(n) * row_bytes + static_cast<size_t>(s) * block_bytes;
+        std::memcpy(g + 2 * r, block, 2);  // the fp16 scale leads both block types
+        for (int j = 0; j < quads; ++j) std::memcpy(g + 32 + j * 64 + 4 * r, block + 2 + 4 * j, 4);
+      }
+    }
+  }
+}
+
+void RowPanelsPortable(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1) {
+  (void)x;  // reads the row-major quantized activations in a
+  const bool q8 = a.wtype == DType::kQ8_0;
+  const size_t group_bytes = RowPanelGroupBytes(a.wtype);
+  const int64_t S = a.K / kQBlock;
+  for (int64_t p = p0; p < p1; ++p) {
+    for (int r = 0; r < kPanelRows && p * kPanelRows + r < a.N; ++r) {
+      const int64_t n = p * kPanelRows + r;
+      for (int64_t t = 0; t < a.T; ++t) {
+        float acc = 0.0f;
+        for (int64_t s = 0; s < S; ++s) {
+          const uint8_t* g = a.w + (p * S + s) * group_bytes;
+          const int8_t* xb = a.xq + t * a.K + s * kQBlock;
+          uint16_t d16;
+          std::memcpy(&d16, g + 2 * r, 2);
+          int32_t isum = 0;
+          for (int b = 0; b < (q8 ? kQBlock : kQBlock / 2); ++b) {
+            const uint8_t v = g[32 + (b / 4) * 64 + 4 * r + b % 4];
+            if (q8) {
+              isum += static_cast<int8_t>(v) * xb[b];
+            } else {
+              isum += ((v & 0x0f) - 8) * xb[b] + ((v >> 4) - 8) * xb[b + kQBlock / 2];
+            }
+          }
+          acc += static_cast<float>(isum) * (F16ToF32(d16) * a.xd[t * S + s]);
+        }
+        a.y[t * a.N + n] = acc + (a.bias ? a.bias[n] : 0.0f);
+      }
+    }
+  }
+}
+
 size_t TokenPanelBytes(int64_t T, int64_t K) {
   const size_t groups = static_cast<size_t>((T + kTokenGroup - 1) / kTokenGroup);
   return kAlign + AlignUp(groups * kTokenGroup * static_cast<size_t>(K) * sizeof(float));

@@ -66,6 +66,13 @@ size_t PanelActivationBytes(int64_t T, int64_t K, DType wtype, int C);
 PanelActivations PanelActivationsAt(void* p, const MatMulArgs& a, int C);
 void PackActivations(const MatMulArgs& a, const PanelActivations& x, int64_t g0, int64_t g1);
 
+// ---- q8_0/q4_0 weights repacked at load in 16-row panels (layout: cpu_kernels.h) --------------
+inline size_t RowPanelGroupBytes(DType wtype) { return 32 + (wtype == DType::kQ8_0 ? 512 : 256); }
+// Panels [p0, p1) of the repacked matrix (panels points at panel 0).
+void RepackRowPanels(const uint8_t* w, DType wtype, int64_t K, int64_t N, int64_t p0, int64_t p1, uint8_t* panels);
+// The portable product over panels (ISAs without a panel kernel): y for panels [p0, p1).
+void RowPanelsPortable(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1);
+
 // ---- f32 weights -----------------------------------------------------------------------------
 // The other way round: lanes are tokens. The activations are packed once per call, 16 * kTokenVecs
 // tokens at a time, as [K][16 * kTokenVecs] floats (tokens past T zero), and each weight element

@@ -20,6 +20,12 @@ size_t CpuMatMulScratch(const Bundle& bundle, const OpDesc& op, int threads) {
 
 Status CpuMatMul(const OpCall& c) {
   const TensorArg& w = c.in[1];
+  if (w.layout == WeightLayout::kRowPanels16) {
+    cpu::MatMulRowPanels(c.res->pool, static_cast<const float*>(c.in[0].data), c.in[0].Rows(), c.in[0].Cols(), w.data,
+                         w.desc->dtype, w.dims[0], c.n_in == 3 ? static_cast<const float*>(c.in[2].data) : nullptr,
+                         c.out.f32(), c.res->scratch);
+    return Status::Ok();
+  }
   cpu::MatMul(c.res->pool, static_cast<const float*>(c.in[0].data), c.in[0].Rows(), c.in[0].Cols(), w.data,
               w.desc->dtype, w.dims[0], c.n_in == 3 ? static_cast<const float*>(c.in[2].data) : nullptr, c.out.f32(),
               c.res->scratch);

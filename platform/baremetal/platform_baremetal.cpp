@@ -34,6 +34,8 @@ Result<MappedFile> ReadFile(const char* path) { return MapFile(path); }
 // memalign: what newlib (nano too) and other embedded C libraries provide; free() releases it.
 void* AlignedAlloc(size_t size, size_t alignment) { return memalign(alignment, size); }
 void AlignedFree(void* ptr) { std::free(ptr); }
+void* LargeAlloc(size_t size) { return AlignedAlloc(size, 64); }
+void LargeFree(void* ptr, size_t) { AlignedFree(ptr); }
 uint64_t NowNanos() { return 0; }
 int64_t WallClockSeconds() { return 0; }
 int HardwareThreads() { return 1; }

@@ -137,6 +137,20 @@ void* AlignedAlloc(size_t size, size_t alignment) {
 
 void AlignedFree(void* ptr) { std::free(ptr); }
 
+void* LargeAlloc(size_t size) {
+  if (size == 0) size = 1;
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+#if defined(MADV_HUGEPAGE)
+  madvise(p, size, MADV_HUGEPAGE);  // advice only: a refusal leaves ordinary pages
+#endif
+  return p;
+}
+
+void LargeFree(void* ptr, size_t size) {
+  if (ptr != nullptr) munmap(ptr, size == 0 ? 1 : size);
+}
+
 uint64_t NowNanos() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

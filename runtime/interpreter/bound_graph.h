@@ -13,9 +13,20 @@
 
 namespace acorn {
 
+// Memory from platform::LargeAlloc, freed with it.
+struct LargeBuffer {
+  void* data = nullptr;
+  size_t size = 0;
+  LargeBuffer(void* p, size_t n) : data(p), size(n) {}
+  ~LargeBuffer();
+  LargeBuffer(const LargeBuffer&) = delete;
+  LargeBuffer& operator=(const LargeBuffer&) = delete;
+};
+
 struct BoundGraph {
   std::vector<KernelEntry> custom;    // the application's kernels (ModelOptions::custom_kernels)
   std::vector<BoundOp> ops;           // per bundle op, in graph order
+  std::vector<std::unique_ptr<LargeBuffer>> repacked;  // weights repacked at load (BoundOp::weights)
   std::vector<OpSegment> segments;
   std::vector<TensorHome> homes;      // per tensor; all kHost when no op runs on an accelerator
   MemoryPlan device_plan;             // the accelerator's arena (tensors homed kDevice or kMirrored)

@@ -9,6 +9,8 @@
 #include "interpreter/bound_graph.h"
 #include "interpreter/op_shapes.h"
 #include "acorn_generated.h"
+#include "cpu_kernels.h"
+#include "kernel_table.h"
 #include "tokenizer/tokenizer_bundle.h"
 
 namespace acorn {
@@ -40,6 +42,8 @@ bool RowWise(const Bundle& b, const OpDesc& op) {
 }
 
 }  // namespace
+
+LargeBuffer::~LargeBuffer() { platform::LargeFree(data, size); }
 
 Model::Model() : bound_(new BoundGraph()) {}
 Model::~Model() = default;
@@ -113,7 +117,55 @@ Status Model::Bind(const ModelOptions& options) {
   }
   g.tail_begin = static_cast<int>(g.ops.size());
   while (g.tail_begin > 0 && RowWise(bundle, *g.ops[g.tail_begin - 1].op)) --g.tail_begin;
+  if (options.cpu_repack) ACORN_RETURN_IF_ERROR(RepackForCpu());
   return PlaceTensors(accelerator, options);
+}
+
+// The matrices of the built-in CPU MatMul kernel, in the layout the active ISA reads fastest
+// (cpu::MatMulRepacks); one copy per weight tensor, however many ops read it. An application's
+// own kernels, and every other op (a tied embedding's lookups), keep reading the bundle's bytes.
+Status Model::RepackForCpu() {
+  const Bundle& bundle = *bundle_;
+  BoundGraph& g = *bound_;
+  const Span<const KernelEntry> builtin_table = BuiltinKernels();
+  std::vector<int> copy_of(bundle.tensors().size(), -1);
+  const uint64_t start = platform::NowNanos();
+  // The copy runs on every core (the first writes of fresh pages cost more than the copy itself);
+  // where no pool can start, on this thread. Started with the first matrix to repack.
+  std::unique_ptr<cpu::ThreadPool> pool;
+  size_t bytes = 0;
+  for (BoundOp& b : g.ops) {
+    const bool builtin = b.kernel >= builtin_table.data() && b.kernel < builtin_table.data() + builtin_table.size();
+    if (!builtin || b.kernel->backend != Backend::kCpu || b.op->kind != static_cast<uint16_t>(fb::OpKind::MatMul)) {
+      continue;
+    }
+    const uint32_t t = b.op->inputs[WeightInput(b.op->kind)];
+    const TensorDesc& w = bundle.tensors()[t];
+    if (w.storage != Storage::kConstant || w.rank != 2 || !cpu::MatMulRepacks(w.dtype)) continue;
+    if (copy_of[t] < 0) {
+      const size_t size = cpu::RowPanelBytes(w.dtype, w.shape[1], w.shape[0]);
+      void* p = platform::LargeAlloc(size);
+      if (p == nullptr) {
+        return ACORN_ERROR(kOutOfMemory, "no memory for %zu bytes of '%s' repacked for the CPU; load with "
+                           "ModelOptions::cpu_repack = false to read the bundle in place", size, w.name);
+      }
+      g.repacked.emplace_back(new LargeBuffer(p, size));
+      if (pool == nullptr) {
+        Result<std::unique_ptr<cpu::ThreadPool>> made = cpu::ThreadPool::Create(platform::HardwareThreads());
+        if (made.ok()) pool = std::move(*made);
+      }
+      cpu::RepackRowPanels(pool.get(), w.data, w.dtype, w.shape[1], w.shape[0], p);
+      copy_of[t] = static_cast<int>(g.repacked.size()) - 1;
+      bytes += size;
+    }
+    b.weights = g.repacked[static_cast<size_t>(copy_of[t])]->data;
+    b.weight_layout = WeightLayout::kRowPanels16;
+  }
+  if (bytes > 0) {
+    Log(LogLevel::kDebug, "repacked %.1f MiB of weights for the CPU in %.0f ms", bytes / 1048576.0,
+        (platform::NowNanos() - start) / 1e6);
+  }
+  return Status::Ok();
 }
 
 Status Model::PlaceTensors(Accelerator* accelerator, const ModelOptions& options) {

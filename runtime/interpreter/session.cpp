@@ -138,6 +138,11 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
       call.in[k].desc = &tensors[b.op->inputs[k]];
       rows[k] = TokenRowBytes(tensors[b.op->inputs[k]]);
     }
+    if (b.weights != nullptr) {  // repacked at load for this op's kernel
+      const int w = WeightInput(b.op->kind);
+      call.in[w].data = const_cast<void*>(b.weights);
+      call.in[w].layout = b.weight_layout;
+    }
     call.out.data = s->data_[b.op->outputs[0]];
     call.out.desc = &tensors[b.op->outputs[0]];
     rows[call.n_in] = TokenRowBytes(tensors[b.op->outputs[0]]);
@@ -216,8 +221,12 @@ Status Session::RunHostOps(const OpSegment& segment, int64_t n_tokens, bool last
     call.n_tokens = rows;
     call.pos = one_row ? pos_ + n_tokens - 1 : pos_;
     for (int k = 0; k < call.n_in; ++k) {
-      uint8_t* base = static_cast<uint8_t*>(data_[b.op->inputs[k]]);
-      call.in[k].data = base != nullptr && one_row ? base + rb[k] * (n_tokens - 1) : base;
+      // Inputs without a row per token (constants: perhaps a weight repacked at load) keep the
+      // pointer the call was prepared with.
+      if (rb[k] != 0) {
+        uint8_t* base = static_cast<uint8_t*>(data_[b.op->inputs[k]]);
+        call.in[k].data = base != nullptr && one_row ? base + rb[k] * (n_tokens - 1) : base;
+      }
       ResolveDims(&call.in[k], rows);
     }
     uint8_t* out = static_cast<uint8_t*>(data_[b.op->outputs[0]]);

@@ -11,7 +11,8 @@
 #   --gguf FILE            one GGUF of your own instead of the random shapes (llama architecture)
 #   --shapes "A B"         llama3.2-1b llama2-7b (default both)
 #   --dtypes "A B"         q4_0 q8_0 f16 (default "q4_0 q8_0")
-#   --reps N               repetitions (default 3)   --threads N   CPU threads (default: all)
+#   --reps N               repetitions (default 3)
+#   --threads "N M"        CPU thread counts, each measured on the same files (default: all cores)
 #   --acorn DIR            acorn build folder (default build/cuda, else build/release)
 #   --work DIR             scratch for the model files (default /tmp/acorn-compare)
 set -uo pipefail
@@ -45,7 +46,8 @@ ngl=()
 [ "$backend" = cuda ] && ngl=(-ngl 99)
 
 echo "== memory bandwidth"
-"$acorn/tools/acorn-bench/acorn-bench" --bandwidth --backend "$backend" -t "$threads" -r 5 | tee "$work/bandwidth.txt"
+"$acorn/tools/acorn-bench/acorn-bench" --bandwidth --backend "$backend" -t "$(echo $threads | tr ' ' ,)" -r 5 |
+  tee "$work/bandwidth.txt"
 
 for shape in $shapes; do
   for dtype in $dtypes; do
@@ -58,21 +60,23 @@ for shape in $shapes; do
       python3 scripts/bench/make_random_gguf.py --shape "$shape" --dtype "$dtype" -o "$gguf" || exit 1
     fi
     "$acorn/tools/acorn-convert/acorn-convert" "$gguf" -o "$bundle" --quiet --max-tokens 512 --context 1024 || exit 1
-    if [ -n "$llama_bench" ]; then
-      for fa in 0 1; do
-        "$llama_bench" -m "$gguf" "${ngl[@]}" -p 512 -n 128 -r "$reps" -t "$threads" -fa $fa 2>/dev/null |
-          tee "$work/llama.$shape.$dtype.fa$fa.txt"
-        for test in pp512 tg128; do
-          v=$(grep -E "\| +$test +\|" "$work/llama.$shape.$dtype.fa$fa.txt" | awk -F'|' '{print $(NF-1)}' | awk '{print $1}')
-          echo "$shape $dtype llama.cpp(fa=$fa) $test ${v:-?}" >> "$summary"
+    for th in $threads; do
+      if [ -n "$llama_bench" ]; then
+        for fa in 0 1; do
+          "$llama_bench" -m "$gguf" "${ngl[@]}" -p 512 -n 128 -r "$reps" -t "$th" -fa $fa 2>/dev/null |
+            tee "$work/llama.$shape.$dtype.t$th.fa$fa.txt"
+          for test in pp512 tg128; do
+            v=$(grep -E "\| +$test +\|" "$work/llama.$shape.$dtype.t$th.fa$fa.txt" | awk -F'|' '{print $(NF-1)}' | awk '{print $1}')
+            echo "$shape $dtype $th llama.cpp(fa=$fa) $test ${v:-?}" >> "$summary"
+          done
         done
+      fi
+      "$acorn/tools/acorn-bench/acorn-bench" -m "$bundle" --backend "$backend" -p 512 -n 128 -r "$reps" -t "$th" |
+        tee "$work/acorn.$shape.$dtype.t$th.txt"
+      for test in pp512 tg128; do
+        v=$(grep -E "\| $test \|" "$work/acorn.$shape.$dtype.t$th.txt" | awk -F'|' '{print $5}' | tr -d ' ')
+        echo "$shape $dtype $th acorn $test ${v:-?}" >> "$summary"
       done
-    fi
-    "$acorn/tools/acorn-bench/acorn-bench" -m "$bundle" --backend "$backend" -p 512 -n 128 -r "$reps" -t "$threads" |
-      tee "$work/acorn.$shape.$dtype.txt"
-    for test in pp512 tg128; do
-      v=$(grep -E "\| $test \|" "$work/acorn.$shape.$dtype.txt" | awk -F'|' '{print $5}' | tr -d ' ')
-      echo "$shape $dtype acorn $test ${v:-?}" >> "$summary"
     done
     [ -n "$own" ] || rm -f "$gguf"
     rm -f "$bundle"
@@ -80,15 +84,16 @@ for shape in $shapes; do
 done
 echo
 echo "== medians (tokens/s)"
-printf "| shape | dtype | test | acorn | llama.cpp | llama.cpp (flash attn) | acorn / best llama.cpp |\n|---|---|---|---|---|---|---|\n"
+printf "| shape | dtype | threads | test | acorn | llama.cpp | llama.cpp (flash attn) | acorn / best llama.cpp |\n|---|---|---|---|---|---|---|---|\n"
 for shape in $shapes; do
   for dtype in $dtypes; do
-    for test in pp512 tg128; do
-      a=$(awk -v s="$shape" -v d="$dtype" -v t="$test" '$1==s && $2==d && $3=="acorn" && $4==t {print $5}' "$summary")
-      l0=$(awk -v s="$shape" -v d="$dtype" -v t="$test" '$1==s && $2==d && $3=="llama.cpp(fa=0)" && $4==t {print $5}' "$summary")
-      l1=$(awk -v s="$shape" -v d="$dtype" -v t="$test" '$1==s && $2==d && $3=="llama.cpp(fa=1)" && $4==t {print $5}' "$summary")
-      ratio=$(awk -v a="${a:-0}" -v x="${l0:-0}" -v y="${l1:-0}" 'BEGIN{b=(x>y?x:y); if (b>0 && a>0) printf "%.2f", a/b; else print "-"}')
-      echo "| $shape | $dtype | $test | ${a:--} | ${l0:--} | ${l1:--} | $ratio |"
+    for th in $threads; do
+      for test in pp512 tg128; do
+        pick() { awk -v s="$shape" -v d="$dtype" -v n="$th" -v w="$1" -v t="$test" '$1==s && $2==d && $3==n && $4==w && $5==t {print $6}' "$summary"; }
+        a=$(pick acorn) l0=$(pick "llama.cpp(fa=0)") l1=$(pick "llama.cpp(fa=1)")
+        ratio=$(awk -v a="${a:-0}" -v x="${l0:-0}" -v y="${l1:-0}" 'BEGIN{b=(x>y?x:y); if (b>0 && a>0) printf "%.2f", a/b; else print "-"}')
+        echo "| $shape | $dtype | $th | $test | ${a:--} | ${l0:--} | ${l1:--} | $ratio |"
+      done
     done
   done
 done

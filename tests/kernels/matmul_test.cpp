@@ -1,6 +1,7 @@
 // cpu::MatMul against the reference, for every ISA path this CPU runs, every weight dtype, odd
 // shapes and tails, with and without bias, on 1 and 3 threads.
 //  - float weights: against ref::MatMul, to float rounding relative to sum |x*w|.
+//  - q8_0 and q4_0 weights also repacked in 16-row panels (cpu::MatMulRowPanels).
 //  - quantized weights (q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, and q2_k..q6_k, iq4_xs with rows of
 //    256): tightly
 //    against ref::MatMulQ8Activations (same integer products, only the order of float additions
@@ -104,6 +105,18 @@ TEST_P(MatMulTest, MatchesReference) {
       }
       std::vector<float> want_q(y.size()), abs_sum(y.size());
       ref::MatMulQ8Activations(x.data(), s.T, s.K, w.data(), wt, s.N, b, want_q.data(), abs_sum.data());
+      if (wt == DType::kQ8_0 || wt == DType::kQ4_0) {
+        // The same weights repacked in 16-row panels, as the CPU backend does at load: the panel
+        // kernel on ISAs that have one, the portable loop over panels on the others.
+        std::vector<uint8_t> panels(cpu::RowPanelBytes(wt, s.K, s.N));
+        cpu::RepackRowPanels(&pool, w.data(), wt, s.K, s.N, panels.data());
+        std::vector<float> yp(y.size(), NAN);
+        cpu::MatMulRowPanels(&pool, x.data(), s.T, s.K, panels.data(), wt, s.N, b, yp.data(), scratch.data() + 1);
+        for (size_t i = 0; i < yp.size(); ++i) {
+          const float bias_ulp = b ? 2e-7f * std::fabs(b[i % static_cast<size_t>(s.N)]) : 0.0f;
+          ASSERT_NEAR(yp[i], want_q[i], 4e-6 * abs_sum[i] + bias_ulp + 1e-7) << "row panels, output " << i;
+        }
+      }
       // Loose scale: rounding x to Q8_0 moves each product by at most half a step of x, so the
       // output by about (amax(x)/254) * sum|w|; ||x|| * ||w|| bounds that with room to spare.
       std::vector<float> wrow(static_cast<size_t>(s.K));

@@ -17,6 +17,7 @@
 #include "acorn_generated.h"
 #include "interpreter/bound_graph.h"
 #include "bundle_writer.h"
+#include "cpu_kernels.h"
 #include "model_test_util.h"
 #include "npy.h"
 
@@ -94,6 +95,28 @@ TEST_P(LlamaFixture, QuantizedWithinBounds) {
     EXPECT_GE(cos_deq, q.min_cosine_vs_dequantized) << q.dtype;
     EXPECT_LE(rel, q.max_rel_vs_dequantized) << q.dtype;
     EXPECT_GE(cos, q.min_cosine_vs_float) << q.dtype;
+  }
+}
+
+// Where the CPU repacks q8_0/q4_0 matrices at load (16-row panels, cpu::MatMulRepacks), a model
+// gives the logits it gives reading the bundle in place (ModelOptions::cpu_repack = false): the
+// kernels do the same integer products and differ only in the order of float additions.
+TEST_P(LlamaFixture, RepackedWeightsGiveTheLogitsOfMappedOnes) {
+  for (const char* dtype : {"q8_0", "q4_0"}) {
+    const std::string bundle = Convert(GetParam(), dtype);
+    ModelOptions repacked, in_place;
+    in_place.cpu_repack = false;
+    auto model = Model::Load(bundle.c_str(), repacked);
+    ASSERT_TRUE(model.ok()) << model.status().ToString();
+    int panels = 0;
+    for (const BoundOp& b : (*model)->bound().ops) panels += b.weight_layout == WeightLayout::kRowPanels16;
+    EXPECT_EQ(panels > 0, cpu::MatMulRepacks(DType::kQ4_0)) << dtype;
+    ModelRun a = RunModel(bundle, prompt_, 0, repacked, 2);
+    ModelRun b = RunModel(bundle, prompt_, 0, in_place, 3);
+    // Float rounding apart, but these random-weight models amplify it layer after layer (an
+    // activation that lands on the other side of a rounding step to int8 moves the next layer).
+    EXPECT_GE(MinRowCosine(a.logits, b.logits, vocab_), 0.9999) << dtype;
+    EXPECT_LE(RelMaxDiff(a.logits, b.logits), 0.02) << dtype;
   }
 }
 

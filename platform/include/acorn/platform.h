@@ -44,6 +44,11 @@ Result<MappedFile> ReadFile(const char* path);
 // Aligned allocation; nullptr when out of memory. alignment is a power of two, at least 64 is typical.
 void* AlignedAlloc(size_t size, size_t alignment);
 void AlignedFree(void* ptr);
+// A large buffer (weights repacked at load): whole pages, 64-byte aligned at least, backed by huge
+// pages where the system offers them (fewer page faults while it is first written); nullptr when
+// out of memory. LargeFree takes the size given to LargeAlloc.
+void* LargeAlloc(size_t size);
+void LargeFree(void* ptr, size_t size);
 
 // Monotonic clock in nanoseconds.
 uint64_t NowNanos();
