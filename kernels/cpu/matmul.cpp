@@ -214,12 +214,13 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
 }
 
 bool MatMulRepacks(DType wtype) {
-  return (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) && ActiveKernels().row_panels != nullptr;
+  return (wtype == DType::kQ8_0 || wtype == DType::kQ4_0 || wtype == DType::kQ4_K) &&
+         ActiveKernels().row_panels != nullptr;
 }
 
 size_t RowPanelBytes(DType wtype, int64_t K, int64_t N) {
   return static_cast<size_t>((N + internal::kPanelRows - 1) / internal::kPanelRows) *
-         static_cast<size_t>(K / kQBlock) * internal::RowPanelGroupBytes(wtype);
+         static_cast<size_t>(K / internal::RowPanelUnitElems(wtype)) * internal::RowPanelUnitBytes(wtype);
 }
 
 void RepackRowPanels(ThreadPool* pool, const void* w, DType wtype, int64_t K, int64_t N, void* panels) {

@@ -186,10 +186,66 @@ void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, cons
   for (int c = 0; c < Cg; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, _mm512_add_ps(acc[c], bias));
 }
 
-template <bool kQ4>
+// Q4_K in 16-row panels, one super-block (8 groups of 32) per unit: per pair of groups, each
+// 64-byte vector's low nibbles belong to the first group and its high nibbles to the second. The
+// quants are unsigned (no offset); scale = d * sc and minimum = dmin * m per group and row, as
+// ref::QuantGroupOf computes them (exact in float), the minimum against the activations' d * sum.
+template <int Cg>
+void RowPanelTileQ4K(const uint8_t* panel, const int32_t* xq, const float* xd, const float* xs, int64_t S, float* y,
+                     int64_t ldy, __mmask16 rows, __m512 bias, bool prefetch) {
+  constexpr size_t kUnitBytes = 64 + 256 + 4 * 512;
+  __m512 acc[Cg];
+  for (int c = 0; c < Cg; ++c) acc[c] = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  for (int64_t sb = 0; sb < S / 8; ++sb) {
+    const uint8_t* u = panel + sb * kUnitBytes;
+    for (size_t off = 0; prefetch && off < kUnitBytes; off += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(u) + kRowPanelPrefetch + off),
+                   _MM_HINT_T0);
+    }
+    const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u)));
+    const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u + 32)));
+    for (int pair = 0; pair < 4; ++pair) {
+      __m512i a0[Cg], a1[Cg];
+      for (int c = 0; c < Cg; ++c) a0[c] = a1[c] = _mm512_setzero_si512();
+      const int64_t g0 = sb * 8 + 2 * pair;  // the pair's first group, over the whole row
+      const int32_t* x0 = xq + g0 * 8 * Cg;
+      const int32_t* x1 = x0 + 8 * Cg;
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const __m512i v = _mm512_loadu_si512(u + 320 + pair * 512 + 64 * j);
+        const __m512i lo = _mm512_and_si512(v, low4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+#pragma GCC unroll 16
+        for (int c = 0; c < Cg; ++c) {
+          a0[c] = _mm512_dpbusd_epi32(a0[c], lo, _mm512_set1_epi32(x0[j * Cg + c]));
+          a1[c] = _mm512_dpbusd_epi32(a1[c], hi, _mm512_set1_epi32(x1[j * Cg + c]));
+        }
+      }
+      for (int h = 0; h < 2; ++h) {
+        const int g = 2 * pair + h;
+        const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u + 64 + 16 * g))));
+        const __m512 mn = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u + 192 + 16 * g))));
+        const __m512 scale = _mm512_mul_ps(dv, sc);
+        const __m512 min = _mm512_mul_ps(mv, mn);
+        const int64_t gg = g0 + h;
+#pragma GCC unroll 16
+        for (int c = 0; c < Cg; ++c) {
+          const __m512i ai = h == 0 ? a0[c] : a1[c];
+          acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ai), _mm512_mul_ps(scale, _mm512_set1_ps(xd[gg * Cg + c])), acc[c]);
+          acc[c] = _mm512_fnmadd_ps(min, _mm512_set1_ps(xs[gg * Cg + c]), acc[c]);
+        }
+      }
+    }
+  }
+  for (int c = 0; c < Cg; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, _mm512_add_ps(acc[c], bias));
+}
+
+template <DType kType>
 void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1) {
+  constexpr bool kQ4 = kType == DType::kQ4_0;
   const int64_t Q = a.K / 4, S = a.K / kQBlock;
-  const size_t panel_bytes = static_cast<size_t>(S) * RowPanelGroupBytes(a.wtype);
+  const size_t panel_bytes = static_cast<size_t>(a.K / RowPanelUnitElems(kType)) * RowPanelUnitBytes(kType);
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t n = p * kPanelRows;
     const int rows = static_cast<int>(a.N - n < kPanelRows ? a.N - n : kPanelRows);
@@ -201,10 +257,17 @@ void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int
       const int32_t* xq = x.q + t0 * Q;
       const float* xd = x.d + t0 * S;
       const int32_t* xc = x.corr + t0 * S;
+      const float* xs = x.dsum ? x.dsum + t0 * S : nullptr;
       float* y = a.y + t0 * a.N + n;
       switch (cg) {
-#define ACORN_ROW_PANEL_CASE(C) \
-  case C: RowPanelTile<C, kQ4>(panel, xq, xd, xc, S, y, a.N, mask, bias, t0 == 0); break;
+#define ACORN_ROW_PANEL_CASE(C)                                                          \
+  case C:                                                                                \
+    if (kType == DType::kQ4_K) {                                                         \
+      RowPanelTileQ4K<C>(panel, xq, xd, xs, S, y, a.N, mask, bias, t0 == 0);             \
+    } else {                                                                             \
+      RowPanelTile<C, kQ4>(panel, xq, xd, xc, S, y, a.N, mask, bias, t0 == 0);           \
+    }                                                                                    \
+    break;
         ACORN_ROW_PANEL_CASE(1) ACORN_ROW_PANEL_CASE(2) ACORN_ROW_PANEL_CASE(3) ACORN_ROW_PANEL_CASE(4)
         ACORN_ROW_PANEL_CASE(5) ACORN_ROW_PANEL_CASE(6) ACORN_ROW_PANEL_CASE(7) ACORN_ROW_PANEL_CASE(8)
 #undef ACORN_ROW_PANEL_CASE
@@ -214,7 +277,11 @@ void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int
 }
 
 void RowPanels(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1) {
-  (a.wtype == DType::kQ4_0 ? RowPanelsOf<true> : RowPanelsOf<false>)(a, x, p0, p1);
+  switch (a.wtype) {
+    case DType::kQ4_0: RowPanelsOf<DType::kQ4_0>(a, x, p0, p1); break;
+    case DType::kQ4_K: RowPanelsOf<DType::kQ4_K>(a, x, p0, p1); break;
+    default: RowPanelsOf<DType::kQ8_0>(a, x, p0, p1); break;
+  }
 }
 
 // f32 weights with tokens in lanes: R rows x kTokenGroup tokens (R x 2 vectors) of accumulators;

@@ -177,16 +177,46 @@ void PackActivations(const MatMulArgs& a, const PanelActivations& x, int64_t g0,
   }
 }
 
+namespace {
+
+// Q4_K: unit (super-block) s of panel p; see RowPanelUnitBytes.
+void RepackUnitQ4K(const uint8_t* w, int64_t K, int64_t N, int64_t p, int64_t s, uint8_t* u) {
+  const size_t row_bytes = static_cast<size_t>(K / kQKBlock) * sizeof(BlockQ4_K);
+  for (int r = 0; r < kPanelRows; ++r) {
+    const int64_t n = p * kPanelRows + r;
+    BlockQ4_K b;
+    if (n < N) {
+      std::memcpy(&b, w + static_cast<size_t>(n) * row_bytes + static_cast<size_t>(s) * sizeof(BlockQ4_K), sizeof b);
+    } else {
+      std::memset(&b, 0, sizeof b);  // zero rows: d = dmin = 0
+    }
+    std::memcpy(u + 2 * r, &b.d, 2);
+    std::memcpy(u + 32 + 2 * r, &b.dmin, 2);
+    for (int g = 0; g < 8; ++g) ref::ScaleMinK4(g, b.scales, u + 64 + g * 16 + r, u + 192 + g * 16 + r);
+    for (int pair = 0; pair < 4; ++pair) {
+      for (int j = 0; j < 8; ++j) std::memcpy(u + 320 + pair * 512 + j * 64 + 4 * r, b.qs + 32 * pair + 4 * j, 4);
+    }
+  }
+}
+
+}  // namespace
+
 void RepackRowPanels(const uint8_t* w, DType wtype, int64_t K, int64_t N, int64_t p0, int64_t p1, uint8_t* panels) {
+  const size_t unit_bytes = RowPanelUnitBytes(wtype);
+  const int64_t S = K / RowPanelUnitElems(wtype);
+  if (wtype == DType::kQ4_K) {
+    for (int64_t p = p0; p < p1; ++p) {
+      for (int64_t s = 0; s < S; ++s) RepackUnitQ4K(w, K, N, p, s, panels + (p * S + s) * unit_bytes);
+    }
+    return;
+  }
   const bool q8 = wtype == DType::kQ8_0;
   const size_t block_bytes = q8 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
-  const size_t row_bytes = static_cast<size_t>(K / kQBlock) * block_bytes;
-  const size_t group_bytes = RowPanelGroupBytes(wtype);
+  const size_t row_bytes = static_cast<size_t>(S) * block_bytes;
   const int quads = q8 ? kQBlock / 4 : kQBlock / 8;  // 4-byte runs of one row in a block
-  const int64_t S = K / kQBlock;
   for (int64_t p = p0; p < p1; ++p) {
     for (int64_t s = 0; s < S; ++s) {
-      uint8_t* g = panels + (p * S + s) * group_bytes;
+      uint8_t* g = panels + (p * S + s) * unit_bytes;
       for (int r = 0; r < kPanelRows; ++r) {
         const int64_t n = p * kPanelRows + r;
         if (n >= N) {  // zero rows: scale 0, quants 0
@@ -202,31 +232,65 @@ void RepackRowPanels(const uint8_t* w, DType wtype, int64_t K, int64_t N, int64_
   }
 }
 
+namespace {
+
+// Row r's group g (32 elements) of a stored panel: the integer quants (signed for q8_0/q4_0, 0..15
+// for Q4_K), the scale and the minimum (value = scale * q - min).
+void StoredGroup(const MatMulArgs& a, const uint8_t* panel, int r, int64_t g, int32_t* q, float* scale, float* min) {
+  if (a.wtype == DType::kQ4_K) {
+    const uint8_t* u = panel + (g / 8) * RowPanelUnitBytes(a.wtype);
+    const int gi = static_cast<int>(g % 8);
+    uint16_t d16, m16;
+    std::memcpy(&d16, u + 2 * r, 2);
+    std::memcpy(&m16, u + 32 + 2 * r, 2);
+    *scale = F16ToF32(d16) * u[64 + gi * 16 + r];
+    *min = F16ToF32(m16) * u[192 + gi * 16 + r];
+    for (int e = 0; e < kQBlock; ++e) {
+      const uint8_t v = u[320 + (gi / 2) * 512 + (e / 4) * 64 + 4 * r + e % 4];
+      q[e] = gi % 2 == 0 ? (v & 0x0f) : (v >> 4);
+    }
+    return;
+  }
+  const uint8_t* u = panel + g * RowPanelUnitBytes(a.wtype);
+  uint16_t d16;
+  std::memcpy(&d16, u + 2 * r, 2);
+  *scale = F16ToF32(d16);
+  *min = 0.0f;
+  for (int e = 0; e < kQBlock; ++e) {
+    if (a.wtype == DType::kQ8_0) {
+      q[e] = static_cast<int8_t>(u[32 + (e / 4) * 64 + 4 * r + e % 4]);
+    } else {  // q4_0: byte b holds elements b (low nibble) and b + 16 (high)
+      const int b = e % 16;
+      const uint8_t v = u[32 + (b / 4) * 64 + 4 * r + b % 4];
+      q[e] = (e < 16 ? (v & 0x0f) : (v >> 4)) - 8;
+    }
+  }
+}
+
+}  // namespace
+
 void RowPanelsPortable(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1) {
   (void)x;  // reads the row-major quantized activations in a
-  const bool q8 = a.wtype == DType::kQ8_0;
-  const size_t group_bytes = RowPanelGroupBytes(a.wtype);
   const int64_t S = a.K / kQBlock;
+  const size_t panel_bytes = static_cast<size_t>(a.K / RowPanelUnitElems(a.wtype)) * RowPanelUnitBytes(a.wtype);
   for (int64_t p = p0; p < p1; ++p) {
+    const uint8_t* panel = a.w + p * panel_bytes;
     for (int r = 0; r < kPanelRows && p * kPanelRows + r < a.N; ++r) {
       const int64_t n = p * kPanelRows + r;
       for (int64_t t = 0; t < a.T; ++t) {
         float acc = 0.0f;
-        for (int64_t s = 0; s < S; ++s) {
-          const uint8_t* g = a.w + (p * S + s) * group_bytes;
-          const int8_t* xb = a.xq + t * a.K + s * kQBlock;
-          uint16_t d16;
-          std::memcpy(&d16, g + 2 * r, 2);
-          int32_t isum = 0;
-          for (int b = 0; b < (q8 ? kQBlock : kQBlock / 2); ++b) {
-            const uint8_t v = g[32 + (b / 4) * 64 + 4 * r + b % 4];
-            if (q8) {
-              isum += static_cast<int8_t>(v) * xb[b];
-            } else {
-              isum += ((v & 0x0f) - 8) * xb[b] + ((v >> 4) - 8) * xb[b + kQBlock / 2];
-            }
+        for (int64_t g = 0; g < S; ++g) {
+          int32_t q[kQBlock];
+          float scale, min;
+          StoredGroup(a, panel, r, g, q, &scale, &min);
+          const int8_t* xb = a.xq + t * a.K + g * kQBlock;
+          int32_t isum = 0, xsum = 0;
+          for (int e = 0; e < kQBlock; ++e) {
+            isum += q[e] * xb[e];
+            xsum += xb[e];
           }
-          acc += static_cast<float>(isum) * (F16ToF32(d16) * a.xd[t * S + s]);
+          const float dx = a.xd[t * S + g];
+          acc += static_cast<float>(isum) * (scale * dx) - static_cast<float>(xsum) * (min * dx);
         }
         a.y[t * a.N + n] = acc + (a.bias ? a.bias[n] : 0.0f);
       }

@@ -66,8 +66,19 @@ size_t PanelActivationBytes(int64_t T, int64_t K, DType wtype, int C);
 PanelActivations PanelActivationsAt(void* p, const MatMulArgs& a, int C);
 void PackActivations(const MatMulArgs& a, const PanelActivations& x, int64_t g0, int64_t g1);
 
-// ---- q8_0/q4_0 weights repacked at load in 16-row panels (layout: cpu_kernels.h) --------------
-inline size_t RowPanelGroupBytes(DType wtype) { return 32 + (wtype == DType::kQ8_0 ? 512 : 256); }
+// ---- Weights repacked at load in 16-row panels (layout: cpu_kernels.h) ------------------------
+// A panel is a run of units, each the 16 rows' share of one block: 32 columns of q8_0/q4_0, 256 of
+// Q4_K. Q4_K's unit: d[16], dmin[16] (fp16), the 8 groups' 6-bit scales sc[8][16] and minimums
+// m[8][16] (one byte each), then for each pair of groups (2p, 2p + 1) 8 vectors of 16 rows x 4 bytes
+// of the canonical qs (low nibbles group 2p, high nibbles group 2p + 1): 2368 bytes for 16 x 144.
+inline int64_t RowPanelUnitElems(DType wtype) { return wtype == DType::kQ4_K ? kQKBlock : kQBlock; }
+inline size_t RowPanelUnitBytes(DType wtype) {
+  switch (wtype) {
+    case DType::kQ8_0: return 32 + 512;
+    case DType::kQ4_0: return 32 + 256;
+    default: return 64 + 256 + 4 * 512;  // kQ4_K
+  }
+}
 // Panels [p0, p1) of the repacked matrix (panels points at panel 0).
 void RepackRowPanels(const uint8_t* w, DType wtype, int64_t K, int64_t N, int64_t p0, int64_t p1, uint8_t* panels);
 // The portable product over panels (ISAs without a panel kernel): y for panels [p0, p1).

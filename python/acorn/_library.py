@@ -70,6 +70,7 @@ class ModelOptions(ctypes.Structure):
         ("backends", ctypes.c_char_p),
         ("threads", ctypes.c_int),
         ("load_mode", ctypes.c_int),
+        ("cpu_repack", ctypes.c_int),
     ]
 
 

@@ -77,6 +77,7 @@ acorn::Status ModelOptionsFrom(const acorn_model_options* o, acorn::ModelOptions
     }
     options->load_mode = o->load_mode == ACORN_LOAD_READ ? acorn::LoadMode::kRead : acorn::LoadMode::kMap;
   }
+  if (ACORN_HAS_FIELD(o, acorn_model_options, cpu_repack)) options->cpu_repack = o->cpu_repack != 0;
   return acorn::Status::Ok();
 }
 
@@ -176,6 +177,7 @@ void acorn_model_options_init_sized(acorn_model_options* options, size_t size) {
   d.backends = "cpu";
   d.threads = 0;
   d.load_mode = ACORN_LOAD_MMAP;
+  d.cpu_repack = 1;
   FillCallerStruct(options, size, &d);
 }
 

@@ -13,11 +13,12 @@
 #   --dtypes "A B"         q4_0 q8_0 f16 (default "q4_0 q8_0")
 #   --reps N               repetitions (default 3)
 #   --threads "N M"        CPU thread counts, each measured on the same files (default: all cores)
+#   --fa "0 1"             llama.cpp flash-attention settings to run (default both)
 #   --acorn DIR            acorn build folder (default build/cuda, else build/release)
 #   --work DIR             scratch for the model files (default /tmp/acorn-compare)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-backend=cuda llama_bench="" shapes="llama3.2-1b llama2-7b" dtypes="q4_0 q8_0" reps=3 threads=$(nproc) own=
+backend=cuda llama_bench="" shapes="llama3.2-1b llama2-7b" dtypes="q4_0 q8_0" reps=3 threads=$(nproc) own= fas="0 1"
 acorn=""
 work=/tmp/acorn-compare
 while [ $# -gt 0 ]; do
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
     --dtypes) dtypes=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --fa) fas=$2; shift 2 ;;
     --acorn) acorn=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --gguf) own=$2; shapes=$(basename "${2%.gguf}"); dtypes=file; shift 2 ;;
@@ -62,7 +64,7 @@ for shape in $shapes; do
     "$acorn/tools/acorn-convert/acorn-convert" "$gguf" -o "$bundle" --quiet --max-tokens 512 --context 1024 || exit 1
     for th in $threads; do
       if [ -n "$llama_bench" ]; then
-        for fa in 0 1; do
+        for fa in $fas; do
           "$llama_bench" -m "$gguf" "${ngl[@]}" -p 512 -n 128 -r "$reps" -t "$th" -fa $fa 2>/dev/null |
             tee "$work/llama.$shape.$dtype.t$th.fa$fa.txt"
           for test in pp512 tg128; do

@@ -158,6 +158,27 @@ TEST(CApi, GreedyGenerationMatchesCpp) {
   acorn_session_free(s);
 }
 
+// cpu_repack = 0 reads the bundle in place; the default-on repack (where this CPU has panel
+// kernels) gives the same greedy text.
+TEST(CApi, RepackOptionDefaultsOnAndCanBeTurnedOff) {
+  acorn_model_options options;
+  acorn_model_options_init(&options);
+  EXPECT_EQ(options.cpu_repack, 1);
+  std::string texts[2];
+  for (int repack = 0; repack < 2; ++repack) {
+    options.cpu_repack = repack;
+    acorn_model* model = nullptr;
+    ASSERT_EQ(acorn_model_load(DefaultModel().c_str(), &options, &model, nullptr), ACORN_OK);
+    acorn_session* s = nullptr;
+    ASSERT_EQ(acorn_session_create(model, nullptr, &s, nullptr), ACORN_OK);
+    texts[repack] = GenerateC(s, 12, nullptr);
+    acorn_session_free(s);
+    acorn_model_free(model);
+  }
+  EXPECT_FALSE(texts[0].empty());
+  EXPECT_EQ(texts[0], texts[1]);
+}
+
 TEST(CApi, CallbackStopsGeneration) {
   ModelHandle h;
   ASSERT_NO_FATAL_FAILURE(Load(&h));
