@@ -241,10 +241,71 @@ void RowPanelTileQ4K(const uint8_t* panel, const int32_t* xq, const float* xd, c
   for (int c = 0; c < Cg; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, _mm512_add_ps(acc[c], bias));
 }
 
+// Q6_K in 16-row panels, one super-block per unit: each group's 6-bit quants rebuilt from the low
+// nibble plane and the 2-bit plane (u = low | high << 4, value u - 32: init is the activations'
+// correction / 4, per half), and each half of 16 its own scale d * sc, so two integer sums per
+// group and token. The activations come in groups of 16 (PanelGroup(Q6_K)).
+template <int Cg>
+void RowPanelTileQ6K(const uint8_t* panel, const int32_t* xq, const float* xd, const int32_t* xc, int64_t S, float* y,
+                     int64_t ldy, __mmask16 rows, __m512 bias, bool prefetch) {
+  constexpr size_t kUnitBytes = 32 + 256 + 4 * 512 + 2 * 512;
+  __m512 acc[Cg];
+  for (int c = 0; c < Cg; ++c) acc[c] = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const __m512i low2 = _mm512_set1_epi8(0x03);
+  for (int64_t sb = 0; sb < S / 8; ++sb) {
+    const uint8_t* u = panel + sb * kUnitBytes;
+    for (size_t off = 0; prefetch && off < kUnitBytes; off += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(u) + kRowPanelPrefetch + off),
+                   _MM_HINT_T0);
+    }
+    const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u)));
+    for (int g = 0; g < 8; ++g) {
+      const int64_t gg = sb * 8 + g;  // over the whole row; halves 2gg, 2gg + 1 in the activations
+      __m512i a0[Cg], a1[Cg];
+#pragma GCC unroll 16
+      for (int c = 0; c < Cg; ++c) {
+        a0[c] = _mm512_srai_epi32(_mm512_set1_epi32(xc[(2 * gg) * Cg + c]), 2);
+        a1[c] = _mm512_srai_epi32(_mm512_set1_epi32(xc[(2 * gg + 1) * Cg + c]), 2);
+      }
+      const int32_t* xg = xq + gg * 8 * Cg;
+      const uint8_t* lo_plane = u + 288 + (g / 2) * 512;
+      const uint8_t* hi_plane = u + 2336 + (g / 4) * 512;
+      const __m128i lo_shift = _mm_cvtsi32_si128(4 * (g % 2));
+      const __m128i hi_shift = _mm_cvtsi32_si128(2 * (g % 4));
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const __m512i lo = _mm512_and_si512(_mm512_srl_epi16(_mm512_loadu_si512(lo_plane + 64 * j), lo_shift), low4);
+        const __m512i hi = _mm512_and_si512(_mm512_srl_epi16(_mm512_loadu_si512(hi_plane + 64 * j), hi_shift), low2);
+        const __m512i q = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+#pragma GCC unroll 16
+        for (int c = 0; c < Cg; ++c) {
+          if (j < 4) {
+            a0[c] = _mm512_dpbusd_epi32(a0[c], q, _mm512_set1_epi32(xg[j * Cg + c]));
+          } else {
+            a1[c] = _mm512_dpbusd_epi32(a1[c], q, _mm512_set1_epi32(xg[j * Cg + c]));
+          }
+        }
+      }
+      const __m512 s0 = _mm512_mul_ps(
+          dv, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u + 32 + 32 * g)))));
+      const __m512 s1 = _mm512_mul_ps(
+          dv, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(u + 48 + 32 * g)))));
+#pragma GCC unroll 16
+      for (int c = 0; c < Cg; ++c) {
+        acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a0[c]), _mm512_mul_ps(s0, _mm512_set1_ps(xd[(2 * gg) * Cg + c])), acc[c]);
+        acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a1[c]), _mm512_mul_ps(s1, _mm512_set1_ps(xd[(2 * gg + 1) * Cg + c])), acc[c]);
+      }
+    }
+  }
+  for (int c = 0; c < Cg; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, _mm512_add_ps(acc[c], bias));
+}
+
 template <DType kType>
 void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1) {
   constexpr bool kQ4 = kType == DType::kQ4_0;
-  const int64_t Q = a.K / 4, S = a.K / kQBlock;
+  // S groups of 32 per row; the activations' scales and sums come per x.G (16 for Q6_K).
+  const int64_t Q = a.K / 4, S = a.K / kQBlock, Sa = a.K / x.G;
   const size_t panel_bytes = static_cast<size_t>(a.K / RowPanelUnitElems(kType)) * RowPanelUnitBytes(kType);
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t n = p * kPanelRows;
@@ -255,15 +316,17 @@ void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int
     for (int64_t t0 = 0; t0 < a.T; t0 += kPanelTokens) {
       const int64_t cg = a.T - t0 < kPanelTokens ? a.T - t0 : kPanelTokens;
       const int32_t* xq = x.q + t0 * Q;
-      const float* xd = x.d + t0 * S;
-      const int32_t* xc = x.corr + t0 * S;
-      const float* xs = x.dsum ? x.dsum + t0 * S : nullptr;
+      const float* xd = x.d + t0 * Sa;
+      const int32_t* xc = x.corr + t0 * Sa;
+      const float* xs = x.dsum ? x.dsum + t0 * Sa : nullptr;
       float* y = a.y + t0 * a.N + n;
       switch (cg) {
 #define ACORN_ROW_PANEL_CASE(C)                                                          \
   case C:                                                                                \
     if (kType == DType::kQ4_K) {                                                         \
       RowPanelTileQ4K<C>(panel, xq, xd, xs, S, y, a.N, mask, bias, t0 == 0);             \
+    } else if (kType == DType::kQ6_K) {                                                  \
+      RowPanelTileQ6K<C>(panel, xq, xd, xc, S, y, a.N, mask, bias, t0 == 0);             \
     } else {                                                                             \
       RowPanelTile<C, kQ4>(panel, xq, xd, xc, S, y, a.N, mask, bias, t0 == 0);           \
     }                                                                                    \
@@ -280,6 +343,7 @@ void RowPanels(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64
   switch (a.wtype) {
     case DType::kQ4_0: RowPanelsOf<DType::kQ4_0>(a, x, p0, p1); break;
     case DType::kQ4_K: RowPanelsOf<DType::kQ4_K>(a, x, p0, p1); break;
+    case DType::kQ6_K: RowPanelsOf<DType::kQ6_K>(a, x, p0, p1); break;
     default: RowPanelsOf<DType::kQ8_0>(a, x, p0, p1); break;
   }
 }

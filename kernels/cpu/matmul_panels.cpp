@@ -199,14 +199,44 @@ void RepackUnitQ4K(const uint8_t* w, int64_t K, int64_t N, int64_t p, int64_t s,
   }
 }
 
+// Q6_K: the 6-bit quants as ref::QuantGroupOf unpacks them, into the two planes.
+void RepackUnitQ6K(const uint8_t* w, int64_t K, int64_t N, int64_t p, int64_t s, uint8_t* u) {
+  const size_t row_bytes = static_cast<size_t>(K / kQKBlock) * sizeof(BlockQ6_K);
+  std::memset(u, 0, RowPanelUnitBytes(DType::kQ6_K));  // zero rows stay zero: d = 0
+  for (int r = 0; r < kPanelRows; ++r) {
+    const int64_t n = p * kPanelRows + r;
+    if (n >= N) continue;
+    const uint8_t* row = w + static_cast<size_t>(n) * row_bytes;
+    const BlockQ6_K* b = reinterpret_cast<const BlockQ6_K*>(row) + s;
+    std::memcpy(u + 2 * r, &b->d, 2);
+    for (int i = 0; i < 16; ++i) u[32 + i * 16 + r] = static_cast<uint8_t>(b->scales[i]);
+    for (int g = 0; g < 8; ++g) {
+      ref::QuantGroup qg;
+      ref::QuantGroupOf(DType::kQ6_K, row, s * 8 + g, &qg);
+      for (int e = 0; e < kQBlock; ++e) {
+        const int j = e / 4, byte = 4 * r + e % 4;
+        u[288 + (g / 2) * 512 + j * 64 + byte] |= static_cast<uint8_t>((qg.u[e] & 0x0f) << (4 * (g % 2)));
+        u[2336 + (g / 4) * 512 + j * 64 + byte] |= static_cast<uint8_t>((qg.u[e] >> 4) << (2 * (g % 4)));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void RepackRowPanels(const uint8_t* w, DType wtype, int64_t K, int64_t N, int64_t p0, int64_t p1, uint8_t* panels) {
   const size_t unit_bytes = RowPanelUnitBytes(wtype);
   const int64_t S = K / RowPanelUnitElems(wtype);
-  if (wtype == DType::kQ4_K) {
+  if (wtype == DType::kQ4_K || wtype == DType::kQ6_K) {
     for (int64_t p = p0; p < p1; ++p) {
-      for (int64_t s = 0; s < S; ++s) RepackUnitQ4K(w, K, N, p, s, panels + (p * S + s) * unit_bytes);
+      for (int64_t s = 0; s < S; ++s) {
+        uint8_t* u = panels + (p * S + s) * unit_bytes;
+        if (wtype == DType::kQ4_K) {
+          RepackUnitQ4K(w, K, N, p, s, u);
+        } else {
+          RepackUnitQ6K(w, K, N, p, s, u);
+        }
+      }
     }
     return;
   }
@@ -234,16 +264,31 @@ void RepackRowPanels(const uint8_t* w, DType wtype, int64_t K, int64_t N, int64_
 
 namespace {
 
-// Row r's group g (32 elements) of a stored panel: the integer quants (signed for q8_0/q4_0, 0..15
-// for Q4_K), the scale and the minimum (value = scale * q - min).
+// Row r's group g (32 elements) of a stored panel: the integer quants (signed for q8_0/q4_0/Q6_K,
+// 0..15 for Q4_K), the scales of its two halves and the minimum (value = scale[e / 16] * q - min).
 void StoredGroup(const MatMulArgs& a, const uint8_t* panel, int r, int64_t g, int32_t* q, float* scale, float* min) {
+  if (a.wtype == DType::kQ6_K) {
+    const uint8_t* u = panel + (g / 8) * RowPanelUnitBytes(a.wtype);
+    const int gi = static_cast<int>(g % 8);
+    uint16_t d16;
+    std::memcpy(&d16, u + 2 * r, 2);
+    for (int h = 0; h < 2; ++h) scale[h] = F16ToF32(d16) * static_cast<float>(static_cast<int8_t>(u[32 + (2 * gi + h) * 16 + r]));
+    *min = 0.0f;
+    for (int e = 0; e < kQBlock; ++e) {
+      const int j = e / 4, byte = 4 * r + e % 4;
+      const int low = (u[288 + (gi / 2) * 512 + j * 64 + byte] >> (4 * (gi % 2))) & 0x0f;
+      const int high = (u[2336 + (gi / 4) * 512 + j * 64 + byte] >> (2 * (gi % 4))) & 3;
+      q[e] = (low | high << 4) - 32;
+    }
+    return;
+  }
   if (a.wtype == DType::kQ4_K) {
     const uint8_t* u = panel + (g / 8) * RowPanelUnitBytes(a.wtype);
     const int gi = static_cast<int>(g % 8);
     uint16_t d16, m16;
     std::memcpy(&d16, u + 2 * r, 2);
     std::memcpy(&m16, u + 32 + 2 * r, 2);
-    *scale = F16ToF32(d16) * u[64 + gi * 16 + r];
+    scale[0] = scale[1] = F16ToF32(d16) * u[64 + gi * 16 + r];
     *min = F16ToF32(m16) * u[192 + gi * 16 + r];
     for (int e = 0; e < kQBlock; ++e) {
       const uint8_t v = u[320 + (gi / 2) * 512 + (e / 4) * 64 + 4 * r + e % 4];
@@ -254,7 +299,7 @@ void StoredGroup(const MatMulArgs& a, const uint8_t* panel, int r, int64_t g, in
   const uint8_t* u = panel + g * RowPanelUnitBytes(a.wtype);
   uint16_t d16;
   std::memcpy(&d16, u + 2 * r, 2);
-  *scale = F16ToF32(d16);
+  scale[0] = scale[1] = F16ToF32(d16);
   *min = 0.0f;
   for (int e = 0; e < kQBlock; ++e) {
     if (a.wtype == DType::kQ8_0) {
@@ -281,16 +326,17 @@ void RowPanelsPortable(const MatMulArgs& a, const PanelActivations& x, int64_t p
         float acc = 0.0f;
         for (int64_t g = 0; g < S; ++g) {
           int32_t q[kQBlock];
-          float scale, min;
-          StoredGroup(a, panel, r, g, q, &scale, &min);
+          float scale[2], min;
+          StoredGroup(a, panel, r, g, q, scale, &min);
           const int8_t* xb = a.xq + t * a.K + g * kQBlock;
-          int32_t isum = 0, xsum = 0;
+          int32_t isum[2] = {0, 0}, xsum = 0;
           for (int e = 0; e < kQBlock; ++e) {
-            isum += q[e] * xb[e];
+            isum[e / 16] += q[e] * xb[e];
             xsum += xb[e];
           }
           const float dx = a.xd[t * S + g];
-          acc += static_cast<float>(isum) * (scale * dx) - static_cast<float>(xsum) * (min * dx);
+          acc += static_cast<float>(isum[0]) * (scale[0] * dx) + static_cast<float>(isum[1]) * (scale[1] * dx) -
+                 static_cast<float>(xsum) * (min * dx);
         }
         a.y[t * a.N + n] = acc + (a.bias ? a.bias[n] : 0.0f);
       }

@@ -71,11 +71,18 @@ void PackActivations(const MatMulArgs& a, const PanelActivations& x, int64_t g0,
 // Q4_K. Q4_K's unit: d[16], dmin[16] (fp16), the 8 groups' 6-bit scales sc[8][16] and minimums
 // m[8][16] (one byte each), then for each pair of groups (2p, 2p + 1) 8 vectors of 16 rows x 4 bytes
 // of the canonical qs (low nibbles group 2p, high nibbles group 2p + 1): 2368 bytes for 16 x 144.
-inline int64_t RowPanelUnitElems(DType wtype) { return wtype == DType::kQ4_K ? kQKBlock : kQBlock; }
+// Q6_K's unit: d[16] (fp16), the 16 sub-block scales sc[16][16] (int8), then the 6-bit quants in
+// two planes of 16 rows x 4 bytes per vector: the low nibbles as Q4_K's (pair of groups 2p, 2p + 1:
+// 8 vectors), and the top 2 bits of 4 groups 4q..4q + 3 in one byte (bits 2i..2i + 1: group 4q + i;
+// 8 vectors per 4 groups): 3360 bytes for 16 x 210.
+inline int64_t RowPanelUnitElems(DType wtype) {
+  return wtype == DType::kQ4_K || wtype == DType::kQ6_K ? kQKBlock : kQBlock;
+}
 inline size_t RowPanelUnitBytes(DType wtype) {
   switch (wtype) {
     case DType::kQ8_0: return 32 + 512;
     case DType::kQ4_0: return 32 + 256;
+    case DType::kQ6_K: return 32 + 256 + 4 * 512 + 2 * 512;
     default: return 64 + 256 + 4 * 512;  // kQ4_K
   }
 }
