@@ -8,7 +8,9 @@ streamed tensor by tensor, so a 7B file needs little memory.
 
 Shapes: llama2-7b (4096 hidden, 32 layers, 32 heads, FFN 11008, vocab 32000, untied head) and
 llama3.2-1b (2048 hidden, 16 layers, 32 heads / 8 KV heads, FFN 8192, vocab 128256, tied).
-dtypes: q4_0, q8_0, f16 (matrices; norms are f32). Needs numpy and PyPI's gguf.
+dtypes: q4_0, q8_0, f16, and q4_k_m: Q4_K matrices with Q6_K where llama.cpp's Q4_K_M preset puts
+it (the token embedding/output, attn_v and ffn_down of the first and last eighth of the layers and
+every third one between); norms are f32. Needs numpy and PyPI's gguf.
 """
 import argparse
 import sys
@@ -23,7 +25,24 @@ SHAPES = {
     "llama3.2-1b": dict(hidden=2048, layers=16, heads=32, kv_heads=8, ffn=8192, vocab=128256, tied=True,
                         theta=500000.0, ctx=131072),
 }
-TYPES = {"q4_0": (T.Q4_0, 2), "q8_0": (T.Q8_0, 7), "f16": (T.F16, 1)}
+TYPES = {"q4_0": (T.Q4_0, 2), "q8_0": (T.Q8_0, 7), "f16": (T.F16, 1), "q4_k_m": (T.Q4_K, 15)}
+# Bytes per block of 32 (legacy types) or 256 (K-quants) elements.
+BLOCK = {T.Q4_0: (32, 18), T.Q8_0: (32, 34), T.Q4_K: (256, 144), T.Q6_K: (256, 210)}
+
+
+def more_bits(layer, layers):
+    # llama.cpp's use_more_bits(i, n): the first and last eighth, and every third layer between.
+    return layer < layers // 8 or layer >= 7 * layers // 8 or (layer - layers // 8) % 3 == 2
+
+
+def tensor_type(dtype_qtype, name, layers):
+    if dtype_qtype != T.Q4_K:
+        return dtype_qtype
+    if name in ("token_embd.weight", "output.weight"):
+        return T.Q6_K
+    if name.endswith("attn_v.weight") or name.endswith("ffn_down.weight"):
+        return T.Q6_K if more_bits(int(name.split(".")[1]), layers) else T.Q4_K
+    return T.Q4_K
 
 
 def spm_tokenizer(w, vocab):
@@ -53,12 +72,17 @@ def matrix(rng, qtype, rows, cols):
         exp = rng.integers(10, 13, size=(rows, cols), dtype=np.uint16)
         bits = (bits & np.uint16(0x83FF)) | (exp << np.uint16(10))
         return bits.view(np.float16)
-    block = 18 if qtype == T.Q4_0 else 34
-    nb = cols // 32
+    elems, block = BLOCK[qtype]
+    nb = cols // elems
     raw = rng.integers(0, 256, size=(rows, nb, block), dtype=np.uint8)
-    scale = np.array([0.008 if qtype == T.Q4_0 else 0.0005], dtype=np.float16).view(np.uint8)
-    raw[:, :, 0] = scale[0]
-    raw[:, :, 1] = scale[1]
+    # Small fixed fp16 super-scales (random bits could be NaN or huge): d (and Q4_K's dmin).
+    at, d = {T.Q4_0: (0, 0.008), T.Q8_0: (0, 0.0005), T.Q4_K: (0, 0.002), T.Q6_K: (208, 0.0005)}[qtype]
+    scale = np.array([d], dtype=np.float16).view(np.uint8)
+    raw[:, :, at] = scale[0]
+    raw[:, :, at + 1] = scale[1]
+    if qtype == T.Q4_K:
+        raw[:, :, 2] = scale[0]
+        raw[:, :, 3] = scale[1]
     return raw.reshape(rows, nb * block)
 
 
@@ -103,28 +127,29 @@ def main():
     if not s["tied"]:
         tensors.append(("output.weight", (V, H), True))
 
-    def nbytes(shape, is_matrix):
+    def nbytes(shape, is_matrix, t):
         if not is_matrix:
             return shape[0] * 4
         rows, cols = shape
-        return rows * (cols * 2 if qtype == T.F16 else cols // 32 * (18 if qtype == T.Q4_0 else 34))
+        return rows * (cols * 2 if t == T.F16 else cols // BLOCK[t][0] * BLOCK[t][1])
 
     for name, shape, is_matrix in tensors:
-        if is_matrix and qtype == T.F16:
-            w.add_tensor_info(name, shape, np.dtype(np.float16), nbytes(shape, True), raw_dtype=qtype)
+        t = tensor_type(qtype, name, s["layers"])
+        if is_matrix and t == T.F16:
+            w.add_tensor_info(name, shape, np.dtype(np.float16), nbytes(shape, True, t), raw_dtype=t)
         elif is_matrix:  # quantized: the shape of the raw bytes, which gguf turns into elements
-            block = 18 if qtype == T.Q4_0 else 34
-            w.add_tensor_info(name, (shape[0], shape[1] // 32 * block), np.dtype(np.uint8), nbytes(shape, True),
-                              raw_dtype=qtype)
+            elems, block = BLOCK[t]
+            w.add_tensor_info(name, (shape[0], shape[1] // elems * block), np.dtype(np.uint8), nbytes(shape, True, t),
+                              raw_dtype=t)
         else:
-            w.add_tensor_info(name, shape, np.dtype(np.float32), nbytes(shape, False), raw_dtype=T.F32)
+            w.add_tensor_info(name, shape, np.dtype(np.float32), nbytes(shape, False, T.F32), raw_dtype=T.F32)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_ti_data_to_file()
     total = 0
     for i, (name, shape, is_matrix) in enumerate(tensors):
         if is_matrix:
-            data = matrix(rng, qtype, shape[0], shape[1])
+            data = matrix(rng, tensor_type(qtype, name, s["layers"]), shape[0], shape[1])
         else:
             data = (1.0 + 0.1 * (rng.random(shape[0], dtype=np.float32) - 0.5)).astype(np.float32)
         w.write_tensor_data(data)
