@@ -9,8 +9,8 @@
 // grows), then O += P V. Per thread the scratch holds that block's Q, K^T, V, scores and O.
 #pragma once
 
-#include <algorithm>
-#include <cmath>
+#include <math.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -20,6 +20,16 @@ namespace acorn {
 namespace cpu {
 namespace internal {
 namespace {
+
+// Local helpers rather than std::min, max, fill and exp: a per-ISA file compiled without
+// optimization would emit those as weak symbols built with its ISA's flags, which the linker may
+// then pick for another ISA's path (see matmul_tiles.h); these have internal linkage.
+inline int64_t MinI(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t MaxI(int64_t a, int64_t b) { return a > b ? a : b; }
+inline float MaxF(float a, float b) { return a > b ? a : b; }
+inline void Zero(float* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) p[i] = 0.0f;
+}
 
 template <class F>
 struct AttentionKernel {
@@ -106,7 +116,7 @@ struct AttentionKernel {
   static void ScoresRows(const Scratch& sc, int64_t D, int64_t m0) {
     constexpr int kVecs = kKeys / W;
     for (int64_t j0 = 0; j0 < kVecs; j0 += kVecTile) {
-      switch (std::min<int64_t>(kVecTile, kVecs - j0)) {
+      switch (MinI(kVecTile, kVecs - j0)) {
         case 1: Scores<R, 1>(sc, D, m0, j0); break;
         case 2: Scores<R, 2>(sc, D, m0, j0); break;
         case 3: Scores<R, 3>(sc, D, m0, j0); break;
@@ -119,7 +129,7 @@ struct AttentionKernel {
   static void AccumulateRows(const Scratch& sc, const float* v_rows, int64_t v_stride, int64_t nk, int64_t m0) {
     const int64_t vecs = sc.dp / W;
     for (int64_t c0 = 0; c0 < vecs; c0 += kVecTile) {
-      switch (std::min<int64_t>(kVecTile, vecs - c0)) {
+      switch (MinI(kVecTile, vecs - c0)) {
         case 1: Accumulate<R, 1>(sc, v_rows, v_stride, nk, m0, c0); break;
         case 2: Accumulate<R, 2>(sc, v_rows, v_stride, nk, m0, c0); break;
         case 3: Accumulate<R, 3>(sc, v_rows, v_stride, nk, m0, c0); break;
@@ -140,8 +150,8 @@ struct AttentionKernel {
     // Query rows m = token * group + head in group, scaled, zero-padded to dp (and padding rows).
     for (int64_t m = 0; m < Mp; ++m) {
       float* qd = sc.q + m * sc.dp;
-      std::fill(qd, qd + sc.dp, 0.0f);
-      std::fill(sc.o + m * sc.dp, sc.o + (m + 1) * sc.dp, 0.0f);
+      Zero(qd, sc.dp);
+      Zero(sc.o + m * sc.dp, sc.dp);
       sc.max[m] = -INFINITY;
       sc.sum[m] = 0.0f;
       if (m >= M) continue;
@@ -152,7 +162,7 @@ struct AttentionKernel {
     const int64_t n_keys = a.causal ? a.pos + t0 + tokens : a.kv_len;
     const bool copy_v = D % W != 0;
     for (int64_t s0 = 0; s0 < n_keys; s0 += kKeys) {
-      const int64_t nk = std::min<int64_t>(kKeys, n_keys - s0);
+      const int64_t nk = MinI(kKeys, n_keys - s0);
       // K^T for this block; keys past nk are zero (their scores are replaced by -inf below).
       for (int64_t d = 0; d < D; ++d) {
         float* kt = sc.kt + d * kKeys;
@@ -166,7 +176,7 @@ struct AttentionKernel {
         for (int64_t j = 0; j < nk; ++j) {
           float* vd = sc.v + j * sc.dp;
           std::memcpy(vd, v_rows + j * kv_row, static_cast<size_t>(D) * sizeof(float));
-          std::fill(vd + D, vd + sc.dp, 0.0f);
+          Zero(vd + D, sc.dp - D);
         }
         v_rows = sc.v;
         v_stride = sc.dp;
@@ -177,7 +187,7 @@ struct AttentionKernel {
         float* s = sc.s + m * kKeys;
         const int64_t t = t0 + m / group;
         int64_t limit = m < M ? nk : 0;
-        if (a.causal && m < M) limit = std::max<int64_t>(0, std::min<int64_t>(nk, a.pos + t + 1 - s0));
+        if (a.causal && m < M) limit = MaxI(0, MinI(nk, a.pos + t + 1 - s0));
         if (a.mask && m < M) {
           const float* mk = a.mask + t * a.kv_len + s0;
           for (int64_t j = 0; j < limit; ++j) s[j] += mk[j];
@@ -185,9 +195,9 @@ struct AttentionKernel {
         for (int64_t j = limit; j < kKeys; ++j) s[j] = -INFINITY;
         V mx = F::Set1(-INFINITY);
         for (int j = 0; j < kKeys; j += W) mx = F::Max(mx, F::Load(s + j));
-        const float new_max = std::max(sc.max[m], F::HMax(mx));
+        const float new_max = MaxF(sc.max[m], F::HMax(mx));
         if (new_max == -INFINITY) {  // nothing seen yet: keep O and the sum at zero
-          std::fill(s, s + kKeys, 0.0f);
+          Zero(s, kKeys);
           sc.corr[m] = 1.0f;
           continue;
         }
@@ -198,7 +208,7 @@ struct AttentionKernel {
           F::Store(s + j, p);
           sum = F::Add(sum, p);
         }
-        const float corr = std::exp(sc.max[m] - new_max);  // 0 while the old maximum is -inf
+        const float corr = expf(sc.max[m] - new_max);  // 0 while the old maximum is -inf
         sc.corr[m] = corr;
         sc.sum[m] = sc.sum[m] * corr + F::HSum(sum);
         sc.max[m] = new_max;
@@ -216,7 +226,7 @@ struct AttentionKernel {
     const int64_t g = item % a.n_kv_heads;
     const int64_t block = l.BlockOfItem(item / a.n_kv_heads);
     const int64_t t0 = block * l.tokens;
-    Item(a, l, g, t0, std::min<int64_t>(l.tokens, a.T - t0), scratch);
+    Item(a, l, g, t0, MinI(l.tokens, a.T - t0), scratch);
   }
 };
 
