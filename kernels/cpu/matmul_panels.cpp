@@ -240,24 +240,35 @@ void RepackRowPanels(const uint8_t* w, DType wtype, int64_t K, int64_t N, int64_
     }
     return;
   }
+  // The 32-column types: see RowPanelGroup. Every canonical block leads with its fp16 d, then m
+  // (Q4_1, Q5_1), then qh (Q5_0, Q5_1), then the quants.
+  const RowPanelGroup lay = RowPanelGroupOf(wtype);
   const bool q8 = wtype == DType::kQ8_0;
-  const size_t block_bytes = q8 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0);
+  const size_t block_bytes = GetDTypeInfo(wtype).block_bytes;
+  const size_t block_qh = lay.min_at >= 0 ? 4 : 2, block_qs = q8 ? 2 : block_qh + (lay.masks_at >= 0 ? 4 : 0);
   const size_t row_bytes = static_cast<size_t>(S) * block_bytes;
   const int quads = q8 ? kQBlock / 4 : kQBlock / 8;  // 4-byte runs of one row in a block
   for (int64_t p = p0; p < p1; ++p) {
     for (int64_t s = 0; s < S; ++s) {
       uint8_t* g = panels + (p * S + s) * unit_bytes;
-      for (int r = 0; r < kPanelRows; ++r) {
+      std::memset(g, 0, unit_bytes);  // zero rows past N: d = m = 0, quants 0
+      uint64_t masks[8] = {};
+      for (int r = 0; r < kPanelRows && p * kPanelRows + r < N; ++r) {
         const int64_t n = p * kPanelRows + r;
-        if (n >= N) {  // zero rows: scale 0, quants 0
-          std::memset(g + 2 * r, 0, 2);
-          for (int j = 0; j < quads; ++j) std::memset(g + 32 + j * 64 + 4 * r, 0, 4);
-          continue;
-        }
         const uint8_t* block = w + static_cast<size_t>(n) * row_bytes + static_cast<size_t>(s) * block_bytes;
-        std::memcpy(g + 2 * r, block, 2);  // the fp16 scale leads both block types
-        for (int j = 0; j < quads; ++j) std::memcpy(g + 32 + j * 64 + 4 * r, block + 2 + 4 * j, 4);
+        std::memcpy(g + 2 * r, block, 2);
+        if (lay.min_at >= 0) std::memcpy(g + lay.min_at + 2 * r, block + 2, 2);
+        for (int j = 0; j < quads; ++j) std::memcpy(g + lay.quants_at + j * 64 + 4 * r, block + block_qs + 4 * j, 4);
+        if (lay.masks_at >= 0) {
+          uint32_t qh;
+          std::memcpy(&qh, block + block_qh, 4);
+          for (int e = 0; e < kQBlock; ++e) {  // element e: byte e % 16 of the row, low nibble if e < 16
+            const int b = e % 16;
+            masks[(e / 16) * 4 + b / 4] |= static_cast<uint64_t>((qh >> e) & 1u) << (4 * r + b % 4);
+          }
+        }
       }
+      if (lay.masks_at >= 0) std::memcpy(g + lay.masks_at, masks, sizeof masks);
     }
   }
 }
@@ -297,18 +308,31 @@ void StoredGroup(const MatMulArgs& a, const uint8_t* panel, int r, int64_t g, in
     return;
   }
   const uint8_t* u = panel + g * RowPanelUnitBytes(a.wtype);
+  const RowPanelGroup lay = RowPanelGroupOf(a.wtype);
   uint16_t d16;
   std::memcpy(&d16, u + 2 * r, 2);
   scale[0] = scale[1] = F16ToF32(d16);
   *min = 0.0f;
+  if (lay.min_at >= 0) {
+    uint16_t m16;
+    std::memcpy(&m16, u + lay.min_at + 2 * r, 2);
+    *min = -F16ToF32(m16);  // value = d * q + m
+  }
   for (int e = 0; e < kQBlock; ++e) {
     if (a.wtype == DType::kQ8_0) {
-      q[e] = static_cast<int8_t>(u[32 + (e / 4) * 64 + 4 * r + e % 4]);
-    } else {  // q4_0: byte b holds elements b (low nibble) and b + 16 (high)
-      const int b = e % 16;
-      const uint8_t v = u[32 + (b / 4) * 64 + 4 * r + b % 4];
-      q[e] = (e < 16 ? (v & 0x0f) : (v >> 4)) - 8;
+      q[e] = static_cast<int8_t>(u[lay.quants_at + (e / 4) * 64 + 4 * r + e % 4]);
+      continue;
     }
+    // Byte b holds elements b (low nibble) and b + 16 (high); the fifth bit in mask (e / 16) * 4 + b / 4.
+    const int b = e % 16, v = (e / 16) * 4 + b / 4, bit = 4 * r + b % 4;
+    const uint8_t byte = u[lay.quants_at + (b / 4) * 64 + 4 * r + b % 4];
+    int32_t qe = e < 16 ? (byte & 0x0f) : (byte >> 4);
+    if (lay.masks_at >= 0) {
+      uint64_t mask;
+      std::memcpy(&mask, u + lay.masks_at + 8 * v, 8);
+      qe |= static_cast<int32_t>((mask >> bit) & 1u) << 4;
+    }
+    q[e] = qe - lay.offset;
   }
 }
 
@@ -317,6 +341,7 @@ void StoredGroup(const MatMulArgs& a, const uint8_t* panel, int r, int64_t g, in
 void RowPanelsPortable(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1) {
   (void)x;  // reads the row-major quantized activations in a
   const int64_t S = a.K / kQBlock;
+  const bool q8_1 = ref::TakesQ8_1Activations(a.wtype);
   const size_t panel_bytes = static_cast<size_t>(a.K / RowPanelUnitElems(a.wtype)) * RowPanelUnitBytes(a.wtype);
   for (int64_t p = p0; p < p1; ++p) {
     const uint8_t* panel = a.w + p * panel_bytes;
@@ -335,8 +360,10 @@ void RowPanelsPortable(const MatMulArgs& a, const PanelActivations& x, int64_t p
             xsum += xb[e];
           }
           const float dx = a.xd[t * S + g];
+          // Q4_1/Q5_1: the minimum against Q8_1's block sum (ref::MatMulQ8Activations).
+          const float min_term = q8_1 ? min * a.xds[t * S + g] : static_cast<float>(xsum) * (min * dx);
           acc += static_cast<float>(isum[0]) * (scale[0] * dx) + static_cast<float>(isum[1]) * (scale[1] * dx) -
-                 static_cast<float>(xsum) * (min * dx);
+                 min_term;
         }
         a.y[t * a.N + n] = acc + (a.bias ? a.bias[n] : 0.0f);
       }

@@ -75,15 +75,36 @@ void PackActivations(const MatMulArgs& a, const PanelActivations& x, int64_t g0,
 // two planes of 16 rows x 4 bytes per vector: the low nibbles as Q4_K's (pair of groups 2p, 2p + 1:
 // 8 vectors), and the top 2 bits of 4 groups 4q..4q + 3 in one byte (bits 2i..2i + 1: group 4q + i;
 // 8 vectors per 4 groups): 3360 bytes for 16 x 210.
+// The 32-column types share one unit (RowPanelGroupOf): d[16] (fp16); m[16] (fp16) where the type
+// has a minimum (Q4_1, Q5_1); for the 5-bit types (Q5_0, Q5_1) the fifth bits as 8 masks of 64
+// bits, mask v for quant vector v (bit 4r + i: row r's byte i there, low nibbles for v < 4, high
+// ones for v >= 4), so that a masked byte add puts them in place; then the quants, 4 bytes of a row
+// at a time (q8_0: 8 vectors; the others: 4 vectors of the canonical nibble bytes, byte j holding
+// elements j and j + 16). Each is the canonical size: 16 x 34, 18, 20, 22 and 24 bytes.
+struct RowPanelGroup {
+  int min_at;    // offset of m[16] in the unit, -1 without
+  int masks_at;  // offset of the 5th-bit masks, -1 without
+  int quants_at;
+  int offset;    // value = d * (q - offset) (+ m); q8_0: the quants are signed (offset 0)
+};
+constexpr RowPanelGroup RowPanelGroupOf(DType wtype) {
+  switch (wtype) {
+    case DType::kQ4_0: return {-1, -1, 32, 8};
+    case DType::kQ4_1: return {32, -1, 64, 0};
+    case DType::kQ5_0: return {-1, 32, 96, 16};
+    case DType::kQ5_1: return {32, 64, 128, 0};
+    default: return {-1, -1, 32, 0};  // kQ8_0
+  }
+}
 inline int64_t RowPanelUnitElems(DType wtype) {
   return wtype == DType::kQ4_K || wtype == DType::kQ6_K ? kQKBlock : kQBlock;
 }
 inline size_t RowPanelUnitBytes(DType wtype) {
   switch (wtype) {
     case DType::kQ8_0: return 32 + 512;
-    case DType::kQ4_0: return 32 + 256;
     case DType::kQ6_K: return 32 + 256 + 4 * 512 + 2 * 512;
-    default: return 64 + 256 + 4 * 512;  // kQ4_K
+    case DType::kQ4_K: return 64 + 256 + 4 * 512;
+    default: return static_cast<size_t>(RowPanelGroupOf(wtype).quants_at) + 256;  // q4_0, Q4_1, Q5_0, Q5_1
   }
 }
 // Panels [p0, p1) of the repacked matrix (panels points at panel 0).

@@ -20,9 +20,16 @@ void MatMul(const float* x, int64_t T, int64_t K, const void* w, DType wtype, in
   for (int64_t n = 0; n < N; ++n) {
     DequantizeRow(wtype, wb + n * row_bytes, wrow.data(), K);
     for (int64_t t = 0; t < T; ++t) {
-      double acc = 0.0;
-      for (int64_t k = 0; k < K; ++k) acc += static_cast<double>(x[t * K + k]) * wrow[k];
-      y[t * N + n] = static_cast<float>(acc) + (bias ? bias[n] : 0.0f);
+      // Four running sums in double: the float result is the same to well below its rounding, and
+      // four independent additions run four times faster than one chain (the reference backend
+      // runs real models in tests).
+      double acc[4] = {0.0, 0.0, 0.0, 0.0};
+      int64_t k = 0;
+      for (; k + 4 <= K; k += 4) {
+        for (int i = 0; i < 4; ++i) acc[i] += static_cast<double>(x[t * K + k + i]) * wrow[k + i];
+      }
+      for (; k < K; ++k) acc[0] += static_cast<double>(x[t * K + k]) * wrow[k];
+      y[t * N + n] = static_cast<float>((acc[0] + acc[1]) + (acc[2] + acc[3])) + (bias ? bias[n] : 0.0f);
     }
   }
 }

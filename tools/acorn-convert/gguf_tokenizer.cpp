@@ -169,6 +169,14 @@ Result<TokenizerSpec> FromByteLevelBpe(const GgufFile& f) {
   byte_level.add_prefix_space = false;
   if (pre == "gpt2") {
     byte_level.use_regex = true;
+  } else if (pre == "smollm") {
+    // SmolLM/SmolLM2: each digit on its own, then GPT-2's byte-level split (its tokenizer.json:
+    // Sequence[Digits(individual_digits), ByteLevel]; llama.cpp: "\p{N}", then GPT-2's regex).
+    PreTokenizerStep digits;
+    digits.kind = PreTokenizerKind::kDigits;
+    digits.individual_digits = true;
+    spec.pre_tokenizers.push_back(digits);
+    byte_level.use_regex = true;
   } else if (pre == "llama-bpe" || pre == "llama3" || pre == "qwen2") {
     PreTokenizerStep split;
     split.kind = PreTokenizerKind::kSplit;
@@ -183,7 +191,7 @@ Result<TokenizerSpec> FromByteLevelBpe(const GgufFile& f) {
       spec.normalizers.push_back(nfc);
     }
   } else {
-    return ACORN_ERROR(kUnsupported, "%s: tokenizer.ggml.pre '%s' is not supported (gpt2, llama-bpe, qwen2 are); "
+    return ACORN_ERROR(kUnsupported, "%s: tokenizer.ggml.pre '%s' is not supported (gpt2, llama-bpe, qwen2, smollm are); "
                        "attach the model's tokenizer.json instead", f.label().c_str(), pre.c_str());
   }
   spec.pre_tokenizers.push_back(byte_level);

@@ -4,7 +4,7 @@
 //    re-encoded as a SentencePiece ModelProto and read by ParseSentencePieceModel, so both sources
 //    go through one converter (merges derived from scores, byte fallback, the ▁ normalizer).
 //  - "gpt2" (byte-level BPE): vocabulary and merges as they are; the pre-tokenizer follows
-//    tokenizer.ggml.pre (gpt2, llama-bpe (Llama 3), qwen2); other pre-tokenizers are refused.
+//    tokenizer.ggml.pre (gpt2, llama-bpe (Llama 3), qwen2, smollm); other pre-tokenizers are refused.
 // Control tokens become special added tokens; tokenizer.ggml.add_bos_token decides the BOS template.
 #pragma once
 
