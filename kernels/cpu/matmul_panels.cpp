@@ -354,10 +354,14 @@ void RowPanelsPortable(const MatMulArgs& a, const PanelActivations& x, int64_t p
           float scale[2], min;
           StoredGroup(a, panel, r, g, q, scale, &min);
           const int8_t* xb = a.xq + t * a.K + g * kQBlock;
-          int32_t isum[2] = {0, 0}, xsum = 0;
-          for (int e = 0; e < kQBlock; ++e) {
-            isum[e / 16] += q[e] * xb[e];
-            xsum += xb[e];
+          int32_t isum[2], xsum = 0;
+          for (int h = 0; h < 2; ++h) {  // a local sum per half vectorizes (see RowsGroups)
+            int32_t is = 0;
+            for (int e = 16 * h; e < 16 * h + 16; ++e) {
+              is += q[e] * xb[e];
+              xsum += xb[e];
+            }
+            isum[h] = is;
           }
           const float dx = a.xd[t * S + g];
           // Q4_1/Q5_1: the minimum against Q8_1's block sum (ref::MatMulQ8Activations).

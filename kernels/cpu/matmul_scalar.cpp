@@ -120,10 +120,17 @@ void RowsGroups(DType wtype, const MatMulArgs& a, int64_t n0, int64_t n1) {
       ref::QuantGroupOf(wtype, w, b, &g);
       for (int64_t t = 0; t < a.T; ++t) {
         const int8_t* xb = a.xq + t * a.K + b * kQBlock;
-        int32_t isum[2] = {0, 0}, xsum[2] = {0, 0};
-        for (int j = 0; j < kQBlock; ++j) {
-          isum[j / 16] += (g.u[j] - g.offset) * xb[j];
-          xsum[j / 16] += xb[j];
+        // One half at a time into locals: a sum indexed by j / 16 stays in memory, one
+        // load-add-store chain per element (measured 10x slower than these vectorized loops).
+        int32_t isum[2], xsum[2];
+        for (int h = 0; h < 2; ++h) {
+          int32_t is = 0, xs = 0;
+          for (int j = 16 * h; j < 16 * h + 16; ++j) {
+            is += (g.u[j] - g.offset) * xb[j];
+            xs += xb[j];
+          }
+          isum[h] = is;
+          xsum[h] = xs;
         }
         const float dx = a.xd[t * nb + b];
         float v = 0.0f;
