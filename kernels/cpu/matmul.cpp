@@ -215,7 +215,7 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
 
 bool MatMulRepacks(DType wtype) {
   return (wtype == DType::kQ8_0 || wtype == DType::kQ4_0 || wtype == DType::kQ4_1 || wtype == DType::kQ5_0 ||
-          wtype == DType::kQ5_1 || wtype == DType::kQ4_K || wtype == DType::kQ6_K) &&
+          wtype == DType::kQ5_1 || wtype == DType::kQ4_K || wtype == DType::kQ5_K || wtype == DType::kQ6_K) &&
          ActiveKernels().row_panels != nullptr;
 }
 

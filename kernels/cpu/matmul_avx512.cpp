@@ -210,10 +210,12 @@ void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, cons
 // 64-byte vector's low nibbles belong to the first group and its high nibbles to the second. The
 // quants are unsigned (no offset); scale = d * sc and minimum = dmin * m per group and row, as
 // ref::QuantGroupOf computes them (exact in float), the minimum against the activations' d * sum.
-template <int Cg>
+// Q5_K (kQ5): the same unit followed by the fifth bits as masks, added to the nibbles in place.
+template <int Cg, bool kQ5>
 void RowPanelTileQ4K(const uint8_t* panel, const int32_t* xq, const float* xd, const float* xs, int64_t S, float* y,
                      int64_t ldy, __mmask16 rows, __m512 bias, bool prefetch) {
-  constexpr size_t kUnitBytes = 64 + 256 + 4 * 512;
+  constexpr size_t kUnitBytes = 64 + 256 + 4 * 512 + (kQ5 ? 512 : 0);
+  const __m512i sixteen = _mm512_set1_epi8(16);
   __m512 acc[Cg];
   for (int c = 0; c < Cg; ++c) acc[c] = _mm512_setzero_ps();
   const __m512i low4 = _mm512_set1_epi8(0x0f);
@@ -234,8 +236,14 @@ void RowPanelTileQ4K(const uint8_t* panel, const int32_t* xq, const float* xd, c
 #pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) {
         const __m512i v = _mm512_loadu_si512(u + 320 + pair * 512 + 64 * j);
-        const __m512i lo = _mm512_and_si512(v, low4);
-        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        __m512i lo = _mm512_and_si512(v, low4);
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        if (kQ5) {
+          uint64_t m[2];
+          std::memcpy(m, u + 2368 + 16 * (8 * pair + j), 16);
+          lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(m[0]), lo, sixteen);
+          hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(m[1]), hi, sixteen);
+        }
 #pragma GCC unroll 16
         for (int c = 0; c < Cg; ++c) {
           a0[c] = _mm512_dpbusd_epi32(a0[c], lo, _mm512_set1_epi32(x0[j * Cg + c]));
@@ -342,8 +350,9 @@ void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int
       switch (cg) {
 #define ACORN_ROW_PANEL_CASE(C)                                                          \
   case C:                                                                                \
-    if (kType == DType::kQ4_K) {                                                         \
-      RowPanelTileQ4K<C>(panel, xq, xd, xs, S, y, a.N, mask, bias, t0 == 0);             \
+    if (kType == DType::kQ4_K || kType == DType::kQ5_K) {                                \
+      RowPanelTileQ4K<C, kType == DType::kQ5_K>(panel, xq, xd, xs, S, y, a.N, mask, bias, \
+                                                t0 == 0);                                 \
     } else if (kType == DType::kQ6_K) {                                                  \
       RowPanelTileQ6K<C>(panel, xq, xd, xc, S, y, a.N, mask, bias, t0 == 0);             \
     } else {                                                                             \
@@ -365,6 +374,7 @@ void RowPanels(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64
     case DType::kQ5_0: RowPanelsOf<DType::kQ5_0>(a, x, p0, p1); break;
     case DType::kQ5_1: RowPanelsOf<DType::kQ5_1>(a, x, p0, p1); break;
     case DType::kQ4_K: RowPanelsOf<DType::kQ4_K>(a, x, p0, p1); break;
+    case DType::kQ5_K: RowPanelsOf<DType::kQ5_K>(a, x, p0, p1); break;
     case DType::kQ6_K: RowPanelsOf<DType::kQ6_K>(a, x, p0, p1); break;
     default: RowPanelsOf<DType::kQ8_0>(a, x, p0, p1); break;
   }

@@ -3,7 +3,9 @@
 // the product's O(T * K) per row; the per-ISA files hold the kernels that read it.
 #include "matmul_panels.h"
 
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "acorn/half.h"
 #include "reference_kernels.h"
@@ -179,14 +181,17 @@ void PackActivations(const MatMulArgs& a, const PanelActivations& x, int64_t g0,
 
 namespace {
 
-// Q4_K: unit (super-block) s of panel p; see RowPanelUnitBytes.
-void RepackUnitQ4K(const uint8_t* w, int64_t K, int64_t N, int64_t p, int64_t s, uint8_t* u) {
-  const size_t row_bytes = static_cast<size_t>(K / kQKBlock) * sizeof(BlockQ4_K);
+// Q4_K and Q5_K: unit (super-block) s of panel p; see RowPanelUnitBytes.
+template <class Block>
+void RepackUnitQ4KQ5K(const uint8_t* w, int64_t K, int64_t N, int64_t p, int64_t s, uint8_t* u) {
+  constexpr bool kQ5 = std::is_same<Block, BlockQ5_K>::value;
+  const size_t row_bytes = static_cast<size_t>(K / kQKBlock) * sizeof(Block);
+  uint64_t masks[64] = {};
   for (int r = 0; r < kPanelRows; ++r) {
     const int64_t n = p * kPanelRows + r;
-    BlockQ4_K b;
+    Block b;
     if (n < N) {
-      std::memcpy(&b, w + static_cast<size_t>(n) * row_bytes + static_cast<size_t>(s) * sizeof(BlockQ4_K), sizeof b);
+      std::memcpy(&b, w + static_cast<size_t>(n) * row_bytes + static_cast<size_t>(s) * sizeof(Block), sizeof b);
     } else {
       std::memset(&b, 0, sizeof b);  // zero rows: d = dmin = 0
     }
@@ -196,7 +201,20 @@ void RepackUnitQ4K(const uint8_t* w, int64_t K, int64_t N, int64_t p, int64_t s,
     for (int pair = 0; pair < 4; ++pair) {
       for (int j = 0; j < 8; ++j) std::memcpy(u + 320 + pair * 512 + j * 64 + 4 * r, b.qs + 32 * pair + 4 * j, 4);
     }
+    if (kQ5) {  // element l of group g: bit g of qh[l]; byte 4j + i of a pair holds element 4j + i of both
+      const uint8_t* qh = reinterpret_cast<const uint8_t*>(&b) + offsetof(BlockQ5_K, qh);
+      for (int pair = 0; pair < 4; ++pair) {
+        for (int j = 0; j < 8; ++j) {
+          for (int h = 0; h < 2; ++h) {
+            for (int i = 0; i < 4; ++i) {
+              masks[(8 * pair + j) * 2 + h] |= static_cast<uint64_t>((qh[4 * j + i] >> (2 * pair + h)) & 1) << (4 * r + i);
+            }
+          }
+        }
+      }
+    }
   }
+  if (kQ5) std::memcpy(u + 2368, masks, sizeof masks);
 }
 
 // Q6_K: the 6-bit quants as ref::QuantGroupOf unpacks them, into the two planes.
@@ -227,12 +245,14 @@ void RepackUnitQ6K(const uint8_t* w, int64_t K, int64_t N, int64_t p, int64_t s,
 void RepackRowPanels(const uint8_t* w, DType wtype, int64_t K, int64_t N, int64_t p0, int64_t p1, uint8_t* panels) {
   const size_t unit_bytes = RowPanelUnitBytes(wtype);
   const int64_t S = K / RowPanelUnitElems(wtype);
-  if (wtype == DType::kQ4_K || wtype == DType::kQ6_K) {
+  if (wtype == DType::kQ4_K || wtype == DType::kQ5_K || wtype == DType::kQ6_K) {
     for (int64_t p = p0; p < p1; ++p) {
       for (int64_t s = 0; s < S; ++s) {
         uint8_t* u = panels + (p * S + s) * unit_bytes;
         if (wtype == DType::kQ4_K) {
-          RepackUnitQ4K(w, K, N, p, s, u);
+          RepackUnitQ4KQ5K<BlockQ4_K>(w, K, N, p, s, u);
+        } else if (wtype == DType::kQ5_K) {
+          RepackUnitQ4KQ5K<BlockQ5_K>(w, K, N, p, s, u);
         } else {
           RepackUnitQ6K(w, K, N, p, s, u);
         }
@@ -293,7 +313,7 @@ void StoredGroup(const MatMulArgs& a, const uint8_t* panel, int r, int64_t g, in
     }
     return;
   }
-  if (a.wtype == DType::kQ4_K) {
+  if (a.wtype == DType::kQ4_K || a.wtype == DType::kQ5_K) {
     const uint8_t* u = panel + (g / 8) * RowPanelUnitBytes(a.wtype);
     const int gi = static_cast<int>(g % 8);
     uint16_t d16, m16;
@@ -304,6 +324,11 @@ void StoredGroup(const MatMulArgs& a, const uint8_t* panel, int r, int64_t g, in
     for (int e = 0; e < kQBlock; ++e) {
       const uint8_t v = u[320 + (gi / 2) * 512 + (e / 4) * 64 + 4 * r + e % 4];
       q[e] = gi % 2 == 0 ? (v & 0x0f) : (v >> 4);
+      if (a.wtype == DType::kQ5_K) {
+        uint64_t mask;
+        std::memcpy(&mask, u + 2368 + 8 * ((8 * (gi / 2) + e / 4) * 2 + gi % 2), 8);
+        q[e] |= static_cast<int32_t>((mask >> (4 * r + e % 4)) & 1) << 4;
+      }
     }
     return;
   }

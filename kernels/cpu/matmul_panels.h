@@ -74,7 +74,9 @@ void PackActivations(const MatMulArgs& a, const PanelActivations& x, int64_t g0,
 // Q6_K's unit: d[16] (fp16), the 16 sub-block scales sc[16][16] (int8), then the 6-bit quants in
 // two planes of 16 rows x 4 bytes per vector: the low nibbles as Q4_K's (pair of groups 2p, 2p + 1:
 // 8 vectors), and the top 2 bits of 4 groups 4q..4q + 3 in one byte (bits 2i..2i + 1: group 4q + i;
-// 8 vectors per 4 groups): 3360 bytes for 16 x 210.
+// 8 vectors per 4 groups): 3360 bytes for 16 x 210. Q5_K's unit: Q4_K's, then the fifth bits as 64
+// masks of 64 bits, mask (8 * pair + vector) * 2 + half (half 0: the low nibbles' group, 1: the
+// high ones'), bit 4r + i for row r's byte i there: 2880 bytes for 16 x 176.
 // The 32-column types share one unit (RowPanelGroupOf): d[16] (fp16); m[16] (fp16) where the type
 // has a minimum (Q4_1, Q5_1); for the 5-bit types (Q5_0, Q5_1) the fifth bits as 8 masks of 64
 // bits, mask v for quant vector v (bit 4r + i: row r's byte i there, low nibbles for v < 4, high
@@ -97,13 +99,14 @@ constexpr RowPanelGroup RowPanelGroupOf(DType wtype) {
   }
 }
 inline int64_t RowPanelUnitElems(DType wtype) {
-  return wtype == DType::kQ4_K || wtype == DType::kQ6_K ? kQKBlock : kQBlock;
+  return wtype == DType::kQ4_K || wtype == DType::kQ5_K || wtype == DType::kQ6_K ? kQKBlock : kQBlock;
 }
 inline size_t RowPanelUnitBytes(DType wtype) {
   switch (wtype) {
     case DType::kQ8_0: return 32 + 512;
     case DType::kQ6_K: return 32 + 256 + 4 * 512 + 2 * 512;
     case DType::kQ4_K: return 64 + 256 + 4 * 512;
+    case DType::kQ5_K: return 64 + 256 + 4 * 512 + 512;
     default: return static_cast<size_t>(RowPanelGroupOf(wtype).quants_at) + 256;  // q4_0, Q4_1, Q5_0, Q5_1
   }
 }

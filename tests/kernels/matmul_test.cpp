@@ -1,7 +1,7 @@
 // cpu::MatMul against the reference, for every ISA path this CPU runs, every weight dtype, odd
 // shapes and tails, with and without bias, on 1 and 3 threads.
 //  - float weights: against ref::MatMul, to float rounding relative to sum |x*w|.
-//  - q8_0, q4_0, q4_1, q5_0, q5_1, q4_k and q6_k weights also repacked in 16-row panels
+//  - q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q5_k and q6_k weights also repacked in 16-row panels
 //    (cpu::MatMulRowPanels).
 //  - quantized weights (q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, and q2_k..q6_k, iq4_xs with rows of
 //    256): tightly
@@ -107,7 +107,7 @@ TEST_P(MatMulTest, MatchesReference) {
       std::vector<float> want_q(y.size()), abs_sum(y.size());
       ref::MatMulQ8Activations(x.data(), s.T, s.K, w.data(), wt, s.N, b, want_q.data(), abs_sum.data());
       if (cpu::MatMulRepacks(wt) || wt == DType::kQ8_0 || wt == DType::kQ4_0 || wt == DType::kQ4_1 ||
-          wt == DType::kQ5_0 || wt == DType::kQ5_1 || wt == DType::kQ4_K || wt == DType::kQ6_K) {
+          wt == DType::kQ5_0 || wt == DType::kQ5_1 || wt == DType::kQ4_K || wt == DType::kQ5_K || wt == DType::kQ6_K) {
         // The same weights repacked in 16-row panels, as the CPU backend does at load: the panel
         // kernel on ISAs that have one, the portable loop over panels on the others.
         std::vector<uint8_t> panels(cpu::RowPanelBytes(wt, s.K, s.N));
