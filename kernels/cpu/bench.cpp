@@ -1,8 +1,8 @@
 // acorn_kernel_bench: MatMul throughput on this machine. Decode (T=1) is memory-bound, so it is
 // reported as GB/s of weights streamed; prefill (T=64) as GFLOP/s (2*T*K*N flops).
 //   acorn_kernel_bench [K N [dtype [isa]]]
-// defaults: K=2048 N=8192, all of q4_0 q8_0 q4_k q5_k q6_k f16 f32 ("all"), the best ISA (scalar, avx2,
-// avx512).
+// defaults: K=2048 N=8192, all of q4_0 q8_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k f16 f32 ("all"), the best
+// ISA (scalar, avx2, avx512).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

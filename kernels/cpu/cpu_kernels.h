@@ -50,13 +50,14 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
             int64_t N, const float* bias, float* y, void* scratch);
 
 // ---- Weights repacked for the CPU ------------------------------------------------------------
-// q8_0, q4_0, q4_1, q5_0, q5_1, Q4_K and Q6_K matrices in panels of 16 rows (WeightLayout::kRowPanels16),
-// made at load from the canonical blocks: per panel and per 32-column group, the 16 rows' fp16
-// scales (32 bytes; minimums and fifth bits next where the type has them), then their quants 4
-// bytes of a row at a time, row after row (q8_0: 8 x 64 bytes; the 4/5-bit types: 4 x 64 bytes of
-// the canonical nibble bytes, byte j holding elements j and j + 16); Q4_K and Q6_K per 256-column
-// super-block (kernels/cpu/matmul_panels.h, RowPanelGroup). The same bytes per row as the
-// canonical blocks (Q4_K: 2.8 % more); N is rounded up to 16 with zero rows. One 64-byte load then holds 4 quants of
+// q8_0, q4_0, q4_1, q5_0, q5_1, Q4_K, Q5_K and Q6_K matrices in 16-row panels
+// (WeightLayout::kRowPanels16), made at load from the canonical blocks: per panel and per 32-column
+// group, the 16 rows' fp16 scales (32 bytes; minimums and fifth bits next where the type has them),
+// then their quants 4 bytes of a row at a time, row after row (q8_0: 8 x 64 bytes; the 4/5-bit
+// types: 4 x 64 bytes of the canonical nibble bytes, byte j holding elements j and j + 16); the
+// K-quants per 256-column super-block (kernels/cpu/matmul_panels.h, RowPanelGroup). The same bytes
+// per row as the canonical blocks (Q4_K: 2.8 % more, Q5_K 2.3 %); N is rounded up to 16 with zero
+// rows. One 64-byte load then holds 4 quants of
 // each of 16 rows, the lanes of an integer dot product, so that decode needs no horizontal sums.
 
 // Whether the active ISA multiplies wtype in 16-row panels (and so whether to repack at load).

@@ -73,8 +73,8 @@ struct KernelSet {
   int panel_tokens;
   // Prompt-sized products of f32 weights with tokens in lanes (matmul_panels.h), or null.
   TokenPanelFn f32_tokens;
-  // q8_0/q4_0/q4_1/q5_0/q5_1/Q4_K/Q6_K weights in 16-row panels (any T), or null: then nothing is
-  // repacked at load.
+  // q8_0/q4_0/q4_1/q5_0/q5_1/Q4_K/Q5_K/Q6_K weights in 16-row panels (any T), or null: then nothing
+  // is repacked at load.
   RowPanelFn row_panels;
 };
 

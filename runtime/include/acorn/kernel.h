@@ -30,8 +30,8 @@ constexpr int kMaxOpInputs = 6;
 // How a constant's bytes are laid out where a kernel reads them. Bundles hold the canonical (GGUF)
 // layout; a backend may repack weights at load (the CUDA backend splits q8_0/q4_0 blocks into an
 // array of quants followed by an array of scales, so that loads are aligned and coalesced).
-// The CPU backend repacks q8_0/q4_0/q4_1/q5_0/q5_1/Q4_K/Q6_K matrices into 16-row panels where its
-// kernels read them that way (cpu::MatMulRepacks): each vector load then feeds 16 output rows
+// The CPU backend repacks q8_0/q4_0/q4_1/q5_0/q5_1/Q4_K/Q5_K/Q6_K matrices into 16-row panels where
+// its kernels read them that way (cpu::MatMulRepacks): each vector load then feeds 16 output rows
 // (cpu_kernels.h).
 enum class WeightLayout : uint8_t { kCanonical = 0, kSplitBlocks = 1, kRowPanels16 = 2 };
 
