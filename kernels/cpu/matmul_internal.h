@@ -68,7 +68,7 @@ struct KernelSet {
   RowsFn q5_k;
   RowsFn q6_k;
   // Prompt-sized products of every quantized type through packed panels (matmul_panels.h), or
-  // null where the set has none; panel_tokens is its token tile.
+  // null where the set has none; panel_tokens is its token tile and row_panels'.
   PanelFn panel;
   int panel_tokens;
   // Prompt-sized products of f32 weights with tokens in lanes (matmul_panels.h), or null.
@@ -82,6 +82,9 @@ const KernelSet& ScalarKernels();
 #if defined(ACORN_X86_KERNELS)
 const KernelSet& Avx2Kernels();
 const KernelSet& Avx512Kernels();
+// The AVX2 set's row-panel product (matmul_panels_avx2.cpp) and its token tile.
+void RowPanelsAvx2(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1);
+constexpr int kRowPanelTokensAvx2 = 4;
 #endif
 #if defined(ACORN_ARM64_KERNELS)
 const KernelSet& NeonKernels();

@@ -137,7 +137,9 @@ TEST_F(SmolLm2, ReferenceBackendContinuesAndRepliesAsTransformers) {
                          [](const std::string&) { return true; }, &result)
                     .ok());
     EXPECT_EQ(result.tokens, want) << c.value("text", std::string("chat"));
-    if (chat) EXPECT_EQ(result.text, c["greedy_text"].get<std::string>());
+    if (chat) {
+      EXPECT_EQ(result.text, c["greedy_text"].get<std::string>());
+    }
   }
   // The same replies through Chat, which renders the conversation itself.
   for (const auto& c : ref_["cases"]) {
