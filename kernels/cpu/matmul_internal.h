@@ -90,6 +90,9 @@ constexpr int kRowPanelTokensAvx2 = 4;
 const KernelSet& NeonKernels();
 const KernelSet& NeonDotprodKernels();
 const KernelSet& NeonI8mmKernels();
+// The dotprod and i8mm sets' row-panel product (matmul_panels_neon_dotprod.cpp) and its token tile.
+void RowPanelsDotprod(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1);
+constexpr int kRowPanelTokensNeon = 4;
 #endif
 
 // The scalar row quantizer; SIMD sets may reuse it.

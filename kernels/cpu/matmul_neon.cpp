@@ -35,7 +35,14 @@ const KernelSet& NeonKernels() {
                                 RowsQ<NeonOps, false, TileQ<NeonOps, kRows, kToks, false>, kRows, kToks>,
                                 RowsQ<NeonOps, true, TileQ<NeonOps, kRows, kToks, true>, kRows, kToks>,
                                 QuantizeRowNeon,
-                                kDecodeRows};
+                                kDecodeRows,
+                                nullptr,  // q4_k, q5_k, q6_k: the scalar set's
+                                nullptr,
+                                nullptr,
+                                nullptr,  // panel
+                                0,
+                                nullptr,  // f32_tokens
+                                nullptr};  // row_panels: none without SDOT (nothing is repacked)
   return set;
 }
 

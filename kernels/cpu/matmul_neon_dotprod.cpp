@@ -18,7 +18,14 @@ const KernelSet& NeonDotprodKernels() {
       RowsQ<DotprodOps, false, TileQ<DotprodOps, kDotRows, kDotToks, false>, kDotRows, kDotToks>,
       RowsQ<DotprodOps, true, TileQ<DotprodOps, kDotRows, kDotToks, true>, kDotRows, kDotToks>,
       NeonKernels().quantize_row,
-      kDecodeRows};
+      kDecodeRows,
+      nullptr,  // q4_k, q5_k, q6_k: the scalar set's where not repacked
+      nullptr,
+      nullptr,
+      nullptr,  // panel
+      kRowPanelTokensNeon,
+      nullptr,  // f32_tokens
+      RowPanelsDotprod};
   return set;
 }
 

@@ -93,7 +93,14 @@ const KernelSet& NeonI8mmKernels() {
       RowsQ<DotprodOps, false, TileMmla<kRowPairs, kTokPairs, false>, 2 * kRowPairs, 2 * kTokPairs>,
       RowsQ<DotprodOps, true, TileMmla<kRowPairs, kTokPairs, true>, 2 * kRowPairs, 2 * kTokPairs>,
       NeonKernels().quantize_row,
-      kDecodeRows};
+      kDecodeRows,
+      nullptr,  // q4_k, q5_k, q6_k: the scalar set's where not repacked
+      nullptr,
+      nullptr,
+      nullptr,  // panel
+      kRowPanelTokensNeon,
+      nullptr,  // f32_tokens
+      RowPanelsDotprod};  // SDOT's: the panels' lanes are 4-quant dot products, not MMLA's 2 x 8
   return set;
 }
 
