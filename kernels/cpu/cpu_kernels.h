@@ -57,11 +57,12 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
 // types: 4 x 64 bytes of the canonical nibble bytes, byte j holding elements j and j + 16); the
 // K-quants per 256-column super-block (kernels/cpu/matmul_panels.h, RowPanelGroup). The same bytes
 // per row as the canonical blocks (Q4_K: 2.8 % more, Q5_K 2.3 %); N is rounded up to 16 with zero
-// rows. One 64-byte load then holds 4 quants of
-// each of 16 rows, the lanes of an integer dot product, so that decode needs no horizontal sums.
+// rows. One 64-byte load then holds 4 quants of each of 16 rows, the lanes of an integer dot
+// product, so that decode needs no horizontal sums. ISAs with panel kernels: AVX-512 VNNI, AVX2,
+// ARM with SDOT (there q8_0 and q4_0 keep their own tiles).
 
 // Whether the active ISA multiplies wtype in 16-row panels (and so whether to repack at load).
-// K must then be a multiple of the block (32; 256 for Q4_K), as for MatMul.
+// K must then be a multiple of the block (32; 256 for the K-quants), as for MatMul.
 bool MatMulRepacks(DType wtype);
 size_t RowPanelBytes(DType wtype, int64_t K, int64_t N);
 // Writes RowPanelBytes(wtype, K, N) bytes of panels from the canonical [N, K] matrix w, on the pool

@@ -214,9 +214,11 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
 }
 
 bool MatMulRepacks(DType wtype) {
-  return (wtype == DType::kQ8_0 || wtype == DType::kQ4_0 || wtype == DType::kQ4_1 || wtype == DType::kQ5_0 ||
-          wtype == DType::kQ5_1 || wtype == DType::kQ4_K || wtype == DType::kQ5_K || wtype == DType::kQ6_K) &&
-         ActiveKernels().row_panels != nullptr;
+  const KernelSet& ks = ActiveKernels();
+  if (ks.row_panels == nullptr) return false;
+  if (wtype == DType::kQ8_0 || wtype == DType::kQ4_0) return ks.row_panels_q8_0_q4_0;
+  return wtype == DType::kQ4_1 || wtype == DType::kQ5_0 || wtype == DType::kQ5_1 || wtype == DType::kQ4_K ||
+         wtype == DType::kQ5_K || wtype == DType::kQ6_K;
 }
 
 size_t RowPanelBytes(DType wtype, int64_t K, int64_t N) {

@@ -49,7 +49,7 @@ const KernelSet& Avx2Kernels() {
       RowsQ8<Avx2Ops, kRows, kToks>,        RowsQ4<Avx2Ops, kRows, kToks>,
       QuantizeRowX86<Avx2Ops>,              kDecodeRows,
       RowsK<Avx2Ops, kRows, kToks, DType::kQ4_K>, RowsK<Avx2Ops, kRows, kToks, DType::kQ5_K>,
-      RowsK<Avx2Ops, kRows, kToks, DType::kQ6_K>, nullptr, kRowPanelTokensAvx2, nullptr, RowPanelsAvx2};
+      RowsK<Avx2Ops, kRows, kToks, DType::kQ6_K>, nullptr, kRowPanelTokensAvx2, nullptr, RowPanelsAvx2, true};
   return set;
 }
 

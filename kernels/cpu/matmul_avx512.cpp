@@ -446,7 +446,7 @@ const KernelSet& Avx512Kernels() {
       QuantizeRowX86<Avx512Ops>,              kDecodeRows,
       RowsK<Avx512Ops, kRows, kToks, DType::kQ4_K>, RowsK<Avx512Ops, kRows, kToks, DType::kQ5_K>,
       RowsK<Avx512Ops, kRows, kToks, DType::kQ6_K>, PanelRows, kPanelTokens,
-      TokenRows, RowPanels};
+      TokenRows, RowPanels, true};
   return set;
 }
 

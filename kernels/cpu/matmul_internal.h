@@ -76,6 +76,9 @@ struct KernelSet {
   // q8_0/q4_0/q4_1/q5_0/q5_1/Q4_K/Q5_K/Q6_K weights in 16-row panels (any T), or null: then nothing
   // is repacked at load.
   RowPanelFn row_panels;
+  // Whether q8_0 and q4_0 go through row_panels too: false where the set's own q8_0/q4_0 tiles are
+  // the tuned path (ARM: SDOT and MMLA tiles; the panels' gain there is unmeasured).
+  bool row_panels_q8_0_q4_0;
 };
 
 const KernelSet& ScalarKernels();

@@ -42,7 +42,8 @@ const KernelSet& NeonKernels() {
                                 nullptr,  // panel
                                 0,
                                 nullptr,  // f32_tokens
-                                nullptr};  // row_panels: none without SDOT (nothing is repacked)
+                                nullptr,  // row_panels: none without SDOT (nothing is repacked)
+                                false};
   return set;
 }
 

@@ -25,7 +25,8 @@ const KernelSet& NeonDotprodKernels() {
       nullptr,  // panel
       kRowPanelTokensNeon,
       nullptr,  // f32_tokens
-      RowPanelsDotprod};
+      RowPanelsDotprod,
+      false};  // q8_0/q4_0 keep the SDOT tiles
   return set;
 }
 

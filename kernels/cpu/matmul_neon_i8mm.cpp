@@ -100,7 +100,8 @@ const KernelSet& NeonI8mmKernels() {
       nullptr,  // panel
       kRowPanelTokensNeon,
       nullptr,  // f32_tokens
-      RowPanelsDotprod};  // SDOT's: the panels' lanes are 4-quant dot products, not MMLA's 2 x 8
+      RowPanelsDotprod,  // SDOT's: the panels' lanes are 4-quant dot products, not MMLA's 2 x 8
+      false};            // q8_0/q4_0 keep the MMLA tiles
   return set;
 }
 

@@ -295,8 +295,9 @@ void RepackRowPanels(const uint8_t* w, DType wtype, int64_t K, int64_t N, int64_
 
 namespace {
 
-// Row r's group g (32 elements) of a stored panel: the integer quants (signed for q8_0/q4_0/Q6_K,
-// 0..15 for Q4_K), the scales of its two halves and the minimum (value = scale[e / 16] * q - min).
+// Row r's group g (32 elements) of a stored panel: the integer quants (offset removed: signed for
+// q8_0/q4_0/Q5_0/Q6_K; 0..15 for Q4_K/Q4_1, 0..31 for Q5_K/Q5_1), the scales of its two halves and
+// the minimum (value = scale[e / 16] * q - min; min = -m for Q4_1/Q5_1).
 void StoredGroup(const MatMulArgs& a, const uint8_t* panel, int r, int64_t g, int32_t* q, float* scale, float* min) {
   if (a.wtype == DType::kQ6_K) {
     const uint8_t* u = panel + (g / 8) * RowPanelUnitBytes(a.wtype);

@@ -36,6 +36,8 @@ std::vector<Shape> Shapes(bool quantized, bool k_quant) {
       for (int64_t N : {1, 3, 31, 64, 129})
         for (int64_t K : {256, 512}) shapes.push_back({T, K, N});
     for (int64_t T : {1, 5}) shapes.push_back({T, 4096, 19});
+    // Every token tile's tail (AVX-512 takes 8 tokens, AVX2/ARM 4) and panels of 8, 9 and 16 rows.
+    for (int64_t T : {4, 6, 7}) shapes.push_back({T, 256, T == 4 ? 8 : T == 6 ? 9 : 24});
     return shapes;
   }
   for (int64_t T : {1, 2, 3, 5, 8, 17})
@@ -44,6 +46,8 @@ std::vector<Shape> Shapes(bool quantized, bool k_quant) {
   // Long rows, where accumulation order matters most.
   for (int64_t T : {1, 5})
     for (int64_t N : {3, 64}) shapes.push_back({T, 4096, N});
+  // Every token tile's tail (AVX-512 takes 8 tokens, AVX2/ARM 4) and panels of 8, 9 and 16 rows.
+  for (int64_t T : {4, 6, 7}) shapes.push_back({T, 64, T == 4 ? 8 : T == 6 ? 9 : 24});
   if (!quantized) {  // float weights take any K: vector tails
     for (int64_t K : {1, 7, 33, 100})
       for (int64_t T : {1, 5}) shapes.push_back({T, K, 13});
@@ -106,7 +110,7 @@ TEST_P(MatMulTest, MatchesReference) {
       }
       std::vector<float> want_q(y.size()), abs_sum(y.size());
       ref::MatMulQ8Activations(x.data(), s.T, s.K, w.data(), wt, s.N, b, want_q.data(), abs_sum.data());
-      if (cpu::MatMulRepacks(wt) || wt == DType::kQ8_0 || wt == DType::kQ4_0 || wt == DType::kQ4_1 ||
+      if (wt == DType::kQ8_0 || wt == DType::kQ4_0 || wt == DType::kQ4_1 ||
           wt == DType::kQ5_0 || wt == DType::kQ5_1 || wt == DType::kQ4_K || wt == DType::kQ5_K || wt == DType::kQ6_K) {
         // The same weights repacked in 16-row panels, as the CPU backend does at load: the panel
         // kernel on ISAs that have one, the portable loop over panels on the others.

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -98,11 +99,13 @@ TEST_P(LlamaFixture, QuantizedWithinBounds) {
   }
 }
 
-// Where the CPU repacks q8_0/q4_0 matrices at load (16-row panels, cpu::MatMulRepacks), a model
-// gives the logits it gives reading the bundle in place (ModelOptions::cpu_repack = false): the
-// kernels do the same integer products and differ only in the order of float additions.
+// Where the CPU repacks matrices at load (16-row panels, cpu::MatMulRepacks), a model gives the
+// logits it gives reading the bundle in place (ModelOptions::cpu_repack = false): the kernels do
+// the same integer products and differ only in the order of float additions.
 TEST_P(LlamaFixture, RepackedWeightsGiveTheLogitsOfMappedOnes) {
-  for (const char* dtype : {"q8_0", "q4_0"}) {
+  const std::pair<const char*, DType> types[] = {{"q8_0", DType::kQ8_0}, {"q4_0", DType::kQ4_0}, {"q4_1", DType::kQ4_1},
+                                                 {"q5_0", DType::kQ5_0}, {"q5_1", DType::kQ5_1}};
+  for (const auto& [dtype, type] : types) {
     const std::string bundle = Convert(GetParam(), dtype);
     ModelOptions repacked, in_place;
     in_place.cpu_repack = false;
@@ -110,7 +113,7 @@ TEST_P(LlamaFixture, RepackedWeightsGiveTheLogitsOfMappedOnes) {
     ASSERT_TRUE(model.ok()) << model.status().ToString();
     int panels = 0;
     for (const BoundOp& b : (*model)->bound().ops) panels += b.weight_layout == WeightLayout::kRowPanels16;
-    EXPECT_EQ(panels > 0, cpu::MatMulRepacks(DType::kQ4_0)) << dtype;
+    EXPECT_EQ(panels > 0, cpu::MatMulRepacks(type)) << dtype;
     ModelRun a = RunModel(bundle, prompt_, 0, repacked, 2);
     ModelRun b = RunModel(bundle, prompt_, 0, in_place, 3);
     // Float rounding apart, but these random-weight models amplify it layer after layer (an

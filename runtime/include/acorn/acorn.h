@@ -69,8 +69,8 @@ typedef struct acorn_model_options {
   int threads;               /* default CPU threads of sessions made from this model; 0: all */
   acorn_load_mode load_mode; /* acorn_model_load only */
   /* 1 (default): where this CPU's kernels read q8_0/q4_0/q4_1/q5_0/q5_1/Q4_K/Q5_K/Q6_K matrices faster
-   * in another layout (AVX-512: 16-row panels), copy them into it at load (memory and load time
-   * for speed); 0: every kernel reads the bundle in place (zero copy). */
+   * in another layout (16-row panels: AVX-512, AVX2, ARM dotprod), copy them into it at load
+   * (memory and load time for speed); 0: every kernel reads the bundle in place (zero copy). */
   int cpu_repack;
 } acorn_model_options;
 

@@ -65,7 +65,7 @@ struct ModelOptions {
   AcceleratorOptions accelerator;
   // Repack the q8_0/q4_0/q4_1/q5_0/q5_1/Q4_K/Q5_K/Q6_K matrices that CPU kernels multiply into the
   // layout this CPU's kernels read fastest (16-row panels, where the active ISA has kernels for
-  // them: AVX-512 VNNI), at load, on all cores: a copy of those weights in memory and 0.4-2 s per
+  // them: AVX-512, AVX2, ARM with the dot product), at load, on all cores: a copy of those weights in memory and 0.4-2 s per
   // GB of load time, for faster decode and prefill. Off: every kernel reads the mapped bundle (zero
   // copy, as on firmware).
   bool cpu_repack = true;
