@@ -182,18 +182,9 @@ __global__ void AttentionCombineKernel(const DecodeParams p) {
   if (a.out_q.qs != nullptr) {
     // head_dim is a multiple of 32 here: each warp holds one 32-block of the output row.
     const int lane = threadIdx.x & 31;
-    const float amax = WarpMax(fabsf(y));
-    const float dq = amax / 127.0f;
-    const float id = dq != 0.0f ? 1.0f / dq : 0.0f;
-    const int qv = static_cast<int>(roundf(y * id));
     const int64_t K = a.n_heads * hd, col = h * hd + d;
-    a.out_q.qs[t * K + col] = static_cast<int8_t>(qv);
-    const int qsum = WarpSumInt(qv);
-    if (lane == 0) {
-      const int64_t b = t * (K / kQBlock) + col / kQBlock;
-      a.out_q.d[b] = RoundToHalf(dq);
-      a.out_q.sum[b] = qsum;
-    }
+    const int64_t b = t * (K / kQBlock) + col / kQBlock;
+    QuantizeBlock(y, lane, a.out_q.qs + t * K + col - lane, a.out_q.d + b, a.out_q.sum + b, a.out_q.s + b);
   }
 }
 

@@ -71,9 +71,9 @@ Result<std::unique_ptr<CudaSession>> CudaSession::Create(const CudaModel& model,
   size_t size = 256;
   s->op_scratch_offset_ = size;
   size = Align256(size + prog.op_scratch);
-  for (int64_t k : prog.slot_cols) {
+  for (const ActSlot& slot : prog.slots) {
     s->slot_offsets_.push_back(size);
-    size = Align256(size + Q8RowsBytes(kSmallRows, k));
+    size = Align256(size + Q8RowsBytes(kSmallRows, slot.cols));
   }
   void* scratch = nullptr;
   if (cudaMalloc(&scratch, size) != cudaSuccess) {
@@ -166,7 +166,7 @@ WeightView CudaSession::Weight(uint32_t t) const {
 }
 
 Q8Rows CudaSession::Slot(int slot) const {
-  return Q8RowsAt(scratch_ + slot_offsets_[slot], kSmallRows, model_.program().slot_cols[slot]);
+  return Q8RowsAt(scratch_ + slot_offsets_[slot], kSmallRows, model_.program().slots[slot].cols);
 }
 
 Status CudaSession::Run(int segment, const DeviceStep& step) {
@@ -399,7 +399,9 @@ Status CudaSession::RunLinear(const Launch& l, int64_t rows, bool one_row, const
     }
     if (l.q8_in >= 0) {
       a.xq = Slot(l.q8_in);
-      if (l.quantize_input) ACORN_RETURN_IF_ERROR(LaunchQuantizeRows(stream_, xf, rows, K, a.xq));
+      if (l.quantize_input) {
+        ACORN_RETURN_IF_ERROR(LaunchQuantizeRows(stream_, model_.program().slots[l.q8_in].format, xf, rows, K, a.xq));
+      }
     }
     return LaunchGemv(stream_, a);
   }

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "device_types.h"
+#include "quant_groups.cuh"
 
 namespace acorn {
 namespace cuda {
@@ -61,6 +62,23 @@ __device__ __forceinline__ float Bf16Bits(uint16_t h) { return __uint_as_float(s
 // fp16 rounding of a float, as acorn::F32ToF16 (round to nearest even).
 __device__ __forceinline__ float RoundToHalf(float v) { return __half2float(__float2half_rn(v)); }
 
+// One warp quantizes one 32-block whose element `lane` is v; as ref::QuantizeRowQ8_0, with the
+// block's Q8_1 sum as ref::Q8_1BlockSum.
+__device__ __forceinline__ void QuantizeBlock(float v, int lane, int8_t* qs, float* d_out, int32_t* sum_out,
+                                              float* s_out) {
+  const float amax = WarpMax(fabsf(v));
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const int q = static_cast<int>(roundf(v * id));
+  qs[lane] = static_cast<int8_t>(q);
+  const int sum = WarpSumInt(q);
+  if (lane == 0) {
+    *d_out = RoundToHalf(d);
+    *sum_out = sum;
+    *s_out = RoundToHalf(static_cast<float>(sum) * d);
+  }
+}
+
 // The quant block `b` of row `r` (nb blocks per row) of a q8_0/q4_0 matrix whose bytes start at
 // `data` (and, split, whose scales start at `scales`): the scale and the 16 (q4_0) or 32 (q8_0) quant
 // bytes as 32-bit words. Canonical blocks sit at 2-byte alignment only, so they are read in halves.
@@ -90,9 +108,27 @@ __device__ __forceinline__ void LoadQuantBlock(const uint8_t* data, const uint16
   }
 }
 
+// Element c of a row of a group-read block type (the whole 32-element group is decoded).
+template <DType DT>
+__device__ __forceinline__ float LoadGroupElement(const WeightView& w, int64_t r, int64_t c) {
+  QuantGroupRegs g;
+  LoadGroup<DT>(w.data + r * GroupRowBytes<DT>(w.cols), c / kQBlock, g);
+  return GroupElement(g, static_cast<int>(c % kQBlock));
+}
+
 // Element (r, c) of a weight matrix, dequantized as ref::DequantizeRow does.
 __device__ __forceinline__ float LoadWeight(const WeightView& w, int64_t r, int64_t c) {
   switch (w.dtype) {
+    case DType::kQ4_1: return LoadGroupElement<DType::kQ4_1>(w, r, c);
+    case DType::kQ5_0: return LoadGroupElement<DType::kQ5_0>(w, r, c);
+    case DType::kQ5_1: return LoadGroupElement<DType::kQ5_1>(w, r, c);
+    case DType::kQ2_K: return LoadGroupElement<DType::kQ2_K>(w, r, c);
+    case DType::kQ3_K: return LoadGroupElement<DType::kQ3_K>(w, r, c);
+    case DType::kQ4_K: return LoadGroupElement<DType::kQ4_K>(w, r, c);
+    case DType::kQ5_K: return LoadGroupElement<DType::kQ5_K>(w, r, c);
+    case DType::kQ6_K: return LoadGroupElement<DType::kQ6_K>(w, r, c);
+    case DType::kIQ4_NL: return LoadGroupElement<DType::kIQ4_NL>(w, r, c);
+    case DType::kIQ4_XS: return LoadGroupElement<DType::kIQ4_XS>(w, r, c);
     case DType::kF32:
       return __ldg(reinterpret_cast<const float*>(w.data) + r * w.cols + c);
     case DType::kF16:

@@ -1,5 +1,5 @@
 // Matrix products for steps of many rows (prefill, encoders): y[T, N] = x[T, K] W[N, K]^T.
-//  - The tensor-core kernel (f16, q8_0, q4_0 weights): tiles of 64 or 128 rows x 128 columns x 64 of
+//  - The tensor-core kernel (f16 and every block type): tiles of 64 or 128 rows x 128 columns x 64 of
 //    K; activations are rounded to fp16 and weights dequantized to fp16 on their way into shared
 //    memory, products accumulate in fp32 (mma.sync m16n8k16). Registers stage the next tile while
 //    the tensor cores work on the current one (two shared-memory buffers, one barrier per tile).
@@ -106,10 +106,12 @@ __device__ __forceinline__ uint32_t PackHalves(float lo, float hi) {
 // The weight tile's registers between the global load and the shared-memory store.
 template <DType DT>
 struct BStage {
-  // f16: four 16-byte pieces of rows; q8_0/q4_0: one block (quants as words, and its scale).
+  // f16: four 16-byte pieces of rows; q8_0/q4_0: one block (quants as words, and its scale);
+  // the other block types: one 32-element group.
   uint4 f16[DT == DType::kF16 ? 4 : 1];
   uint32_t q[DT == DType::kQ4_0 ? 4 : 8];
   float d;
+  QuantGroupRegs g;
 };
 
 template <int BM, DType DT, bool kSplit>
@@ -145,6 +147,16 @@ __global__ void __launch_bounds__(256) GemmTcKernel(const float* __restrict__ x,
         rb.f16[v] = (gn < N && gk < K) ? __ldg(reinterpret_cast<const uint4*>(w.data + (gn * K + gk) * 2))
                                        : make_uint4(0, 0, 0, 0);
       }
+    } else if constexpr (GroupType(DT)) {
+      const int row = tid / 2, blk = tid % 2;
+      const int64_t gn = n0 + row, b = kt * 2 + blk;
+      if (gn < N && b < nb) {
+        LoadGroup<DT>(w.data + gn * GroupRowBytes<DT>(K), b, rb.g);
+      } else {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) rb.g.v[i] = 0;
+        rb.g.scale[0] = rb.g.scale[1] = rb.g.min[0] = rb.g.min[1] = 0.0f;
+      }
     } else {
       const int row = tid / 2, blk = tid % 2;
       const int64_t gn = n0 + row, b = kt * 2 + blk;
@@ -175,7 +187,13 @@ __global__ void __launch_bounds__(256) GemmTcKernel(const float* __restrict__ x,
     } else {
       const int row = tid / 2, blk = tid % 2;
       float e[32];
-      if (DT == DType::kQ4_0) {
+      if constexpr (GroupType(DT)) {
+#pragma unroll
+        for (int j = 0; j < 32; ++j) {
+          const float v = static_cast<float>(static_cast<int8_t>((rb.g.v[j / 4] >> (8 * (j % 4))) & 0xffu));
+          e[j] = rb.g.scale[j / 16] * v - rb.g.min[j / 16];
+        }
+      } else if (DT == DType::kQ4_0) {
         // Byte j: element j in the low nibble, element j + 16 in the high one.
 #pragma unroll
         for (int j = 0; j < 16; ++j) {
@@ -268,6 +286,16 @@ TcKernel PickTc(DType dtype, WeightLayout layout) {
     case DType::kF16: return GemmTcKernel<BM, DType::kF16, false>;
     case DType::kQ8_0: return split ? GemmTcKernel<BM, DType::kQ8_0, true> : GemmTcKernel<BM, DType::kQ8_0, false>;
     case DType::kQ4_0: return split ? GemmTcKernel<BM, DType::kQ4_0, true> : GemmTcKernel<BM, DType::kQ4_0, false>;
+    case DType::kQ4_1: return GemmTcKernel<BM, DType::kQ4_1, false>;
+    case DType::kQ5_0: return GemmTcKernel<BM, DType::kQ5_0, false>;
+    case DType::kQ5_1: return GemmTcKernel<BM, DType::kQ5_1, false>;
+    case DType::kQ2_K: return GemmTcKernel<BM, DType::kQ2_K, false>;
+    case DType::kQ3_K: return GemmTcKernel<BM, DType::kQ3_K, false>;
+    case DType::kQ4_K: return GemmTcKernel<BM, DType::kQ4_K, false>;
+    case DType::kQ5_K: return GemmTcKernel<BM, DType::kQ5_K, false>;
+    case DType::kQ6_K: return GemmTcKernel<BM, DType::kQ6_K, false>;
+    case DType::kIQ4_NL: return GemmTcKernel<BM, DType::kIQ4_NL, false>;
+    case DType::kIQ4_XS: return GemmTcKernel<BM, DType::kIQ4_XS, false>;
     default: return nullptr;
   }
 }
@@ -299,7 +327,7 @@ bool TensorCoreGemmSupports(const WeightView& w, int64_t K) {
     case DType::kF16: return K % 8 == 0;
     case DType::kQ8_0:
     case DType::kQ4_0: return K % kQBlock == 0;
-    default: return false;
+    default: return GroupType(w.dtype) && w.layout == WeightLayout::kCanonical && K % kQBlock == 0;
   }
 }
 
@@ -336,7 +364,9 @@ Status LaunchGemm(cudaStream_t stream, const float* x, int64_t T, int64_t K, con
 
 Status PrepareGemmKernels() {
   (void)Facts();  // read the device's facts now, not inside a stream capture
-  for (DType d : {DType::kF16, DType::kQ8_0, DType::kQ4_0}) {
+  for (int raw = 0; raw < kDTypeCount; ++raw) {
+    const DType d = static_cast<DType>(raw);
+    if (PickTc<128>(d, WeightLayout::kCanonical) == nullptr) continue;
     for (WeightLayout l : {WeightLayout::kCanonical, WeightLayout::kSplitBlocks}) {
       if (cudaFuncSetAttribute(PickTc<128>(d, l), cudaFuncAttributeMaxDynamicSharedMemorySize,
                                static_cast<int>(TcSmemBytes(128))) != cudaSuccess ||

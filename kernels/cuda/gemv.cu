@@ -6,6 +6,8 @@
 // memory. Partial sums are reduced across lanes, then across warps in shared memory.
 //  - q8_0/q4_0 weights: integer dot products (dp4a) against int8 activations, one float scale
 //    multiply per 32-block, as ref::MatMulQ8Activations defines the result.
+//  - the other block types (Q4_1, Q5_x, the K-quants, IQ4): the same per 32-element group, with
+//    the activations quantized as llama.cpp does for them (Q8_0/Q8_1 or Q8_K, ActQuantFor).
 //  - f32/f16/bf16 weights: fp32 multiply-adds against the float activations.
 // Up to three matrices reading the same activations run in one launch (q/k/v, gate/up), and the
 // epilogue adds the bias and a residual, or applies SwiGLU to a gate/up pair.
@@ -175,6 +177,71 @@ __global__ void __launch_bounds__(kThreads) GemvQuantKernel(const GemvParams p) 
   Epilogue<R, NW, TMAX, kSwiGlu>(p, acc, r0, total);
 }
 
+// Every other block type, one 32-element group per thread and step (quant_groups.cuh): per half
+// of the group the integer product of its values with the activations, times the half's scale;
+// the minimum times the activations' sum over the half (the K-quants with one) or times the
+// block's Q8_1 sum (Q4_1, Q5_1).
+template <DType DT, int TMAX, bool kSwiGlu>
+__global__ void __launch_bounds__(kThreads) GemvGroupKernel(const GemvParams p) {
+  constexpr int R = RowsPerBlock(TMAX);
+  constexpr int NW = kSwiGlu ? 2 * R : R;
+  const int64_t total = kSwiGlu ? p.row_start[1] : p.row_start[p.n];
+  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * R;
+  const int64_t ng = p.K / kQBlock;
+  const int64_t row_bytes = GroupRowBytes<DT>(p.K);
+  const uint8_t* wrow[NW];
+#pragma unroll
+  for (int j = 0; j < NW; ++j) {
+    int m;
+    int64_t row;
+    SlotRow<kSwiGlu>(p, r0, j, total, &m, &row);
+    wrow[j] = Sel(m, p.data[0], p.data[1], p.data[2]) + row * row_bytes;
+  }
+  float acc[NW][TMAX];
+#pragma unroll
+  for (int j = 0; j < NW; ++j) {
+#pragma unroll
+    for (int t = 0; t < TMAX; ++t) acc[j][t] = 0.0f;
+  }
+#pragma unroll 2
+  for (int64_t g = threadIdx.x; g < ng; g += kThreads) {
+    QuantGroupRegs w[NW];
+#pragma unroll
+    for (int j = 0; j < NW; ++j) LoadGroup<DT>(wrow[j], g, w[j]);
+#pragma unroll
+    for (int t = 0; t < TMAX; ++t) {
+      if (t >= p.T) break;
+      const int4* xp = reinterpret_cast<const int4*>(p.xq.qs + t * p.K + g * kQBlock);
+      const int4 x0 = __ldg(xp), x1 = __ldg(xp + 1);
+      const int xw[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
+      const float xd = __ldg(p.xq.d + t * ng + g);
+      int xs0 = 0, xs1 = 0;
+      if (kGroupMinTimesSum<DT>) {
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          xs0 = __dp4a(xw[k], 0x01010101, xs0);
+          xs1 = __dp4a(xw[k + 4], 0x01010101, xs1);
+        }
+      }
+      const float q8_1 = kGroupMinTimesQ8_1<DT> ? __ldg(p.xq.s + t * ng + g) : 0.0f;
+#pragma unroll
+      for (int j = 0; j < NW; ++j) {
+        int s0 = 0, s1 = 0;
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          s0 = __dp4a(static_cast<int>(w[j].v[k]), xw[k], s0);
+          s1 = __dp4a(static_cast<int>(w[j].v[k + 4]), xw[k + 4], s1);
+        }
+        float y = (w[j].scale[0] * static_cast<float>(s0) + w[j].scale[1] * static_cast<float>(s1)) * xd;
+        if (kGroupMinTimesSum<DT>) y -= (w[j].min[0] * static_cast<float>(xs0) + w[j].min[1] * static_cast<float>(xs1)) * xd;
+        if (kGroupMinTimesQ8_1<DT>) y -= w[j].min[0] * q8_1;
+        acc[j][t] += y;
+      }
+    }
+  }
+  Epilogue<R, NW, TMAX, kSwiGlu>(p, acc, r0, total);
+}
+
 template <DType DT>
 __device__ __forceinline__ void Load8(const uint8_t* row, int64_t k, float (&w)[8]) {
   if (DT == DType::kF32) {
@@ -279,6 +346,19 @@ Status Dispatch(cudaStream_t stream, const GemvParams& p, DType dtype, WeightLay
         GemvQuantKernel<DType::kQ8_0, false, TMAX, kSwiGlu><<<blocks, kThreads, 0, stream>>>(p);
       }
       break;
+#define ACORN_GEMV_GROUP(T) \
+  case DType::T: GemvGroupKernel<DType::T, TMAX, kSwiGlu><<<blocks, kThreads, 0, stream>>>(p); break;
+    ACORN_GEMV_GROUP(kQ4_1)
+    ACORN_GEMV_GROUP(kQ5_0)
+    ACORN_GEMV_GROUP(kQ5_1)
+    ACORN_GEMV_GROUP(kQ2_K)
+    ACORN_GEMV_GROUP(kQ3_K)
+    ACORN_GEMV_GROUP(kQ4_K)
+    ACORN_GEMV_GROUP(kQ5_K)
+    ACORN_GEMV_GROUP(kQ6_K)
+    ACORN_GEMV_GROUP(kIQ4_NL)
+    ACORN_GEMV_GROUP(kIQ4_XS)
+#undef ACORN_GEMV_GROUP
     case DType::kF32: GemvFloatKernel<DType::kF32, TMAX, kSwiGlu><<<blocks, kThreads, 0, stream>>>(p); break;
     case DType::kF16: GemvFloatKernel<DType::kF16, TMAX, kSwiGlu><<<blocks, kThreads, 0, stream>>>(p); break;
     case DType::kBF16: GemvFloatKernel<DType::kBF16, TMAX, kSwiGlu><<<blocks, kThreads, 0, stream>>>(p); break;
@@ -314,8 +394,12 @@ Status LaunchGemv(cudaStream_t stream, const LinearArgs& a) {
     }
   }
   const DType dtype = a.w[0].dtype;
-  if ((dtype == DType::kQ8_0 || dtype == DType::kQ4_0) && (a.K % kQBlock != 0 || a.xq.qs == nullptr)) {
+  if (ActQuantFor(dtype) != ActQuant::kNone && (a.K % kQBlock != 0 || a.xq.qs == nullptr)) {
     return ACORN_ERROR(kInternal, "CUDA matrix x vector: quantized weights need int8 activations and K %% 32 == 0");
+  }
+  if (GroupType(dtype) && a.w[0].layout != WeightLayout::kCanonical) {
+    return ACORN_ERROR(kInternal, "CUDA matrix x vector: %s weights are read in the canonical layout only",
+                       DTypeName(dtype));
   }
   if (a.swiglu && a.w[1].rows != a.w[0].rows) {
     return ACORN_ERROR(kInternal, "CUDA matrix x vector: SwiGLU needs gate and up of equal rows");

@@ -20,8 +20,10 @@ Status LaunchStatus(const char* what);
 
 // ---- Quantization ---------------------------------------------------------------------------------
 
-// rows x K floats (K a multiple of 32) to int8 blocks, bit for bit as ref::QuantizeRowQ8_0.
-Status LaunchQuantizeRows(cudaStream_t stream, const float* x, int64_t rows, int64_t K, const Q8Rows& out);
+// rows x K floats to int8 blocks in `format` (K a multiple of its block: 32, 256 for kQ8_K), bit
+// for bit as ref::QuantizeRowQ8_0 / ref::QuantizeRowQ8_K (Q8Rows says what each array holds).
+Status LaunchQuantizeRows(cudaStream_t stream, ActQuant format, const float* x, int64_t rows, int64_t K,
+                          const Q8Rows& out);
 
 // ---- Linear layers ----------------------------------------------------------------------------------
 
@@ -46,14 +48,14 @@ struct LinearArgs {
 };
 
 // T <= kSmallRows: every weight is read once for all rows. Float weights (f32/f16/bf16) read x;
-// q8_0/q4_0 read xq (integer products, as ref::MatMulQ8Activations defines them). All matrices of
-// one call share dtype, layout and K.
+// block types read xq, quantized as ActQuantFor(dtype) says (integer products, as
+// ref::MatMulQ8Activations defines them). All matrices of one call share dtype, layout and K.
 Status LaunchGemv(cudaStream_t stream, const LinearArgs& args);
 
 // Any T, one matrix: y = x W^T (+ bias) (+ residual). Uses the tensor-core kernel where
 // TensorCoreGemmSupports says so (fp16 operands, fp32 accumulation), else the SIMT kernel (fp32).
 Status LaunchGemm(cudaStream_t stream, const float* x, int64_t T, int64_t K, const WeightView& w, const LinearOut& o);
-// f16, q8_0 and q4_0 weights with K a multiple of 8 (4 for the activations' vector loads).
+// f16 weights with K a multiple of 8, and every block type (K a whole number of blocks).
 bool TensorCoreGemmSupports(const WeightView& w, int64_t K);
 Status LaunchGemmTensorCore(cudaStream_t stream, const float* x, int64_t T, int64_t K, const WeightView& w,
                             const LinearOut& o);

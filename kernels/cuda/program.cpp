@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "acorn_generated.h"
@@ -17,7 +18,6 @@ namespace cuda {
 namespace {
 
 bool IsHost(Backend b) { return b == Backend::kCpu || b == Backend::kReference; }
-bool Quantized(DType d) { return d == DType::kQ8_0 || d == DType::kQ4_0; }
 bool Is(const OpDesc& op, fb::OpKind k) { return op.kind == static_cast<uint16_t>(k); }
 
 class Builder {
@@ -153,32 +153,35 @@ class Builder {
     return Op(l.op).outputs[0];
   }
 
-  // Quantized activations: one slot per (tensor, side of the tail), filled by the producing norm or
-  // attention launch where it can, else by the first product that reads it.
+  // Quantized activations: one slot per (tensor, side of the tail, format), filled by the producing
+  // norm or attention launch where it can (Q8_0 only), else by the first product that reads it.
   void AssignSlots() {
     for (std::vector<Launch>& seg : prog_.segments) {
-      std::map<std::pair<uint32_t, bool>, int> slot_of;
+      std::map<std::tuple<uint32_t, bool, ActQuant>, int> slot_of;
       std::map<uint32_t, Launch*> made_by;
       for (Launch& l : seg) {
         if (l.kind == LaunchKind::kLinear) {
           const OpDesc& mm = Op(l.op);
-          if (Quantized(T(mm.inputs[1]).dtype)) {
+          const ActQuant format = ActQuantFor(T(mm.inputs[1]).dtype);
+          if (format != ActQuant::kNone) {
             const uint32_t x = mm.inputs[0];
-            const auto key = std::make_pair(x, l.tail);
+            const auto key = std::make_tuple(x, l.tail, format);
             auto it = slot_of.find(key);
             if (it != slot_of.end()) {
               l.q8_in = it->second;
             } else {
-              l.q8_in = static_cast<int>(prog_.slot_cols.size());
-              prog_.slot_cols.push_back(T(x).shape[1]);
+              l.q8_in = static_cast<int>(prog_.slots.size());
+              prog_.slots.push_back({T(x).shape[1], format});
               slot_of[key] = l.q8_in;
               auto p = made_by.find(x);
               Launch* producer = p != made_by.end() ? p->second : nullptr;
-              bool can = producer != nullptr && producer->tail == l.tail && T(x).shape[1] % kQBlock == 0;
+              bool can = format == ActQuant::kQ8_0 && producer != nullptr && producer->tail == l.tail &&
+                         T(x).shape[1] % kQBlock == 0;
               if (can && producer->kind == LaunchKind::kAttention) {
                 can = Op(producer->op).attrs.head_dim % kQBlock == 0;
               }
-              can = can && (producer->kind == LaunchKind::kNorm || producer->kind == LaunchKind::kAttention);
+              can = can && (producer->kind == LaunchKind::kNorm || producer->kind == LaunchKind::kAttention) &&
+                    producer->q8_out < 0;
               if (can) {
                 producer->q8_out = l.q8_in;
               } else {

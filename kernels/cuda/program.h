@@ -1,6 +1,7 @@
 // The CUDA backend's plan for its segments: the bound ops turned into launches, built once per
 // model. Where the graph allows, several ops become one launch:
-//  - RMSNorm also writes its output as int8 blocks for the quantized matrix products that read it;
+//  - RMSNorm also writes its output as int8 blocks for the quantized matrix products that read it
+//    (Q8_0 blocks; products that read Q8_K quantize their input themselves);
 //  - consecutive matrix products of one input (q/k/v, gate/up) share one launch, gate/up with the
 //    SwiGLU after them, a single product with the residual Add after it;
 //  - the two RoPE ops before an attention op rotate q and k and fill the KV cache in the launch
@@ -14,6 +15,7 @@
 
 #include "accelerator.h"
 #include "acorn/status.h"
+#include "device_types.h"
 
 namespace acorn {
 namespace cuda {
@@ -40,9 +42,15 @@ struct Launch {
   int q8_out = -1;              // kNorm, kAttention: also write the output into this slot
 };
 
+// A quantized-activation slot: up to kSmallRows rows of K, in one format.
+struct ActSlot {
+  int64_t cols = 0;
+  ActQuant format = ActQuant::kQ8_0;
+};
+
 struct Program {
   std::vector<std::vector<Launch>> segments;  // per DeviceProgramSpec segment (host ones empty)
-  std::vector<int64_t> slot_cols;             // per quantized-activation slot: K
+  std::vector<ActSlot> slots;                 // the quantized-activation slots
   size_t op_scratch = 0;                      // device scratch the launches need at once
 };
 

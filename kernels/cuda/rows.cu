@@ -20,20 +20,6 @@ namespace {
 
 constexpr int kRowThreads = 256;
 
-// One warp quantizes one 32-block whose element `lane` is v; as ref::QuantizeRowQ8_0.
-__device__ __forceinline__ void QuantizeBlock(float v, int lane, int8_t* qs, float* d_out, int32_t* sum_out) {
-  const float amax = WarpMax(fabsf(v));
-  const float d = amax / 127.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  const int q = static_cast<int>(roundf(v * id));
-  qs[lane] = static_cast<int8_t>(q);
-  const int sum = WarpSumInt(q);
-  if (lane == 0) {
-    *d_out = RoundToHalf(d);
-    *sum_out = sum;
-  }
-}
-
 __global__ void QuantizeRowsKernel(const float* __restrict__ x, int64_t rows, int64_t K, Q8Rows q) {
   const int64_t nb = K / kQBlock;
   const int64_t block = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
@@ -41,7 +27,60 @@ __global__ void QuantizeRowsKernel(const float* __restrict__ x, int64_t rows, in
   const int lane = threadIdx.x & 31;
   const int64_t r = block / nb, b = block % nb;
   const float v = x[r * K + b * kQBlock + lane];
-  QuantizeBlock(v, lane, q.qs + r * K + b * kQBlock, q.d + block, q.sum + block);
+  QuantizeBlock(v, lane, q.qs + r * K + b * kQBlock, q.d + block, q.sum + block, q.s + block);
+}
+
+// One warp per 256-block, as ref::QuantizeRowQ8_K: lane l holds elements l, l + 32, ... (one per
+// 32-block). The scale comes from the first element of largest magnitude, sign kept.
+__global__ void QuantizeRowsQ8KKernel(const float* __restrict__ x, int64_t rows, int64_t K, Q8Rows q) {
+  constexpr int kPer = kQKBlock / 32;
+  const int64_t nsb = K / kQKBlock;
+  const int64_t sb = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  if (sb >= rows * nsb) return;
+  const int lane = threadIdx.x & 31;
+  const int64_t r = sb / nsb, base = r * K + (sb % nsb) * kQKBlock;
+  float v[kPer];
+  float amax = 0.0f;
+  int at = 0;  // index of this lane's first element of largest magnitude
+  bool finite = true;
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    v[i] = x[base + 32 * i + lane];
+    finite = finite && isfinite(v[i]);
+    if (fabsf(v[i]) > amax) {
+      amax = fabsf(v[i]);
+      at = 32 * i + lane;
+    }
+  }
+  finite = __all_sync(0xffffffffu, finite);
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    const float a2 = __shfl_xor_sync(0xffffffffu, amax, o);
+    const int at2 = __shfl_xor_sync(0xffffffffu, at, o);
+    if (a2 > amax || (a2 == amax && at2 < at)) {
+      amax = a2;
+      at = at2;
+    }
+  }
+  float mine = 0.0f;  // this lane's element in the 32-block of the largest one (a select, not a local-memory read)
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    if (i == at / 32) mine = v[i];
+  }
+  const float max = __shfl_sync(0xffffffffu, mine, at % 32);
+  const float iscale = amax != 0.0f ? -127.0f / max : 0.0f;
+  const int64_t g0 = base / kQBlock;
+#pragma unroll
+  for (int i = 0; i < kPer; ++i) {
+    int qv = 0;
+    if (finite && amax != 0.0f) qv = min(127, __float2int_rn(iscale * v[i]));
+    q.qs[base + 32 * i + lane] = static_cast<int8_t>(qv);
+    const int sum = WarpSumInt(qv);
+    if (lane == 0) {
+      q.d[g0 + i] = !finite ? NAN : (amax != 0.0f ? 1.0f / iscale : 0.0f);
+      q.sum[g0 + i] = sum;
+    }
+  }
 }
 
 __global__ void RmsNormKernel(const float* __restrict__ x, const float* __restrict__ w, int64_t H, float eps,
@@ -61,7 +100,8 @@ __global__ void RmsNormKernel(const float* __restrict__ x, const float* __restri
   for (int64_t b = warp; b < nb; b += warps) {
     const int64_t i = b * kQBlock + lane;
     const float v = w[i] * (xr[i] * r);
-    QuantizeBlock(v, lane, q.qs + blockIdx.x * H + b * kQBlock, q.d + blockIdx.x * nb + b, q.sum + blockIdx.x * nb + b);
+    QuantizeBlock(v, lane, q.qs + blockIdx.x * H + b * kQBlock, q.d + blockIdx.x * nb + b, q.sum + blockIdx.x * nb + b,
+                  q.s + blockIdx.x * nb + b);
   }
 }
 
@@ -94,7 +134,8 @@ __global__ void RmsNormRegsKernel(const float* __restrict__ x, const float* __re
     if (idx < H) o[idx] = y;
     if (q.qs != nullptr) {
       const int64_t b = base / kQBlock;
-      QuantizeBlock(y, lane, q.qs + blockIdx.x * H + base, q.d + blockIdx.x * nb + b, q.sum + blockIdx.x * nb + b);
+      QuantizeBlock(y, lane, q.qs + blockIdx.x * H + base, q.d + blockIdx.x * nb + b, q.sum + blockIdx.x * nb + b,
+                    q.s + blockIdx.x * nb + b);
     }
   }
 }
@@ -195,10 +236,19 @@ unsigned Blocks(int64_t n, int threads) { return static_cast<unsigned>((n + thre
 
 }  // namespace
 
-Status LaunchQuantizeRows(cudaStream_t stream, const float* x, int64_t rows, int64_t K, const Q8Rows& out) {
-  const int64_t warps = rows * (K / kQBlock);
+Status LaunchQuantizeRows(cudaStream_t stream, ActQuant format, const float* x, int64_t rows, int64_t K,
+                          const Q8Rows& out) {
+  const bool k = format == ActQuant::kQ8_K;
+  if (format == ActQuant::kNone || K % (k ? kQKBlock : kQBlock) != 0) {
+    return ACORN_ERROR(kInternal, "CUDA quantize rows: K %lld does not fit the format", static_cast<long long>(K));
+  }
+  const int64_t warps = rows * (K / (k ? kQKBlock : kQBlock));
   if (warps == 0) return Status::Ok();
-  QuantizeRowsKernel<<<Blocks(warps * 32, kRowThreads), kRowThreads, 0, stream>>>(x, rows, K, out);
+  if (k) {
+    QuantizeRowsQ8KKernel<<<Blocks(warps * 32, kRowThreads), kRowThreads, 0, stream>>>(x, rows, K, out);
+  } else {
+    QuantizeRowsKernel<<<Blocks(warps * 32, kRowThreads), kRowThreads, 0, stream>>>(x, rows, K, out);
+  }
   return LaunchStatus("quantize rows");
 }
 

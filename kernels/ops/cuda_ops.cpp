@@ -34,8 +34,6 @@ cuda::WeightView View(const TensorArg& t) {
   return w;
 }
 
-bool Quantized(DType d) { return d == DType::kQ8_0 || d == DType::kQ4_0; }
-
 }  // namespace
 
 void CudaRopeParams(const OpAttributes& a, cuda::RopeParams* p) {
@@ -61,7 +59,7 @@ bool CudaAttentionSupports(const Bundle& bundle, const OpDesc& op) {
 
 size_t CudaMatMulScratch(const Bundle& bundle, const OpDesc& op, int) {
   const TensorDesc& w = bundle.tensors()[op.inputs[1]];
-  return Quantized(w.dtype) ? cuda::Q8RowsBytes(cuda::kSmallRows, w.shape[1]) : 0;
+  return cuda::ActQuantFor(w.dtype) != cuda::ActQuant::kNone ? cuda::Q8RowsBytes(cuda::kSmallRows, w.shape[1]) : 0;
 }
 
 size_t CudaAttentionScratch(const Bundle& bundle, const OpDesc& op, int) {
@@ -96,9 +94,10 @@ Status CudaMatMul(const OpCall& c) {
   a.x = F(c.in[0]);
   a.T = T;
   a.K = K;
-  if (Quantized(w.dtype)) {
+  const cuda::ActQuant format = cuda::ActQuantFor(w.dtype);
+  if (format != cuda::ActQuant::kNone) {
     a.xq = cuda::Q8RowsAt(c.res->scratch, cuda::kSmallRows, K);
-    ACORN_RETURN_IF_ERROR(cuda::LaunchQuantizeRows(Stream(c), a.x, T, K, a.xq));
+    ACORN_RETURN_IF_ERROR(cuda::LaunchQuantizeRows(Stream(c), format, a.x, T, K, a.xq));
   }
   return cuda::LaunchGemv(Stream(c), a);
 }

@@ -29,7 +29,31 @@ class CudaKernels : public ::testing::Test {
   cudaStream_t stream_ = nullptr;  // the legacy default stream: every launch is ordered
 };
 
-bool Quantized(DType t) { return t == DType::kQ8_0 || t == DType::kQ4_0; }
+// Weights the integer kernels read with quantized activations; q8_0/q4_0 also come split.
+bool Quantized(DType t) { return cuda::ActQuantFor(t) != cuda::ActQuant::kNone; }
+bool Splits(DType t) { return t == DType::kQ8_0 || t == DType::kQ4_0; }
+// Elements per block (256 for the K-quants and IQ4_XS): matrix widths must be a multiple.
+int64_t BlockElems(DType t) { return GetDTypeInfo(t).block_elems; }
+
+const DType kBlockTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ2_K,
+                             DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kIQ4_NL, DType::kIQ4_XS};
+std::vector<DType> EveryWeightType() {
+  std::vector<DType> all = {DType::kF32, DType::kF16, DType::kBF16};
+  for (DType t : kBlockTypes) all.push_back(t);
+  return all;
+}
+std::string TypeParamName(const ::testing::TestParamInfo<DType>& i) { return test::TypeName(i.param); }
+
+// The device's and the reference's choice of activations agree for every dtype (no GPU needed).
+TEST(CudaActivations, FormatFollowsTheReference) {
+  for (int raw = 0; raw < kDTypeCount; ++raw) {
+    const DType t = static_cast<DType>(raw);
+    const bool block = GetDTypeInfo(t).quantized;
+    const cuda::ActQuant want =
+        !block ? cuda::ActQuant::kNone : (ref::TakesQ8KActivations(t) ? cuda::ActQuant::kQ8_K : cuda::ActQuant::kQ8_0);
+    EXPECT_EQ(static_cast<int>(cuda::ActQuantFor(t)), static_cast<int>(want)) << DTypeName(t);
+  }
+}
 
 // Sum over k of |x[t,k] * w[n,k]| with dequantized weights: the scale of any summation's rounding.
 std::vector<double> AbsSums(const std::vector<float>& x, const std::vector<uint8_t>& w, DType wt, int64_t T, int64_t K,
@@ -57,13 +81,15 @@ TEST_F(CudaKernels, QuantizeRowsEqualsReferenceBitForBit) {
   for (int j = 32; j < 64; ++j) x[j] = 0.0f;  // a zero block: scale 0, no NaN
   DeviceBuffer dx(x), dq(cuda::Q8RowsBytes(rows, K));
   const cuda::Q8Rows q = cuda::Q8RowsAt(dq.as<void>(), rows, K);
-  ASSERT_TRUE(cuda::LaunchQuantizeRows(stream_, dx.as<float>(), rows, K, q).ok());
+  ASSERT_TRUE(cuda::LaunchQuantizeRows(stream_, cuda::ActQuant::kQ8_0, dx.as<float>(), rows, K, q).ok());
   ASSERT_EQ(test::Sync(), "");
   const auto raw = dq.Read<uint8_t>();
   const uint8_t* base = raw.data();
+  auto at = [&](const void* p) { return base + (static_cast<const uint8_t*>(p) - dq.as<uint8_t>()); };
   const auto* qs = reinterpret_cast<const int8_t*>(base);
-  const auto* d = reinterpret_cast<const float*>(base + (reinterpret_cast<const uint8_t*>(q.d) - dq.as<uint8_t>()));
-  const auto* sum = reinterpret_cast<const int32_t*>(base + (reinterpret_cast<const uint8_t*>(q.sum) - dq.as<uint8_t>()));
+  const auto* d = reinterpret_cast<const float*>(at(q.d));
+  const auto* sum = reinterpret_cast<const int32_t*>(at(q.sum));
+  const auto* q8_1 = reinterpret_cast<const float*>(at(q.s));
   std::vector<BlockQ8_0> want(static_cast<size_t>(rows * K / 32));
   for (int64_t r = 0; r < rows; ++r) ref::QuantizeRowQ8_0(x.data() + r * K, want.data() + r * K / 32, K);
   for (size_t b = 0; b < want.size(); ++b) {
@@ -74,7 +100,51 @@ TEST_F(CudaKernels, QuantizeRowsEqualsReferenceBitForBit) {
       s += want[b].q[j];
     }
     ASSERT_EQ(sum[b], s) << "block " << b;
+    ASSERT_EQ(q8_1[b], ref::Q8_1BlockSum(x.data() + b * 32, want[b].q)) << "block " << b;
   }
+}
+
+TEST_F(CudaKernels, QuantizeRowsQ8KEqualsReferenceBitForBit) {
+  const int64_t rows = 2, K = 256 * 5;
+  auto x = test::RandomFloats(static_cast<size_t>(rows * K), 8, 3.0f);
+  // Block 0: the largest magnitude twice, negative first (the first one sets the sign); block 1:
+  // zeros; block 2: a NaN; block 3: values on rounding ties of the scale.
+  x[7] = -9.0f;
+  x[200] = 9.0f;
+  for (int j = 256; j < 512; ++j) x[j] = 0.0f;
+  x[600] = std::nanf("");
+  for (int j = 768; j < 1024; ++j) x[j] = 0.5f * static_cast<float>((j % 9) - 4);
+  x[768] = 127.0f;
+  DeviceBuffer dx(x), dq(cuda::Q8RowsBytes(rows, K));
+  const cuda::Q8Rows q = cuda::Q8RowsAt(dq.as<void>(), rows, K);
+  ASSERT_TRUE(cuda::LaunchQuantizeRows(stream_, cuda::ActQuant::kQ8_K, dx.as<float>(), rows, K, q).ok());
+  ASSERT_EQ(test::Sync(), "");
+  const auto raw = dq.Read<uint8_t>();
+  const uint8_t* base = raw.data();
+  auto at = [&](const void* p) { return base + (static_cast<const uint8_t*>(p) - dq.as<uint8_t>()); };
+  const auto* qs = reinterpret_cast<const int8_t*>(base);
+  const auto* d = reinterpret_cast<const float*>(at(q.d));
+  const auto* sum = reinterpret_cast<const int32_t*>(at(q.sum));
+  std::vector<int8_t> want_q(static_cast<size_t>(rows * K));
+  std::vector<float> want_d(static_cast<size_t>(rows * K / 256));
+  for (int64_t r = 0; r < rows; ++r) {
+    ref::QuantizeRowQ8_K(x.data() + r * K, want_q.data() + r * K, want_d.data() + r * K / 256, K);
+  }
+  for (int64_t b = 0; b < rows * K / 32; ++b) {
+    const float wd = want_d[b / 8];
+    if (std::isnan(wd)) {
+      ASSERT_TRUE(std::isnan(d[b])) << "block " << b;
+    } else {
+      ASSERT_EQ(d[b], wd) << "block " << b;
+    }
+    int s = 0;
+    for (int j = 0; j < 32; ++j) {
+      ASSERT_EQ(qs[b * 32 + j], want_q[b * 32 + j]) << "block " << b << " element " << j;
+      s += want_q[b * 32 + j];
+    }
+    ASSERT_EQ(sum[b], s) << "block " << b;
+  }
+  EXPECT_FALSE(cuda::LaunchQuantizeRows(stream_, cuda::ActQuant::kQ8_K, dx.as<float>(), 1, 96, q).ok());
 }
 
 // ---- Matrix x vector (T <= kSmallRows) ---------------------------------------------------------------------
@@ -83,11 +153,14 @@ struct GemvCase {
   int64_t T, K, N;
 };
 
-std::vector<GemvCase> GemvCases(bool quantized) {
+// Widths of 1, 3 and 8 blocks (32 or 256 elements), tails of rows and tokens.
+std::vector<GemvCase> GemvCases(DType wt) {
+  const bool quantized = Quantized(wt);
+  const int64_t be = std::max<int64_t>(BlockElems(wt), 32);
   std::vector<GemvCase> cases;
   for (int64_t T : {1, 2, 5, 8})
     for (int64_t N : {1, 3, 31, 129})
-      for (int64_t K : {32, 96, 256}) cases.push_back({T, K, N});
+      for (int64_t K : {be, 3 * be, 8 * be}) cases.push_back({T, K, N});
   cases.push_back({1, 4096, 67});
   cases.push_back({3, 2048, 16});
   if (!quantized) {
@@ -102,7 +175,7 @@ TEST_P(CudaGemv, MatchesReference) {
   const DType wt = GetParam();
   const bool quant = Quantized(wt);
   uint32_t seed = 1000;
-  for (const GemvCase& c : GemvCases(quant)) {
+  for (const GemvCase& c : GemvCases(wt)) {
     for (bool extras : {false, true}) {  // bias and residual
       SCOPED_TRACE(::testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " extras=" << extras);
       const auto x = test::RandomFloats(static_cast<size_t>(c.T * c.K), ++seed);
@@ -121,7 +194,7 @@ TEST_P(CudaGemv, MatchesReference) {
       DeviceBuffer dx(x), dres(res), dbias(bias), dq(quant ? cuda::Q8RowsBytes(c.T, c.K) : 1);
       std::vector<std::vector<float>> outs;
       for (WeightLayout layout : {WeightLayout::kCanonical, WeightLayout::kSplitBlocks}) {
-        if (layout == WeightLayout::kSplitBlocks && !quant) continue;
+        if (layout == WeightLayout::kSplitBlocks && !Splits(wt)) continue;
         DeviceBuffer dw(layout == WeightLayout::kSplitBlocks ? test::SplitBlocks(w, wt, c.N, c.K) : w);
         DeviceBuffer dy(want.size() * sizeof(float));
         dy.Poison();
@@ -135,7 +208,7 @@ TEST_P(CudaGemv, MatchesReference) {
         a.K = c.K;
         if (quant) {
           a.xq = cuda::Q8RowsAt(dq.as<void>(), c.T, c.K);
-          ASSERT_TRUE(cuda::LaunchQuantizeRows(stream_, a.x, c.T, c.K, a.xq).ok());
+          ASSERT_TRUE(cuda::LaunchQuantizeRows(stream_, cuda::ActQuantFor(wt), a.x, c.T, c.K, a.xq).ok());
         }
         Status st = cuda::LaunchGemv(stream_, a);
         ASSERT_TRUE(st.ok()) << st.ToString();
@@ -154,14 +227,12 @@ TEST_P(CudaGemv, MatchesReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Dtypes, CudaGemv,
-                         ::testing::Values(DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0),
-                         [](const ::testing::TestParamInfo<DType>& i) { return std::string(test::TypeName(i.param)); });
+INSTANTIATE_TEST_SUITE_P(Dtypes, CudaGemv, ::testing::ValuesIn(EveryWeightType()), TypeParamName);
 
 TEST_F(CudaKernels, GemvGroupsAndSwiGlu) {
-  for (DType wt : {DType::kQ4_0, DType::kF16}) {
+  for (DType wt : {DType::kQ4_0, DType::kF16, DType::kQ4_K, DType::kQ5_1}) {
     SCOPED_TRACE(test::TypeName(wt));
-    const int64_t K = 128, T = 3;
+    const int64_t K = 512, T = 3;
     const int64_t rows[3] = {5, 64, 3};
     const auto x = test::RandomFloats(static_cast<size_t>(T * K), 11);
     DeviceBuffer dx(x), dq(cuda::Q8RowsBytes(T, K));
@@ -171,7 +242,7 @@ TEST_F(CudaKernels, GemvGroupsAndSwiGlu) {
     a.K = K;
     if (Quantized(wt)) {
       a.xq = cuda::Q8RowsAt(dq.as<void>(), T, K);
-      ASSERT_TRUE(cuda::LaunchQuantizeRows(stream_, a.x, T, K, a.xq).ok());
+      ASSERT_TRUE(cuda::LaunchQuantizeRows(stream_, cuda::ActQuantFor(wt), a.x, T, K, a.xq).ok());
     }
     std::vector<std::vector<uint8_t>> w(3);
     std::vector<std::unique_ptr<DeviceBuffer>> dw, dy;
@@ -231,7 +302,9 @@ class CudaGemm : public CudaKernels, public ::testing::WithParamInterface<DType>
 TEST_P(CudaGemm, TensorCoresAndSimtMatchReference) {
   const DType wt = GetParam();
   const bool quant = Quantized(wt);
-  std::vector<GemmCase> cases = {{9, 64, 1}, {37, 96, 123}, {130, 256, 300}, {64, 1024, 128}, {200, 64, 257}};
+  std::vector<GemmCase> cases;
+  if (BlockElems(wt) < 256) cases = {{9, 64, 1}, {37, 96, 123}, {130, 256, 300}, {64, 1024, 128}, {200, 64, 257}};
+  if (BlockElems(wt) == 256) cases = {{9, 256, 1}, {37, 768, 123}, {130, 256, 300}, {64, 1024, 128}, {200, 512, 257}};
   if (!quant) cases.push_back({17, 40, 33});
   if (wt == DType::kF32 || wt == DType::kBF16) cases.push_back({11, 37, 5});
   uint32_t seed = 3000;
@@ -264,7 +337,7 @@ TEST_P(CudaGemm, TensorCoresAndSimtMatchReference) {
     // error 2^-11), fp32 sums; canonical and split weights give the same bits.
     std::vector<std::vector<float>> tc;
     for (WeightLayout layout : {WeightLayout::kCanonical, WeightLayout::kSplitBlocks}) {
-      if (layout == WeightLayout::kSplitBlocks && !quant) continue;
+      if (layout == WeightLayout::kSplitBlocks && !Splits(wt)) continue;
       DeviceBuffer dws(layout == WeightLayout::kSplitBlocks ? test::SplitBlocks(w, wt, c.N, c.K) : w);
       dy.Poison();
       Status st = cuda::LaunchGemmTensorCore(stream_, dx.as<float>(), c.T, c.K, test::View(dws, wt, c.N, c.K, layout), o);
@@ -281,9 +354,7 @@ TEST_P(CudaGemm, TensorCoresAndSimtMatchReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Dtypes, CudaGemm,
-                         ::testing::Values(DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0),
-                         [](const ::testing::TestParamInfo<DType>& i) { return std::string(test::TypeName(i.param)); });
+INSTANTIATE_TEST_SUITE_P(Dtypes, CudaGemm, ::testing::ValuesIn(EveryWeightType()), TypeParamName);
 
 // ---- Row-wise and element-wise ------------------------------------------------------------------------------
 
@@ -389,16 +460,16 @@ TEST_F(CudaKernels, ElementwiseAndPoolMatchReference) {
 }
 
 TEST_F(CudaKernels, EmbeddingEqualsReferenceInEveryDtypeAndLayout) {
-  const int64_t V = 37, H = 96;
+  const int64_t V = 37, H = 512;
   const std::vector<int32_t> ids = {0, 36, 5, 5, 17};
   const auto table_f = test::RandomFloats(static_cast<size_t>(V * H), 60);
   DeviceBuffer dids(ids);
-  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0}) {
+  for (DType t : EveryWeightType()) {
     const auto table = test::EncodeRows(table_f, V, H, t);
     std::vector<float> want(ids.size() * H);
     ASSERT_TRUE(ref::Embedding(table.data(), t, V, H, ids.data(), static_cast<int64_t>(ids.size()), want.data()).ok());
     for (WeightLayout layout : {WeightLayout::kCanonical, WeightLayout::kSplitBlocks}) {
-      if (layout == WeightLayout::kSplitBlocks && !Quantized(t)) continue;
+      if (layout == WeightLayout::kSplitBlocks && !Splits(t)) continue;
       DeviceBuffer dt(layout == WeightLayout::kSplitBlocks ? test::SplitBlocks(table, t, V, H) : table);
       DeviceBuffer dy(want.size() * sizeof(float));
       dy.Poison();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gguf_test_util.h"
+#include "interpreter/bound_graph.h"
 #include "model_test_util.h"
 #include "npy.h"
 
@@ -126,17 +127,22 @@ TEST_P(LlamaCppLogitsReference, ReferenceMatchesLlamaCpp) {
   ExpectAgreement(model_test::RunModel(bundle_, prompt_, 0, Backend::kReference), 1e-2, false, "reference");
 }
 
-// The CUDA backend's one-pass kernels compute the same integer products (skipped, with the reason,
-// where this build or machine has no CUDA device).
+// The CUDA backend's one-pass kernels compute the same integer products, with activations rounded
+// as llama.cpp's CPU rounds them for each type, and every op of every file runs on the device
+// (skipped, with the reason, where this build or machine has no CUDA device).
 TEST_P(LlamaCppLogits, CudaMatchesLlamaCpp) {
   ModelOptions mo;
-  // "cuda,cpu", as an application asks: the matrices of types the CUDA backend has no kernel for
-  // (the K-quants, IQ4) run on the CPU, whose integer products round as llama.cpp's do.
   mo.backends = {Backend::kCuda, Backend::kCpu};
   auto probe = Model::Load(bundle_.c_str(), mo);
-  if (!probe.ok()) {
-    ASSERT_NE(probe.status().message().find("unavailable"), std::string::npos) << probe.status().message();
-    GTEST_SKIP() << probe.status().message();
+  ASSERT_TRUE(probe.ok()) << probe.status().ToString();
+  const std::vector<BoundOp>& ops = (*probe)->bound().ops;
+  if (std::none_of(ops.begin(), ops.end(), [](const BoundOp& b) { return b.kernel->backend == Backend::kCuda; })) {
+    GTEST_SKIP() << "no usable CUDA device: the model loaded on the CPU";
+  }
+  for (const BoundOp& b : ops) {
+    const TensorDesc& in = (*probe)->bundle().tensors()[b.op->inputs[b.op->inputs.size() > 1 ? 1 : 0]];
+    EXPECT_EQ(b.kernel->backend, Backend::kCuda) << "op kind " << b.op->kind << " (input " << DTypeName(in.dtype)
+                                                 << ") runs on the host";
   }
   ExpectAgreement(model_test::RunModel(bundle_, prompt_, 0, mo), std::max(GetParam().cpu_bound, 1e-4),
                   GetParam().same_activations, "cuda");
