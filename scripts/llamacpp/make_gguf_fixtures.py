@@ -17,13 +17,14 @@ The K-quant set: the fixtures above are 64 wide, and the K-quants need rows of 2
 model, kq_wide (random weights, written here with PyPI gguf: hidden 256, one layer, 2 heads of 32
 with 1 KV head, ffn 64, the tokenizer and vocabulary of gqa_tied_llama3, tied embeddings), is
 quantized by `llama-quantize` with llama.cpp's presets as users run them (no --pure): Q2_K, Q3_K_M,
-Q4_K_M, Q5_K_M, Q6_K, IQ4_NL, IQ4_XS, and the default Q4_0 mix (embeddings/output in Q6_K).
+Q4_K_M, Q5_K_M, Q6_K, IQ4_NL, IQ4_XS, the default Q4_0 mix (embeddings/output in Q6_K) and the
+legacy Q4_1, Q5_0 and Q5_1 mixes (likewise).
 Matrices whose rows are not 256 wide (attn_output, ffn_down: rows of 64) get llama.cpp's own
 fallback types, so the files mix K-quants with IQ4_NL and the legacy types exactly as llama.cpp
 chooses. Its prompt is gqa_tied_llama3's. `--sets kquants` makes only this set, with
 kq_deep.types.json: the types llama-quantize gives each matrix of kq_deep (8 layers, untied
 output, 2 query heads per KV head) under Q2_K, Q3_K_S/M/L, Q4_K_S/M, Q5_K_S/M and Q6_K, for
-acorn-convert's --dtype presets.
+acorn-convert's --dtype presets. `--presets Q4_1,Q5_0` remakes only those kq_wide files.
 """
 import argparse
 import json
@@ -39,7 +40,7 @@ GGML_TYPE_F32 = 0
 # The K-quant set: llama-quantize presets on kq_wide; the prompt is gqa_tied_llama3's.
 KQ_MODEL = "kq_wide"
 KQ_PROMPT = "gqa_tied_llama3"
-KQ_PRESETS = ["Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS", "Q4_0"]
+KQ_PRESETS = ["Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "IQ4_NL", "IQ4_XS", "Q4_0", "Q4_1", "Q5_0", "Q5_1"]
 
 
 # The preset mixes over layers: llama-quantize's type choices (only the types, not the files) for
@@ -128,7 +129,10 @@ def main():
     ap.add_argument("--bin", required=True, help="folder with llama-quantize (and libllama)")
     ap.add_argument("--out", default=os.path.join(root, "tests/fixtures/gguf/llamacpp"))
     ap.add_argument("--sets", default="legacy,kquants", help="legacy (--pure Q4_0/Q8_0), kquants, or both")
+    ap.add_argument("--presets", default=",".join(KQ_PRESETS),
+                    help="the kq_wide presets to make (default all); kq_deep.types.json only with all of them")
     a = ap.parse_args()
+    presets = a.presets.split(",")
     sets = a.sets.split(",")
     os.environ.setdefault("LLAMA_CPP_LIB_PATH", a.bin)
     import llama_cpp
@@ -147,10 +151,12 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             src = os.path.join(tmp, f"{KQ_MODEL}.f32.gguf")  # intermediate, not committed
             write_kq_wide(root, src)
-            for preset in KQ_PRESETS:
+            for preset in presets:
                 quantize_and_eval(a, Llama, src, os.path.join(a.out, f"{KQ_MODEL}.{preset.lower()}"), preset,
                                   prompt(KQ_PROMPT), [])
             import gguf
+            if sorted(presets) != sorted(KQ_PRESETS):
+                return
             deep = os.path.join(tmp, "kq_deep.f32.gguf")
             write_kq_wide(root, deep, layers=8, tied=False)
             types = {}
