@@ -1,7 +1,7 @@
 // acorn_kernel_bench: MatMul throughput on this machine. Decode (T=1) is memory-bound, so it is
 // reported as GB/s of weights streamed; prefill (T=64) as GFLOP/s (2*T*K*N flops).
 //   acorn_kernel_bench [K N [dtype [isa]]]
-// defaults: K=2048 N=8192, all of q4_0 q8_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k f16 f32 ("all"), the best
+// defaults: K=2048 N=8192, every weight type ("all": the block types, f16, f32), the best
 // ISA (scalar, avx2, avx512).
 #include <algorithm>
 #include <chrono>
@@ -30,7 +30,16 @@ std::vector<uint8_t> MakeWeights(DType wtype, int64_t K, int64_t N, std::mt19937
   std::vector<uint8_t> w(row_bytes * N);
   for (int64_t n = 0; n < N; ++n) {
     for (float& v : row) v = dist(rng);
-    acorn::ref::QuantizeRow(wtype, row.data(), w.data() + n * row_bytes, K);
+    uint8_t* dst = w.data() + n * row_bytes;
+    if (!acorn::ref::QuantizeRow(wtype, row.data(), dst, K)) {
+      // IQ4 (read, not written): random quants and scales under a small fp16 d at the block's start.
+      const size_t block = acorn::GetDTypeInfo(wtype).block_bytes;
+      for (size_t i = 0; i < row_bytes; ++i) dst[i] = static_cast<uint8_t>(rng());
+      for (size_t b = 0; b < row_bytes; b += block) {
+        const uint16_t d = acorn::F32ToF16(0.01f);
+        std::memcpy(dst + b, &d, 2);
+      }
+    }
   }
   return w;
 }
@@ -82,8 +91,9 @@ int main(int argc, char** argv) {
   std::mt19937 rng(1);
   std::printf("isa %s, K=%lld N=%lld\n", acorn::cpu::IsaName(acorn::cpu::ActiveIsa()), static_cast<long long>(K),
               static_cast<long long>(N));
-  const DType types[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K,
-                         DType::kQ6_K, DType::kF16, DType::kF32};
+  const DType types[] = {DType::kQ4_0, DType::kQ8_0, DType::kQ4_1,  DType::kQ5_0, DType::kQ5_1,
+                         DType::kQ2_K, DType::kQ3_K, DType::kQ4_K,  DType::kQ5_K, DType::kQ6_K,
+                         DType::kIQ4_NL, DType::kIQ4_XS, DType::kF16, DType::kF32};
   constexpr size_t kColdBytes = size_t{1} << 29;  // 512 MiB of weights: beyond any cache
   for (DType wtype : types) {
     if (argc > 3 && std::strcmp(argv[3], "all") != 0 && std::strcmp(argv[3], Name(wtype)) != 0) continue;

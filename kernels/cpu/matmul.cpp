@@ -181,6 +181,13 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
     case DType::kQ4_K: rows = OrScalar(&KernelSet::q4_k, ks); break;
     case DType::kQ5_K: rows = OrScalar(&KernelSet::q5_k, ks); break;
     case DType::kQ6_K: rows = OrScalar(&KernelSet::q6_k, ks); break;
+    case DType::kQ2_K: rows = OrScalar(&KernelSet::q2_k, ks); break;
+    case DType::kQ3_K: rows = OrScalar(&KernelSet::q3_k, ks); break;
+    case DType::kIQ4_XS: rows = OrScalar(&KernelSet::iq4_xs, ks); break;
+    case DType::kQ4_1: rows = OrScalar(&KernelSet::q4_1, ks); break;
+    case DType::kQ5_0: rows = OrScalar(&KernelSet::q5_0, ks); break;
+    case DType::kQ5_1: rows = OrScalar(&KernelSet::q5_1, ks); break;
+    case DType::kIQ4_NL: rows = OrScalar(&KernelSet::iq4_nl, ks); break;
     default:
       if (!IsQuantized(wtype)) return;  // the binder only binds supported dtypes (MatMulSupports)
       rows = internal::RowsGroupsScalar;

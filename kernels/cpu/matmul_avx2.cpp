@@ -49,7 +49,11 @@ const KernelSet& Avx2Kernels() {
       RowsQ8<Avx2Ops, kRows, kToks>,        RowsQ4<Avx2Ops, kRows, kToks>,
       QuantizeRowX86<Avx2Ops>,              kDecodeRows,
       RowsK<Avx2Ops, kRows, kToks, DType::kQ4_K>, RowsK<Avx2Ops, kRows, kToks, DType::kQ5_K>,
-      RowsK<Avx2Ops, kRows, kToks, DType::kQ6_K>, nullptr, kRowPanelTokensAvx2, nullptr, RowPanelsAvx2, true};
+      RowsK<Avx2Ops, kRows, kToks, DType::kQ6_K>, nullptr, kRowPanelTokensAvx2, nullptr, RowPanelsAvx2, true,
+      RowsK<Avx2Ops, kRows, kToks, DType::kQ2_K>, RowsK<Avx2Ops, kRows, kToks, DType::kQ3_K>,
+      RowsK<Avx2Ops, kRows, kToks, DType::kIQ4_XS>,
+      RowsB<Avx2Ops, kRows, kToks, DType::kQ4_1>,   RowsB<Avx2Ops, kRows, kToks, DType::kQ5_0>,
+      RowsB<Avx2Ops, kRows, kToks, DType::kQ5_1>,   RowsB<Avx2Ops, kRows, kToks, DType::kIQ4_NL>};
   return set;
 }
 

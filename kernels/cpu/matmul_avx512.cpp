@@ -446,7 +446,11 @@ const KernelSet& Avx512Kernels() {
       QuantizeRowX86<Avx512Ops>,              kDecodeRows,
       RowsK<Avx512Ops, kRows, kToks, DType::kQ4_K>, RowsK<Avx512Ops, kRows, kToks, DType::kQ5_K>,
       RowsK<Avx512Ops, kRows, kToks, DType::kQ6_K>, PanelRows, kPanelTokens,
-      TokenRows, RowPanels, true};
+      TokenRows, RowPanels, true,
+      RowsK<Avx512Ops, kRows, kToks, DType::kQ2_K>, RowsK<Avx512Ops, kRows, kToks, DType::kQ3_K>,
+      RowsK<Avx512Ops, kRows, kToks, DType::kIQ4_XS>,
+      RowsB<Avx512Ops, kRows, kToks, DType::kQ4_1>,   RowsB<Avx512Ops, kRows, kToks, DType::kQ5_0>,
+      RowsB<Avx512Ops, kRows, kToks, DType::kQ5_1>,   RowsB<Avx512Ops, kRows, kToks, DType::kIQ4_NL>};
   return set;
 }
 

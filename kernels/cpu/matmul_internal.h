@@ -79,6 +79,16 @@ struct KernelSet {
   // Whether q8_0 and q4_0 go through row_panels too: false where the set's own q8_0/q4_0 tiles are
   // the tuned path (ARM: SDOT and MMLA tiles; the panels' gain there is unmeasured).
   bool row_panels_q8_0_q4_0;
+  // The other super-block types (never repacked), or null (the scalar set's RowsGroups).
+  RowsFn q2_k;
+  RowsFn q3_k;
+  RowsFn iq4_xs;
+  // The 32-element block types read as groups, where not repacked: IQ4_NL always, Q4_1/Q5_0/Q5_1
+  // with cpu_repack off. Null: the scalar set's RowsGroups.
+  RowsFn q4_1;
+  RowsFn q5_0;
+  RowsFn q5_1;
+  RowsFn iq4_nl;
 };
 
 const KernelSet& ScalarKernels();
@@ -101,7 +111,7 @@ constexpr int kRowPanelTokensNeon = 4;
 // The scalar row quantizer; SIMD sets may reuse it.
 void QuantizeRowScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4);
 // The portable integer kernel for every weight type ref::QuantGroupOf unpacks (a.wtype): the
-// K-quants on CPUs without a SIMD set for them, and Q2_K, Q3_K, IQ4_NL, IQ4_XS, Q4_1, Q5_0, Q5_1 on all.
+// block types other than q8_0/q4_0 on CPUs without a SIMD set for them.
 void RowsGroupsScalar(const MatMulArgs& a, int64_t n0, int64_t n1);
 void RowsGroups(DType wtype, const MatMulArgs& a, int64_t n0, int64_t n1);
 

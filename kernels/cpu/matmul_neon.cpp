@@ -43,7 +43,14 @@ const KernelSet& NeonKernels() {
                                 0,
                                 nullptr,  // f32_tokens
                                 nullptr,  // row_panels: none without SDOT (nothing is repacked)
-                                false};
+                                false,
+                                nullptr,  // q2_k, q3_k, iq4_xs, q4_1, q5_0, q5_1, iq4_nl: the scalar set's
+                                nullptr,
+                                nullptr,
+                                nullptr,
+                                nullptr,
+                                nullptr,
+                                nullptr};
   return set;
 }
 

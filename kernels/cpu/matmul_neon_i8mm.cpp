@@ -101,7 +101,14 @@ const KernelSet& NeonI8mmKernels() {
       kRowPanelTokensNeon,
       nullptr,  // f32_tokens
       RowPanelsDotprod,  // SDOT's: the panels' lanes are 4-quant dot products, not MMLA's 2 x 8
-      false};            // q8_0/q4_0 keep the MMLA tiles
+      false,             // q8_0/q4_0 keep the MMLA tiles
+      nullptr,           // q2_k, q3_k, iq4_xs, q4_1, q5_0, q5_1, iq4_nl: the scalar set's
+      nullptr,
+      nullptr,
+      nullptr,
+      nullptr,
+      nullptr,
+      nullptr};
   return set;
 }
 

@@ -36,15 +36,8 @@ void DequantizeQ2_K(const BlockQ2_K* x, float* y, int64_t k) {
   }
 }
 
-// The sixteen 6-bit scales of a Q3_K block: low 4 bits in bytes 0..7 (sub-block s in byte s % 8,
-// low nibble for s < 8), high 2 bits in bytes 8..11 (sub-block s at bits 2*(s/4) of byte 8 + s%4).
-// This is ggml's kmask shuffle written per scale.
 void UnpackQ3_KScales(const uint8_t packed[12], int8_t out[16]) {
-  for (int s = 0; s < 16; ++s) {
-    const int low = (packed[s % 8] >> (s < 8 ? 0 : 4)) & 0xF;
-    const int high = (packed[8 + s % 4] >> (2 * (s / 4))) & 3;
-    out[s] = static_cast<int8_t>(low | high << 4);
-  }
+  for (int j = 0; j < 16; ++j) out[j] = static_cast<int8_t>(Q3_KScale(packed, j));
 }
 
 void DequantizeQ3_K(const BlockQ3_K* x, float* y, int64_t k) {
@@ -144,7 +137,7 @@ void DequantizeIQ4_XS(const BlockIQ4_XS* x, float* y, int64_t k) {
     const float d = F16ToF32(x[i].d);
     const uint8_t* qs = x[i].qs;
     for (int ib = 0; ib < kQKBlock / 32; ++ib) {
-      const int ls = ((x[i].scales_l[ib / 2] >> 4 * (ib % 2)) & 0xF) | ((x[i].scales_h >> 2 * ib) & 3) << 4;
+      const int ls = IQ4_XSScale(x[i], ib);
       const float dl = d * static_cast<float>(ls - 32);
       for (int j = 0; j < 16; ++j) {
         y[j] = dl * static_cast<float>(kIQ4Levels[qs[j] & 0xF]);
@@ -257,7 +250,7 @@ bool QuantGroupOf(DType wtype, const uint8_t* row, int64_t g, QuantGroup* out) {
     }
     case DType::kIQ4_XS: {
       const BlockIQ4_XS& b = reinterpret_cast<const BlockIQ4_XS*>(row)[sb];
-      const int ls = ((b.scales_l[s / 2] >> 4 * (s % 2)) & 0xF) | ((b.scales_h >> 2 * s) & 3) << 4;
+      const int ls = IQ4_XSScale(b, s);
       out->scale[0] = out->scale[1] = F16ToF32(b.d) * static_cast<float>(ls - 32);
       const uint8_t* q = b.qs + 16 * s;
       for (int j = 0; j < 16; ++j) {

@@ -66,6 +66,19 @@ inline void ScaleMinK4(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {
   }
 }
 
+// The 6-bit scale (0..63, stored offset by 32) of sub-block j (0..15) of a Q3_K block from its 12
+// packed bytes: low 4 bits in byte j % 8 (high nibble for j >= 8), high 2 bits at bits 2 * (j / 4)
+// of byte 8 + j % 4 (ggml's kmask shuffle, written per scale).
+inline int Q3_KScale(const uint8_t* packed, int j) {
+  const int low = (packed[j % 8] >> (j < 8 ? 0 : 4)) & 0xF;
+  const int high = (packed[8 + j % 4] >> (2 * (j / 4))) & 3;
+  return low | high << 4;
+}
+// The 6-bit scale (stored offset by 32) of 32-group g (0..7) of an IQ4_XS block.
+inline int IQ4_XSScale(const BlockIQ4_XS& b, int g) {
+  return ((b.scales_l[g / 2] >> 4 * (g % 2)) & 0xF) | ((b.scales_h >> 2 * g) & 3) << 4;
+}
+
 // One group of 32 consecutive elements of a weight row of a block type other than Q8_0/Q4_0
 // (group g: elements 32g..32g+31), in the form integer kernels use: element j is
 // scale[j / 16] * (u[j] - offset) - min[j / 16], with the float scales and minimums ggml's
