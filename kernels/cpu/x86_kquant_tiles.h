@@ -95,44 +95,49 @@ inline __m256i UnpackKGroup(const uint8_t* block, int g) {
   return u;
 }
 
-// Per super-block and row: the float scale of each group's two halves, and the minimum of each
-// half (min[h][g]), as ref::QuantGroupOf computes them.
+// 16 sub-block scales (int8, in sub-block order) times d, into out[16].
+inline void ScalesTimes(__m128i s8, float d, float* out) {
+  const __m256 dv = _mm256_set1_ps(d);
+  _mm256_store_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(s8)), dv));
+  _mm256_store_ps(out + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(s8, 8))), dv));
+}
+
+// Per super-block and row, as ref::QuantGroupOf computes them: the float scale of every half
+// group in sub-block order (scale[2g + h]), and the minimums: per half group (hmin, Q2_K) or per
+// group (gmin, Q4_K/Q5_K).
 template <DType kType>
-inline void KScales(const uint8_t* block, float (*scale)[2], float (*min)[8]) {
-  for (int g = 0; g < 8; ++g) min[0][g] = min[1][g] = 0.0f;
+inline void KScales(const uint8_t* block, float* scale, float* hmin, float* gmin) {
   if (kType == DType::kQ6_K) {
     const BlockQ6_K* b = reinterpret_cast<const BlockQ6_K*>(block);
-    const float d = _cvtsh_ss(b->d);
-    for (int g = 0; g < 8; ++g) {
-      scale[g][0] = d * static_cast<float>(b->scales[2 * g]);
-      scale[g][1] = d * static_cast<float>(b->scales[2 * g + 1]);
-    }
+    ScalesTimes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b->scales)), _cvtsh_ss(b->d), scale);
     return;
   }
   if (kType == DType::kQ2_K) {
     const BlockQ2_K* b = reinterpret_cast<const BlockQ2_K*>(block);
-    const float d = _cvtsh_ss(b->d), dmin = _cvtsh_ss(b->dmin);
-    for (int g = 0; g < 8; ++g) {
-      for (int h = 0; h < 2; ++h) {
-        scale[g][h] = d * static_cast<float>(b->scales[2 * g + h] & 0xF);
-        min[h][g] = dmin * static_cast<float>(b->scales[2 * g + h] >> 4);
-      }
-    }
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->scales));
+    const __m128i low4 = _mm_set1_epi8(0x0f);
+    ScalesTimes(_mm_and_si128(v, low4), _cvtsh_ss(b->d), scale);
+    ScalesTimes(_mm_and_si128(_mm_srli_epi16(v, 4), low4), _cvtsh_ss(b->dmin), hmin);
     return;
   }
   if (kType == DType::kQ3_K) {
+    // The 16 six-bit scales as bytes (ref::Q3_KScale for every j at once: ggml's kmask shuffle),
+    // then minus their offset of 32.
     const BlockQ3_K* b = reinterpret_cast<const BlockQ3_K*>(block);
-    const float d = _cvtsh_ss(b->d);
-    for (int g = 0; g < 8; ++g) {
-      scale[g][0] = d * static_cast<float>(ref::Q3_KScale(b->scales, 2 * g) - 32);
-      scale[g][1] = d * static_cast<float>(ref::Q3_KScale(b->scales, 2 * g + 1) - 32);
-    }
+    uint32_t aux[3];
+    std::memcpy(aux, b->scales, 12);
+    const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    const __m128i bytes = _mm_setr_epi32(static_cast<int>((aux[0] & m4) | ((aux[2] & m2) << 4)),
+                                         static_cast<int>((aux[1] & m4) | (((aux[2] >> 2) & m2) << 4)),
+                                         static_cast<int>(((aux[0] >> 4) & m4) | (((aux[2] >> 4) & m2) << 4)),
+                                         static_cast<int>(((aux[1] >> 4) & m4) | (((aux[2] >> 6) & m2) << 4)));
+    ScalesTimes(_mm_sub_epi8(bytes, _mm_set1_epi8(32)), _cvtsh_ss(b->d), scale);
     return;
   }
   if (kType == DType::kIQ4_XS) {
     const BlockIQ4_XS* b = reinterpret_cast<const BlockIQ4_XS*>(block);
     const float d = _cvtsh_ss(b->d);
-    for (int g = 0; g < 8; ++g) scale[g][0] = scale[g][1] = d * static_cast<float>(ref::IQ4_XSScale(*b, g) - 32);
+    for (int g = 0; g < 8; ++g) scale[2 * g] = scale[2 * g + 1] = d * static_cast<float>(ref::IQ4_XSScale(*b, g) - 32);
     return;
   }
   const bool q5 = kType == DType::kQ5_K;
@@ -143,9 +148,17 @@ inline void KScales(const uint8_t* block, float (*scale)[2], float (*min)[8]) {
   for (int g = 0; g < 8; ++g) {
     uint8_t sc, m;
     ref::ScaleMinK4(g, packed, &sc, &m);
-    scale[g][0] = scale[g][1] = d * sc;
-    min[0][g] = min[1][g] = dmin * m;
+    scale[2 * g] = scale[2 * g + 1] = d * sc;
+    gmin[g] = dmin * m;
   }
+  (void)hmin;
+}
+
+// The two half scales of group g (of 16 in sub-block order) as lanes 0..3 and 4..7.
+inline __m256 HalfPair(const float* v16, int g) {
+  const __m256 v = _mm256_load_ps(v16 + 8 * (g / 4));
+  const int i = 2 * (g % 4);
+  return _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(i, i, i, i, i + 1, i + 1, i + 1, i + 1));
 }
 
 template <class Ops, int R, int C, DType kType>
@@ -173,21 +186,22 @@ void TileK(const MatMulArgs& a, int64_t n, int64_t t) {
   __m256 acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-  alignas(32) float scale[R][8][2];
-  alignas(32) float min[R][2][8];
+  alignas(32) float scale[R][16];
+  alignas(32) float hmin[R][16];
+  alignas(32) float gmin[R][8];
 
   for (int64_t sb = 0; sb < nsb; ++sb) {
     for (int r = 0; r < R; ++r) {
-      KScales<kType>(w[r] + sb * kBlockBytes, scale[r], min[r]);
+      KScales<kType>(w[r] + sb * kBlockBytes, scale[r], hmin[r], gmin[r]);
       if (kBlockMin) {
-        const __m256 mv = _mm256_load_ps(min[r][0]);
+        const __m256 mv = _mm256_load_ps(gmin[r]);
         for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fnmadd_ps(mv, _mm256_loadu_ps(xds[c] + sb * 8), acc[r][c]);
       }
       if (C == 1) {  // one token: its Q8_K scale (the same for the 8 groups) folds into the weights'
-        const float dx = xd[0][sb * 8];
-        for (int g = 0; g < 8; ++g) scale[r][g][0] *= dx, scale[r][g][1] *= dx;
-        if (kHalfMin) {
-          for (int g = 0; g < 8; ++g) min[r][0][g] *= dx, min[r][1][g] *= dx;
+        const __m256 dx = _mm256_set1_ps(xd[0][sb * 8]);
+        for (int i = 0; i < 16; i += 8) {
+          _mm256_store_ps(scale[r] + i, _mm256_mul_ps(_mm256_load_ps(scale[r] + i), dx));
+          if (kHalfMin) _mm256_store_ps(hmin[r] + i, _mm256_mul_ps(_mm256_load_ps(hmin[r] + i), dx));
         }
       }
     }
@@ -204,12 +218,8 @@ void TileK(const MatMulArgs& a, int64_t n, int64_t t) {
       for (int r = 0; r < R; ++r) {
         const __m256i q = UnpackKGroup<kType>(w[r] + sb * kBlockBytes, g);
         const __m256i u = kSigned ? _mm256_abs_epi8(q) : q;
-        const __m256 ws = kTwoScales ? _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(scale[r][g][0])),
-                                                            _mm_set1_ps(scale[r][g][1]), 1)
-                                     : _mm256_set1_ps(scale[r][g][0]);
-        const __m256 mv = kHalfMin ? _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(min[r][0][g])),
-                                                          _mm_set1_ps(min[r][1][g]), 1)
-                                   : _mm256_setzero_ps();
+        const __m256 ws = kTwoScales ? HalfPair(scale[r], g) : _mm256_set1_ps(scale[r][2 * g]);
+        const __m256 mv = kHalfMin ? HalfPair(hmin[r], g) : _mm256_setzero_ps();
         for (int c = 0; c < C; ++c) {
           const __m256i x = kSigned ? _mm256_sign_epi8(xv[c], q) : xv[c];
           const __m256 d = _mm256_cvtepi32_ps(Ops::DotQ4(init[c], u, x));
