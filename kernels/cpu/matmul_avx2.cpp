@@ -12,10 +12,7 @@ namespace {
 
 struct Avx2Ops {
   // [q, q >> 4] & 0x0f: the broadcast load needs no shuffle port.
-  static __m256i UnpackQ4(const uint8_t* q16) {
-    const __m256i z = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q16)));
-    return _mm256_and_si256(_mm256_blend_epi32(z, _mm256_srli_epi16(z, 4), 0xf0), _mm256_set1_epi8(0x0f));
-  }
+  static __m256i UnpackQ4(const uint8_t* q16) { return SplitNibbles(q16); }
   static __m256i Q4Init(__m256i nsum4) { return _mm256_slli_epi32(nsum4, 3); }
   static __m256 Q4Finish(__m256 acc) { return acc; }
   // maddubs gives int16 pairs (no saturation: 15*127*2 and 128*127*2 fit), madd widens to int32.

@@ -45,6 +45,12 @@ inline __m256i TwoBits(__m256i v, int shift) {
   return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(shift)), _mm256_set1_epi8(3));
 }
 
+// The IQ4 levels (signed) of 32 nibble indices.
+inline __m256i Iq4Levels(__m256i idx) {
+  const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4Levels)));
+  return _mm256_shuffle_epi8(levels, idx);
+}
+
 // The 32 quants of group g (0..7) of one super-block in element order: unsigned bytes (the
 // QuantGroup's u), or for IQ4_XS the signed levels.
 template <DType kType>
@@ -74,12 +80,7 @@ inline __m256i UnpackKGroup(const uint8_t* block, int g) {
     return u;
   }
   if (kType == DType::kIQ4_XS) {
-    // 16 bytes: element j's index in the low nibble of byte j, element j + 16's in the high one.
-    const __m256i z = _mm256_broadcastsi128_si256(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const BlockIQ4_XS*>(block)->qs + 16 * g)));
-    const __m256i idx = _mm256_and_si256(_mm256_blend_epi32(z, _mm256_srli_epi16(z, 4), 0xf0), low4);
-    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4Levels)));
-    return _mm256_shuffle_epi8(levels, idx);
+    return Iq4Levels(SplitNibbles(reinterpret_cast<const BlockIQ4_XS*>(block)->qs + 16 * g));
   }
   // Q4_K / Q5_K: groups 2p and 2p + 1 are the low and high nibbles of the same 32 bytes.
   const uint8_t* qs = kType == DType::kQ5_K ? reinterpret_cast<const BlockQ5_K*>(block)->qs
@@ -279,13 +280,8 @@ inline __m256i UnpackBlock(const uint8_t* block) {
                      : kType == DType::kQ5_0 ? reinterpret_cast<const BlockQ5_0*>(block)->q
                      : kType == DType::kQ5_1 ? reinterpret_cast<const BlockQ5_1*>(block)->q
                                              : reinterpret_cast<const BlockIQ4_NL*>(block)->qs;
-  // Element j in the low nibble of byte j, element j + 16 in the high one.
-  const __m256i z = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
-  const __m256i nib = _mm256_and_si256(_mm256_blend_epi32(z, _mm256_srli_epi16(z, 4), 0xf0), _mm256_set1_epi8(0x0f));
-  if (kType == DType::kIQ4_NL) {
-    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4Levels)));
-    return _mm256_shuffle_epi8(levels, nib);
-  }
+  const __m256i nib = SplitNibbles(q);
+  if (kType == DType::kIQ4_NL) return Iq4Levels(nib);
   if (kType == DType::kQ4_1) return nib;
   const uint8_t* qh = kType == DType::kQ5_0 ? reinterpret_cast<const BlockQ5_0*>(block)->qh
                                             : reinterpret_cast<const BlockQ5_1*>(block)->qh;

@@ -88,6 +88,14 @@ void QuantizeRowX86(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsu
 
 constexpr int64_t kScaleChunk = 128;  // blocks per chunk: 4096 elements
 
+// 16 bytes of packed nibbles as 32 bytes in element order: element j (< 16) is the low nibble of
+// byte j, element j + 16 its high nibble (the order of Q4_0, Q4_1, Q5_x, IQ4 blocks). The
+// broadcast load needs no shuffle port.
+inline __m256i SplitNibbles(const uint8_t* q16) {
+  const __m256i z = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q16)));
+  return _mm256_and_si256(_mm256_blend_epi32(z, _mm256_srli_epi16(z, 4), 0xf0), _mm256_set1_epi8(0x0f));
+}
+
 // ws[r][i] = fp16 scale of block b0+i of row r, as float, times dx[i] when dx is not null.
 // The scales sit 18 or 34 bytes apart; eight at a time are inserted into a vector straight from
 // memory (a load and one shuffle each), then widened and scaled together. Measured against the
