@@ -45,12 +45,12 @@ const KernelSet& Avx2Kernels() {
       RowsF<Avx2FOps, float, kRows, kToks>, RowsF<Avx2FOps, uint16_t, kRows, kToks>,
       RowsQ8<Avx2Ops, kRows, kToks>,        RowsQ4<Avx2Ops, kRows, kToks>,
       QuantizeRowX86<Avx2Ops>,              kDecodeRows,
-      RowsK<Avx2Ops, kRows, kToks, DType::kQ4_K>, RowsK<Avx2Ops, kRows, kToks, DType::kQ5_K>,
-      RowsK<Avx2Ops, kRows, kToks, DType::kQ6_K>, nullptr, kRowPanelTokensAvx2, nullptr, RowPanelsAvx2, true,
-      RowsK<Avx2Ops, kRows, kToks, DType::kQ2_K>, RowsK<Avx2Ops, kRows, kToks, DType::kQ3_K>,
-      RowsK<Avx2Ops, kRows, kToks, DType::kIQ4_XS>,
-      RowsB<Avx2Ops, kRows, kToks, DType::kQ4_1>,   RowsB<Avx2Ops, kRows, kToks, DType::kQ5_0>,
-      RowsB<Avx2Ops, kRows, kToks, DType::kQ5_1>,   RowsB<Avx2Ops, kRows, kToks, DType::kIQ4_NL>};
+      RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ4_K>, RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ5_K>,
+      RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ6_K>, nullptr, kRowPanelTokensAvx2, nullptr, RowPanelsAvx2, true,
+      RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ2_K>, RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ3_K>,
+      RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kIQ4_XS>,
+      RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ4_1>,   RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ5_0>,
+      RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ5_1>,   RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kIQ4_NL>};
   return set;
 }
 

@@ -444,13 +444,13 @@ const KernelSet& Avx512Kernels() {
       RowsF<Avx512FOps, float, kRows, kToks>, RowsF<Avx512FOps, uint16_t, kRows, kToks>,
       RowsQ8<Avx512Ops, kRows, kToks>,        RowsQ4<Avx512Ops, kRows, kToks>,
       QuantizeRowX86<Avx512Ops>,              kDecodeRows,
-      RowsK<Avx512Ops, kRows, kToks, DType::kQ4_K>, RowsK<Avx512Ops, kRows, kToks, DType::kQ5_K>,
-      RowsK<Avx512Ops, kRows, kToks, DType::kQ6_K>, PanelRows, kPanelTokens,
+      RowsGroupTiles<Avx512Ops, kRows, kToks, DType::kQ4_K>, RowsGroupTiles<Avx512Ops, kRows, kToks, DType::kQ5_K>,
+      RowsGroupTiles<Avx512Ops, kRows, kToks, DType::kQ6_K>, PanelRows, kPanelTokens,
       TokenRows, RowPanels, true,
-      RowsK<Avx512Ops, kRows, kToks, DType::kQ2_K>, RowsK<Avx512Ops, kRows, kToks, DType::kQ3_K>,
-      RowsK<Avx512Ops, kRows, kToks, DType::kIQ4_XS>,
-      RowsB<Avx512Ops, kRows, kToks, DType::kQ4_1>,   RowsB<Avx512Ops, kRows, kToks, DType::kQ5_0>,
-      RowsB<Avx512Ops, kRows, kToks, DType::kQ5_1>,   RowsB<Avx512Ops, kRows, kToks, DType::kIQ4_NL>};
+      RowsGroupTiles<Avx512Ops, kRows, kToks, DType::kQ2_K>, RowsGroupTiles<Avx512Ops, kRows, kToks, DType::kQ3_K>,
+      RowsGroupTiles<Avx512Ops, kRows, kToks, DType::kIQ4_XS>,
+      RowsGroupTiles<Avx512Ops, kRows, kToks, DType::kQ4_1>,   RowsGroupTiles<Avx512Ops, kRows, kToks, DType::kQ5_0>,
+      RowsGroupTiles<Avx512Ops, kRows, kToks, DType::kQ5_1>,   RowsGroupTiles<Avx512Ops, kRows, kToks, DType::kIQ4_NL>};
   return set;
 }
 

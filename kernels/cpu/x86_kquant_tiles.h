@@ -239,17 +239,6 @@ void TileK(const MatMulArgs& a, int64_t n, int64_t t) {
   }
 }
 
-template <class Ops, int R, int C, DType kType>
-void RowsK(const MatMulArgs& a, int64_t n0, int64_t n1) {
-  if (a.T == 1) {
-    RunTiles<TileK<Ops, kDecodeRows, 1, kType>, TileK<Ops, kDecodeRows, 1, kType>, TileK<Ops, 1, 1, kType>,
-             TileK<Ops, 1, 1, kType>, kDecodeRows, 1>(a, n0, n1);
-    return;
-  }
-  RunTiles<TileK<Ops, R, C, kType>, TileK<Ops, R, 1, kType>, TileK<Ops, 1, C, kType>, TileK<Ops, 1, 1, kType>, R, C>(
-      a, n0, n1);
-}
-
 // ---- The 32-element block types read as groups: Q4_1, Q5_0, Q5_1, IQ4_NL ----------------------
 // The same per-group product for blocks of 32 with their own fp16 scale, for the rows the CPU
 // backend has not repacked (IQ4_NL always; Q4_1/Q5_x where cpu_repack is off or panels are
@@ -336,15 +325,25 @@ void TileB(const MatMulArgs& a, int64_t n, int64_t t) {
   }
 }
 
+// One R x C tile of any type read as groups: the super-block types' tile or the 32-element one.
 template <class Ops, int R, int C, DType kType>
-void RowsB(const MatMulArgs& a, int64_t n0, int64_t n1) {
+void TileGroups(const MatMulArgs& a, int64_t n, int64_t t) {
+  if constexpr (kType == DType::kQ4_1 || kType == DType::kQ5_0 || kType == DType::kQ5_1 || kType == DType::kIQ4_NL) {
+    TileB<Ops, R, C, kType>(a, n, t);
+  } else {
+    TileK<Ops, R, C, kType>(a, n, t);
+  }
+}
+
+template <class Ops, int R, int C, DType kType>
+void RowsGroupTiles(const MatMulArgs& a, int64_t n0, int64_t n1) {
   if (a.T == 1) {
-    RunTiles<TileB<Ops, kDecodeRows, 1, kType>, TileB<Ops, kDecodeRows, 1, kType>, TileB<Ops, 1, 1, kType>,
-             TileB<Ops, 1, 1, kType>, kDecodeRows, 1>(a, n0, n1);
+    RunTiles<TileGroups<Ops, kDecodeRows, 1, kType>, TileGroups<Ops, kDecodeRows, 1, kType>,
+             TileGroups<Ops, 1, 1, kType>, TileGroups<Ops, 1, 1, kType>, kDecodeRows, 1>(a, n0, n1);
     return;
   }
-  RunTiles<TileB<Ops, R, C, kType>, TileB<Ops, R, 1, kType>, TileB<Ops, 1, C, kType>, TileB<Ops, 1, 1, kType>, R, C>(
-      a, n0, n1);
+  RunTiles<TileGroups<Ops, R, C, kType>, TileGroups<Ops, R, 1, kType>, TileGroups<Ops, 1, C, kType>,
+           TileGroups<Ops, 1, 1, kType>, R, C>(a, n0, n1);
 }
 
 

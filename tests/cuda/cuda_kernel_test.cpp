@@ -73,6 +73,22 @@ std::vector<double> AbsSums(const std::vector<float>& x, const std::vector<uint8
 
 // ---- Quantization -------------------------------------------------------------------------------------
 
+// A Q8Rows buffer copied back from the device, with its arrays at the same offsets.
+struct HostQ8Rows {
+  HostQ8Rows(const DeviceBuffer& buf, const cuda::Q8Rows& q) : raw(buf.Read<uint8_t>()) {
+    auto at = [&](const void* p) { return raw.data() + (static_cast<const uint8_t*>(p) - buf.as<uint8_t>()); };
+    qs = reinterpret_cast<const int8_t*>(at(q.qs));
+    d = reinterpret_cast<const float*>(at(q.d));
+    sum = reinterpret_cast<const int32_t*>(at(q.sum));
+    s = reinterpret_cast<const float*>(at(q.s));
+  }
+  std::vector<uint8_t> raw;
+  const int8_t* qs;
+  const float* d;
+  const int32_t* sum;
+  const float* s;
+};
+
 TEST_F(CudaKernels, QuantizeRowsEqualsReferenceBitForBit) {
   const int64_t rows = 3, K = 32 * 9;
   auto x = test::RandomFloats(static_cast<size_t>(rows * K), 7, 3.0f);
@@ -83,13 +99,10 @@ TEST_F(CudaKernels, QuantizeRowsEqualsReferenceBitForBit) {
   const cuda::Q8Rows q = cuda::Q8RowsAt(dq.as<void>(), rows, K);
   ASSERT_TRUE(cuda::LaunchQuantizeRows(stream_, cuda::ActQuant::kQ8_0, dx.as<float>(), rows, K, q).ok());
   ASSERT_EQ(test::Sync(), "");
-  const auto raw = dq.Read<uint8_t>();
-  const uint8_t* base = raw.data();
-  auto at = [&](const void* p) { return base + (static_cast<const uint8_t*>(p) - dq.as<uint8_t>()); };
-  const auto* qs = reinterpret_cast<const int8_t*>(base);
-  const auto* d = reinterpret_cast<const float*>(at(q.d));
-  const auto* sum = reinterpret_cast<const int32_t*>(at(q.sum));
-  const auto* q8_1 = reinterpret_cast<const float*>(at(q.s));
+  const HostQ8Rows h(dq, q);
+  const int8_t* qs = h.qs;
+  const float *d = h.d, *q8_1 = h.s;
+  const int32_t* sum = h.sum;
   std::vector<BlockQ8_0> want(static_cast<size_t>(rows * K / 32));
   for (int64_t r = 0; r < rows; ++r) ref::QuantizeRowQ8_0(x.data() + r * K, want.data() + r * K / 32, K);
   for (size_t b = 0; b < want.size(); ++b) {
@@ -119,12 +132,10 @@ TEST_F(CudaKernels, QuantizeRowsQ8KEqualsReferenceBitForBit) {
   const cuda::Q8Rows q = cuda::Q8RowsAt(dq.as<void>(), rows, K);
   ASSERT_TRUE(cuda::LaunchQuantizeRows(stream_, cuda::ActQuant::kQ8_K, dx.as<float>(), rows, K, q).ok());
   ASSERT_EQ(test::Sync(), "");
-  const auto raw = dq.Read<uint8_t>();
-  const uint8_t* base = raw.data();
-  auto at = [&](const void* p) { return base + (static_cast<const uint8_t*>(p) - dq.as<uint8_t>()); };
-  const auto* qs = reinterpret_cast<const int8_t*>(base);
-  const auto* d = reinterpret_cast<const float*>(at(q.d));
-  const auto* sum = reinterpret_cast<const int32_t*>(at(q.sum));
+  const HostQ8Rows h(dq, q);
+  const int8_t* qs = h.qs;
+  const float* d = h.d;
+  const int32_t* sum = h.sum;
   std::vector<int8_t> want_q(static_cast<size_t>(rows * K));
   std::vector<float> want_d(static_cast<size_t>(rows * K / 256));
   for (int64_t r = 0; r < rows; ++r) {
