@@ -4,7 +4,10 @@
 #
 #   scripts/bench_bert.sh [BUILD_DIR]        default BUILD_DIR: build/release
 #   env: MINILM_DIR (default build/models/all-MiniLM-L6-v2, see scripts/fetch-minilm.sh),
-#        THREADS (default 2), SEQ_LEN (default 128), BATCHES (default "1 8 32"), SECONDS_PER_RUN (default 3)
+#        THREADS (default 2), SEQ_LEN (default 128), BATCHES (default "1 8 32"), SECONDS_PER_RUN (default 3),
+#        DTYPE (default f32): acorn's weights (acorn-convert --dtype: f32, f16, q8_0). With q8_0, ONNX
+#        Runtime also runs its own 8-bit form of the model (quantize_dynamic: int8 weights, activations
+#        quantized per call), so that each runtime is measured at full and at 8-bit precision.
 #
 # Needs: acorn-convert and acorn-bert-bench built in BUILD_DIR; Python with numpy, safetensors,
 # onnx and onnxruntime (pip install numpy safetensors onnx onnxruntime). The ONNX model is built
@@ -18,16 +21,18 @@ threads="${THREADS:-2}"
 len="${SEQ_LEN:-128}"
 batches="${BATCHES:-1 8 32}"
 seconds="${SECONDS_PER_RUN:-3}"
+dtype="${DTYPE:-f32}"
 [[ -f "$model/model.safetensors" ]] || { echo "bench_bert: no model in $model; run scripts/fetch-minilm.sh" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-"$build/tools/acorn-convert/acorn-convert" "$model" -o "$work/minilm.acorn" --dtype f32 --max-tokens "$len" --quiet
+"$build/tools/acorn-convert/acorn-convert" "$model" -o "$work/minilm.acorn" --dtype "$dtype" --max-tokens "$len" --quiet
+echo "acorn weights: $dtype"
 for b in $batches; do
   "$build/tests/bert/acorn-bert-bench" "$work/minilm.acorn" "$b" "$len" "$threads" "$seconds"
 done
 
-python3 - "$model" "$work/minilm.onnx" "$threads" "$len" "$seconds" $batches <<'PY'
+python3 - "$model" "$work/minilm.onnx" "$threads" "$len" "$seconds" "$dtype" $batches <<'PY'
 import json, math, sys, time
 import numpy as np
 import onnx, onnxruntime as ort
@@ -35,7 +40,8 @@ from onnx import TensorProto, helper, numpy_helper
 from safetensors.numpy import load_file
 
 model_dir, path, threads, seq_len, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-batches = [int(b) for b in sys.argv[6:]]
+dtype = sys.argv[6]
+batches = [int(b) for b in sys.argv[7:]]
 cfg = json.load(open(model_dir + "/config.json"))
 w = load_file(model_dir + "/model.safetensors")
 H, nh, L, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"], cfg["layer_norm_eps"]
@@ -76,23 +82,30 @@ graph = helper.make_graph(nodes, "bert", [ints("input_ids"), ints("token_type_id
                           [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["B", "S", H])], inits)
 onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
+variants = [("f32", path)]
+if dtype == "q8_0":
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    quantize_dynamic(path, path + ".int8.onnx", weight_type=QuantType.QInt8)
+    variants.append(("int8 (quantize_dynamic)", path + ".int8.onnx"))
 so = ort.SessionOptions()
 so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
 so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-rng = np.random.default_rng(1)
-for b in batches:
-    ids = rng.integers(1000, 21000, (b, seq_len)).astype(np.int64)
-    ids[:, 0], ids[:, -1] = 101, 102
-    feed = {"input_ids": ids, "token_type_ids": np.zeros_like(ids), "attention_mask": np.ones_like(ids)}
-    def run():
-        h = sess.run(None, feed)[0]
-        e = h.mean(axis=1)  # mean pooling + L2, as acorn computes its embeddings
-        return e / np.linalg.norm(e, axis=1, keepdims=True)
-    run()
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds or n < 3:
-        run(); n += 1
-    el = time.perf_counter() - start
-    print(f"onnxruntime {ort.__version__} batch {b} len {seq_len}: {n * b / el:.1f} sentences/s ({n} batches, {el:.3f} s)")
+def measure(sess, label):
+    rng = np.random.default_rng(1)
+    for b in batches:
+        ids = rng.integers(1000, 21000, (b, seq_len)).astype(np.int64)
+        ids[:, 0], ids[:, -1] = 101, 102
+        feed = {"input_ids": ids, "token_type_ids": np.zeros_like(ids), "attention_mask": np.ones_like(ids)}
+        def run():
+            h = sess.run(None, feed)[0]
+            e = h.mean(axis=1)  # mean pooling + L2, as acorn computes its embeddings
+            return e / np.linalg.norm(e, axis=1, keepdims=True)
+        run()
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds or n < 3:
+            run(); n += 1
+        el = time.perf_counter() - start
+        print(f"onnxruntime {ort.__version__} {label} batch {b} len {seq_len}: {n * b / el:.1f} sentences/s ({n} batches, {el:.3f} s)")
+for label, file in variants:
+    measure(ort.InferenceSession(file, so, providers=["CPUExecutionProvider"]), label)
 PY

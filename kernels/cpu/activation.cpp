@@ -12,6 +12,7 @@ const internal::ActivationSet& ActiveActivations() {
   static const internal::ActivationSet reference = {ref::Gelu, ref::SwiGlu};
   switch (ActiveIsa()) {
 #if defined(ACORN_X86_KERNELS)
+    case Isa::kAmx:  // the tile unit only multiplies matrices
     case Isa::kAvx512: return internal::Avx512Activations();
     case Isa::kAvx2: return internal::Avx2Activations();
 #endif

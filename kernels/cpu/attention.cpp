@@ -35,6 +35,7 @@ struct ScalarFOps {
 AttentionFn ActiveAttention() {
   switch (ActiveIsa()) {
 #if defined(ACORN_X86_KERNELS)
+    case Isa::kAmx:  // the tile unit only multiplies matrices
     case Isa::kAvx512: return Avx512Attention();
     case Isa::kAvx2: return Avx2Attention();
 #endif

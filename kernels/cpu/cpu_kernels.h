@@ -1,4 +1,4 @@
-// Optimized CPU kernels: SIMD (AVX2, AVX-512 with VNNI on x86-64; NEON, dotprod, i8mm on ARM64)
+// Optimized CPU kernels: SIMD (AVX2, AVX-512 with VNNI, AMX tiles on x86-64; NEON, dotprod, i8mm on ARM64)
 // chosen at run time from the CPU's features, with a scalar path that always exists, spread over threads by ThreadPool. Each kernel
 // computes what its namesake in kernels/reference computes; tests/kernels checks every ISA path
 // against it.
@@ -14,13 +14,15 @@ namespace acorn {
 namespace cpu {
 
 // Instruction-set paths. x86-64: kAvx2 needs AVX2+FMA+F16C; kAvx512 needs AVX-512
-// F/BW/VL/DQ/VNNI plus FMA and F16C. ARM64: kNeon is the ARMv8.0 baseline (Advanced SIMD);
+// F/BW/VL/DQ/VNNI plus FMA and F16C; kAmx is kAvx512 plus the AMX-INT8 tile unit (Sapphire Rapids
+// and later, and on Linux the kernel's leave to use it), which multiplies prompts (16 tokens and
+// more) of weights repacked at load, the rest running kAvx512's kernels. ARM64: kNeon is the ARMv8.0 baseline (Advanced SIMD);
 // kNeonDotprod adds the int8 dot product (sdot, FEAT_DotProd); kNeonI8mm adds the int8 matrix
 // multiply (smmla, FEAT_I8MM) on top of dotprod. A build has only its own architecture's paths.
-enum class Isa : uint8_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3, kNeonDotprod = 4, kNeonI8mm = 5 };
+enum class Isa : uint8_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3, kNeonDotprod = 4, kNeonI8mm = 5, kAmx = 6 };
 // Every path of every architecture, for tests and tools that walk them (IsaSupported says which
 // this build and CPU run).
-inline constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2,        Isa::kAvx512,
+inline constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2,        Isa::kAvx512, Isa::kAmx,
                                    Isa::kNeon,   Isa::kNeonDotprod, Isa::kNeonI8mm};
 const char* IsaName(Isa isa);
 // True when this build has the path and this CPU can run it.

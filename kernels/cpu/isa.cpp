@@ -4,6 +4,10 @@
 
 #if defined(ACORN_X86_KERNELS)
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #endif
 #if defined(ACORN_ARM64_KERNELS) && defined(__APPLE__)
 #include <sys/sysctl.h>
@@ -23,7 +27,21 @@ namespace {
 struct X86Features {
   bool avx2 = false;    // AVX2 + FMA + F16C, with YMM state enabled
   bool avx512 = false;  // F, BW, VL, DQ, VNNI, with ZMM and opmask state enabled
+  bool amx = false;     // AMX-TILE + AMX-INT8 with tile state enabled and granted to this process
 };
+
+// Linux enables the 8 KiB tile state per process, on request (arch/x86/include/uapi/asm/prctl.h:
+// ARCH_REQ_XCOMP_PERM; XFEATURE_XTILEDATA is state component 18): without it the first tile
+// instruction faults. Granted for the whole process, every thread, once. Elsewhere: not used.
+bool GrantTileState() {
+#if defined(__linux__)
+  constexpr long kArchReqXcompPerm = 0x1023;
+  constexpr long kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
 
 X86Features ReadX86Features() {
   X86Features f;
@@ -41,6 +59,9 @@ X86Features ReadX86Features() {
   const bool avx512vnni = (c >> 11) & 1;
   f.avx2 = ymm_state && avx2 && fma && f16c;
   f.avx512 = f.avx2 && zmm_state && avx512f && avx512bw && avx512vl && avx512dq && avx512vnni;
+  const bool amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1;
+  const bool tile_state = (xcr0_lo & 0x60000u) == 0x60000u;  // XTILECFG (17) and XTILEDATA (18)
+  f.amx = f.avx512 && amx_tile && amx_int8 && tile_state && GrantTileState();
   return f;
 }
 
@@ -103,6 +124,8 @@ bool Detect(Isa isa) {
       return Features().avx2;
     case Isa::kAvx512:
       return Features().avx512;
+    case Isa::kAmx:
+      return Features().amx;
 #endif
 #if defined(ACORN_ARM64_KERNELS)
     case Isa::kNeon:
@@ -120,7 +143,7 @@ bool Detect(Isa isa) {
 
 Isa DetectBest() {
   // Best first; a build has only its own architecture's paths.
-  for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kNeonI8mm, Isa::kNeonDotprod, Isa::kNeon}) {
+  for (Isa isa : {Isa::kAmx, Isa::kAvx512, Isa::kAvx2, Isa::kNeonI8mm, Isa::kNeonDotprod, Isa::kNeon}) {
     if (Detect(isa)) return isa;
   }
   return Isa::kScalar;
@@ -138,6 +161,7 @@ const char* IsaName(Isa isa) {
     case Isa::kNeon: return "neon";
     case Isa::kNeonDotprod: return "neon_dotprod";
     case Isa::kNeonI8mm: return "neon_i8mm";
+    case Isa::kAmx: return "amx";
   }
   return "unknown";
 }

@@ -23,6 +23,7 @@ size_t AlignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
 const KernelSet& ActiveKernels() {
   switch (ActiveIsa()) {
 #if defined(ACORN_X86_KERNELS)
+    case Isa::kAmx: return internal::AmxKernels();
     case Isa::kAvx512: return internal::Avx512Kernels();
     case Isa::kAvx2: return internal::Avx2Kernels();
 #endif
@@ -255,13 +256,25 @@ void MatMulRowPanels(ThreadPool* pool, const float* x, int64_t T, int64_t K, con
   a.y = y;
   QuantizeActivations(pool, ks, &a, scratch);
   const int C = ks.panel_tokens > 0 ? ks.panel_tokens : internal::kPanelRows;
-  const internal::PanelActivations xp =
-      internal::PanelActivationsAt(static_cast<uint8_t*>(scratch) + QuantizedActivationBytes(T, K), a, C);
+  uint8_t* after_q = static_cast<uint8_t*>(scratch) + QuantizedActivationBytes(T, K);
+  const internal::PanelActivations xp = internal::PanelActivationsAt(after_q, a, C);
   auto pack = [&](int64_t g0, int64_t g1) { internal::PackActivations(a, xp, g0, g1); };
   ParallelFor(pool, (T + C - 1) / C, pack);
   const internal::RowPanelFn fn = ks.row_panels ? ks.row_panels : internal::RowPanelsPortable;
-  auto run = [&](int64_t p0, int64_t p1) { fn(a, xp, p0, p1); };
-  ParallelFor(pool, (N + internal::kPanelRows - 1) / internal::kPanelRows, run);
+  // One item per thread, as MatMulPanels: a contiguous run of panels and, from kPanelMinTokens on
+  // (MatMulScratchBytes planned it then), the thread's own panel of scratch.
+  uint8_t* panel_scratch = after_q + internal::PanelActivationBytes(T, K, wtype, 0);
+  const size_t panel_bytes = internal::PanelBytes(K, wtype);
+  const int64_t n_panels = (N + internal::kPanelRows - 1) / internal::kPanelRows;
+  const int64_t threads = pool ? pool->size() : 1;
+  const int64_t slots = threads < n_panels ? threads : n_panels;
+  auto run = [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      uint8_t* own = UsesPanels(T, wtype) ? internal::PanelAt(panel_scratch + i * panel_bytes, K, wtype).u : nullptr;
+      fn(a, xp, n_panels * i / slots, n_panels * (i + 1) / slots, own);
+    }
+  };
+  ParallelFor(pool, slots, run);
 }
 
 }  // namespace cpu

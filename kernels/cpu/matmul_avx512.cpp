@@ -330,7 +330,7 @@ void RowPanelTileQ6K(const uint8_t* panel, const int32_t* xq, const float* xd, c
 }
 
 template <DType kType>
-void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1) {
+void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1, int64_t t_begin) {
   // S groups of 32 per row; the activations' scales and sums come per x.G (16 for Q6_K).
   const int64_t Q = a.K / 4, S = a.K / kQBlock, Sa = a.K / x.G;
   const size_t panel_bytes = static_cast<size_t>(a.K / RowPanelUnitElems(kType)) * RowPanelUnitBytes(kType);
@@ -340,7 +340,7 @@ void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int
     const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1);
     const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(mask, a.bias + n) : _mm512_setzero_ps();
     const uint8_t* panel = a.w + p * panel_bytes;
-    for (int64_t t0 = 0; t0 < a.T; t0 += kPanelTokens) {
+    for (int64_t t0 = t_begin; t0 < a.T; t0 += kPanelTokens) {
       const int64_t cg = a.T - t0 < kPanelTokens ? a.T - t0 : kPanelTokens;
       const int32_t* xq = x.q + t0 * Q;
       const float* xd = x.d + t0 * Sa;
@@ -352,11 +352,11 @@ void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int
   case C:                                                                                \
     if (kType == DType::kQ4_K || kType == DType::kQ5_K) {                                \
       RowPanelTileQ4K<C, kType == DType::kQ5_K>(panel, xq, xd, xs, S, y, a.N, mask, bias, \
-                                                t0 == 0);                                 \
+                                                t0 == t_begin);                                 \
     } else if (kType == DType::kQ6_K) {                                                  \
-      RowPanelTileQ6K<C>(panel, xq, xd, xc, S, y, a.N, mask, bias, t0 == 0);             \
+      RowPanelTileQ6K<C>(panel, xq, xd, xc, S, y, a.N, mask, bias, t0 == t_begin);             \
     } else {                                                                             \
-      RowPanelTile<C, kType>(panel, xq, xd, xc, xs, S, y, a.N, mask, bias, t0 == 0);     \
+      RowPanelTile<C, kType>(panel, xq, xd, xc, xs, S, y, a.N, mask, bias, t0 == t_begin);     \
     }                                                                                    \
     break;
         ACORN_ROW_PANEL_CASE(1) ACORN_ROW_PANEL_CASE(2) ACORN_ROW_PANEL_CASE(3) ACORN_ROW_PANEL_CASE(4)
@@ -367,17 +367,9 @@ void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int
   }
 }
 
-void RowPanels(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1) {
-  switch (a.wtype) {
-    case DType::kQ4_0: RowPanelsOf<DType::kQ4_0>(a, x, p0, p1); break;
-    case DType::kQ4_1: RowPanelsOf<DType::kQ4_1>(a, x, p0, p1); break;
-    case DType::kQ5_0: RowPanelsOf<DType::kQ5_0>(a, x, p0, p1); break;
-    case DType::kQ5_1: RowPanelsOf<DType::kQ5_1>(a, x, p0, p1); break;
-    case DType::kQ4_K: RowPanelsOf<DType::kQ4_K>(a, x, p0, p1); break;
-    case DType::kQ5_K: RowPanelsOf<DType::kQ5_K>(a, x, p0, p1); break;
-    case DType::kQ6_K: RowPanelsOf<DType::kQ6_K>(a, x, p0, p1); break;
-    default: RowPanelsOf<DType::kQ8_0>(a, x, p0, p1); break;
-  }
+void RowPanels(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1, uint8_t* scratch) {
+  (void)scratch;  // reads the panels as stored
+  RowPanelsAvx512From(a, x, p0, p1, 0);
 }
 
 // f32 weights with tokens in lanes: R rows x kTokenGroup tokens (R x 2 vectors) of accumulators;
@@ -438,6 +430,19 @@ void TokenRows(const MatMulArgs& a, const float* x, int64_t n0, int64_t n1) {
 }
 
 }  // namespace
+
+void RowPanelsAvx512From(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1, int64_t t_begin) {
+  switch (a.wtype) {
+    case DType::kQ4_0: RowPanelsOf<DType::kQ4_0>(a, x, p0, p1, t_begin); break;
+    case DType::kQ4_1: RowPanelsOf<DType::kQ4_1>(a, x, p0, p1, t_begin); break;
+    case DType::kQ5_0: RowPanelsOf<DType::kQ5_0>(a, x, p0, p1, t_begin); break;
+    case DType::kQ5_1: RowPanelsOf<DType::kQ5_1>(a, x, p0, p1, t_begin); break;
+    case DType::kQ4_K: RowPanelsOf<DType::kQ4_K>(a, x, p0, p1, t_begin); break;
+    case DType::kQ5_K: RowPanelsOf<DType::kQ5_K>(a, x, p0, p1, t_begin); break;
+    case DType::kQ6_K: RowPanelsOf<DType::kQ6_K>(a, x, p0, p1, t_begin); break;
+    default: RowPanelsOf<DType::kQ8_0>(a, x, p0, p1, t_begin); break;
+  }
+}
 
 const KernelSet& Avx512Kernels() {
   static const KernelSet set = {

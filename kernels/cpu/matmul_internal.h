@@ -21,8 +21,11 @@ using PanelFn = void (*)(const MatMulArgs& a, const PanelActivations& x, const W
                          int rows);
 
 // Weights repacked at load in 16-row panels (cpu_kernels.h; a.w the first panel): y for the rows
-// of panels [p0, p1), every token, from the packed activations x.
-using RowPanelFn = void (*)(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1);
+// of panels [p0, p1), every token, from the packed activations x. scratch: this thread's own
+// PanelBytes(a.K, a.wtype) bytes, 64-byte aligned, where T >= 4 (null below), for kernels that
+// unpack a panel once for all the tokens.
+using RowPanelFn = void (*)(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1,
+                            uint8_t* scratch);
 // f32 weights: y for rows [n0, n1), every token, from the activations packed with tokens in lanes.
 using TokenPanelFn = void (*)(const MatMulArgs& a, const float* x, int64_t n0, int64_t n1);
 
@@ -95,8 +98,13 @@ const KernelSet& ScalarKernels();
 #if defined(ACORN_X86_KERNELS)
 const KernelSet& Avx2Kernels();
 const KernelSet& Avx512Kernels();
+// kAvx512's set with the AMX tile kernels for prompts (matmul_amx.cpp).
+const KernelSet& AmxKernels();
+// The AVX-512 set's row-panel product for tokens [t_begin, T) only (t_begin a multiple of its token
+// tile): what the AMX kernels leave.
+void RowPanelsAvx512From(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1, int64_t t_begin);
 // The AVX2 set's row-panel product (matmul_panels_avx2.cpp) and its token tile.
-void RowPanelsAvx2(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1);
+void RowPanelsAvx2(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1, uint8_t* scratch);
 constexpr int kRowPanelTokensAvx2 = 4;
 #endif
 #if defined(ACORN_ARM64_KERNELS)
@@ -104,7 +112,7 @@ const KernelSet& NeonKernels();
 const KernelSet& NeonDotprodKernels();
 const KernelSet& NeonI8mmKernels();
 // The dotprod and i8mm sets' row-panel product (matmul_panels_neon_dotprod.cpp) and its token tile.
-void RowPanelsDotprod(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1);
+void RowPanelsDotprod(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1, uint8_t* scratch);
 constexpr int kRowPanelTokensNeon = 4;
 #endif
 

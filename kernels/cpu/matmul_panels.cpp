@@ -364,8 +364,9 @@ void StoredGroup(const MatMulArgs& a, const uint8_t* panel, int r, int64_t g, in
 
 }  // namespace
 
-void RowPanelsPortable(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1) {
+void RowPanelsPortable(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1, uint8_t* scratch) {
   (void)x;  // reads the row-major quantized activations in a
+  (void)scratch;
   const int64_t S = a.K / kQBlock;
   const bool q8_1 = ref::TakesQ8_1Activations(a.wtype);
   const size_t panel_bytes = static_cast<size_t>(a.K / RowPanelUnitElems(a.wtype)) * RowPanelUnitBytes(a.wtype);

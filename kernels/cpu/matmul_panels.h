@@ -113,7 +113,7 @@ inline size_t RowPanelUnitBytes(DType wtype) {
 // Panels [p0, p1) of the repacked matrix (panels points at panel 0).
 void RepackRowPanels(const uint8_t* w, DType wtype, int64_t K, int64_t N, int64_t p0, int64_t p1, uint8_t* panels);
 // The portable product over panels (ISAs without a panel kernel): y for panels [p0, p1).
-void RowPanelsPortable(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1);
+void RowPanelsPortable(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1, uint8_t* scratch);
 
 // ---- f32 weights -----------------------------------------------------------------------------
 // The other way round: lanes are tokens. The activations are packed once per call, 16 * kTokenVecs

@@ -293,7 +293,8 @@ void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int
 
 }  // namespace
 
-void RowPanelsAvx2(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1) {
+void RowPanelsAvx2(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1, uint8_t* scratch) {
+  (void)scratch;  // reads the panels as stored
   switch (a.wtype) {
     case DType::kQ4_0: RowPanelsOf<DType::kQ4_0>(a, x, p0, p1); break;
     case DType::kQ4_1: RowPanelsOf<DType::kQ4_1>(a, x, p0, p1); break;

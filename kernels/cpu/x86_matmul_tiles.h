@@ -46,7 +46,9 @@ void QuantizeRowX86(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsu
     m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
     const float dd = _mm_cvtss_f32(m) / 127.0f;
     const float id = dd != 0.0f ? 1.0f / dd : 0.0f;
-    d[b] = F16ToF32(F32ToF16(dd));
+    // Rounded through fp16 as the stored scale is: F16C's conversion rounds to nearest even, as
+    // F32ToF16 does, without its branches (it was a tenth of a q8_0 BERT's time).
+    d[b] = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(dd), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
     const __m256 idv = _mm256_set1_ps(id);
     __m256i qi[4];
     for (int i = 0; i < 4; ++i) {

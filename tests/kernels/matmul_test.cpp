@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -38,6 +39,7 @@ std::vector<Shape> Shapes(bool quantized, bool k_quant) {
     for (int64_t T : {1, 5}) shapes.push_back({T, 4096, 19});
     // Every token tile's tail (AVX-512 takes 8 tokens, AVX2/ARM 4) and panels of 8, 9 and 16 rows.
     for (int64_t T : {4, 6, 7}) shapes.push_back({T, 256, T == 4 ? 8 : T == 6 ? 9 : 24});
+    shapes.push_back({40, 512, 33});  // two 16-token AMX tiles and a tail
     return shapes;
   }
   for (int64_t T : {1, 2, 3, 5, 8, 17})
@@ -48,6 +50,7 @@ std::vector<Shape> Shapes(bool quantized, bool k_quant) {
     for (int64_t N : {3, 64}) shapes.push_back({T, 4096, N});
   // Every token tile's tail (AVX-512 takes 8 tokens, AVX2/ARM 4) and panels of 8, 9 and 16 rows.
   for (int64_t T : {4, 6, 7}) shapes.push_back({T, 64, T == 4 ? 8 : T == 6 ? 9 : 24});
+  shapes.push_back({40, 96, 33});  // two 16-token AMX tiles and a tail
   if (!quantized) {  // float weights take any K: vector tails
     for (int64_t K : {1, 7, 33, 100})
       for (int64_t T : {1, 5}) shapes.push_back({T, K, 13});
@@ -204,6 +207,8 @@ TEST(Isa, ForcingAndNames) {
   EXPECT_STREQ(cpu::IsaName(Isa::kAvx512), "avx512");
   EXPECT_STREQ(cpu::IsaName(Isa::kNeonI8mm), "neon_i8mm");
   // Each level's set contains the one below it: a CPU that runs a level runs those under it.
+  EXPECT_STREQ(cpu::IsaName(Isa::kAmx), "amx");
+  EXPECT_TRUE(!cpu::IsaSupported(Isa::kAmx) || cpu::IsaSupported(Isa::kAvx512));
   EXPECT_TRUE(!cpu::IsaSupported(Isa::kAvx512) || cpu::IsaSupported(Isa::kAvx2));
   EXPECT_TRUE(!cpu::IsaSupported(Isa::kNeonI8mm) || cpu::IsaSupported(Isa::kNeonDotprod));
   EXPECT_TRUE(!cpu::IsaSupported(Isa::kNeonDotprod) || cpu::IsaSupported(Isa::kNeon));
@@ -212,6 +217,48 @@ TEST(Isa, ForcingAndNames) {
 #if defined(__aarch64__)
   EXPECT_TRUE(cpu::IsaSupported(Isa::kNeon)) << "every ARM64 core has Advanced SIMD";
 #endif
+}
+
+// The AMX tile kernels (16 tokens at a time, the rest on AVX-512) do the AVX-512 kernels' integer
+// sums and float operations in the same order: bit for bit the same output, for every type they
+// take and the ones they hand back (Q6_K), on token counts around the tile's 16 and odd group counts.
+TEST(MatMulAmx, RowPanelsEqualAvx512BitForBit) {
+  if (!cpu::IsaSupported(Isa::kAmx)) GTEST_SKIP() << "no AMX-INT8 on this CPU (or the OS did not grant its state)";
+  uint32_t seed = 900;
+  for (int threads : {1, 3}) {
+    auto made = cpu::ThreadPool::Create(threads);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    for (DType wt : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K,
+                     DType::kQ6_K}) {
+      for (int64_t T : {15, 16, 17, 32, 45, 70}) {
+        for (int64_t K : KQuant(wt) ? std::vector<int64_t>{256, 2304} : std::vector<int64_t>{32, 96, 2080}) {
+          for (int64_t N : {1, 17, 48}) {
+            SCOPED_TRACE(::testing::Message() << test::TypeName(wt) << " threads=" << threads << " T=" << T
+                                              << " K=" << K << " N=" << N);
+            const auto x = test::RandomFloats(static_cast<size_t>(T * K), ++seed);
+            const auto w = test::EncodeRows(test::RandomFloats(static_cast<size_t>(N * K), ++seed, 0.5f), N, K, wt);
+            const auto bias = test::RandomFloats(static_cast<size_t>(N), ++seed);
+            std::vector<uint8_t> panels(cpu::RowPanelBytes(wt, K, N));
+            cpu::RepackRowPanels(made->get(), w.data(), wt, K, N, panels.data());
+            std::vector<uint8_t> scratch(cpu::MatMulScratchBytes(T, K, wt, threads));
+            std::vector<float> y[2];
+            const Isa isas[2] = {Isa::kAvx512, Isa::kAmx};
+            for (int i = 0; i < 2; ++i) {
+              ASSERT_TRUE(cpu::ForceIsa(isas[i]));
+              y[i].assign(static_cast<size_t>(T * N), NAN);
+              cpu::MatMulRowPanels(made->get(), x.data(), T, K, panels.data(), wt, N, N == 17 ? bias.data() : nullptr,
+                                   y[i].data(), scratch.data());
+            }
+            cpu::ForceIsa(cpu::BestIsa());
+            for (size_t i = 0; i < y[0].size(); ++i) {
+              ASSERT_EQ(std::memcmp(&y[0][i], &y[1][i], sizeof(float)), 0)
+                  << "output " << i << ": avx512 " << y[0][i] << ", amx " << y[1][i];
+            }
+          }
+        }
+      }
+    }
+  }
 }
 
 // Run-time detection against what the caller knows of the CPU: scripts/arm64/test.sh runs the

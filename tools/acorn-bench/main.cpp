@@ -11,6 +11,7 @@
 #include "tool_main.h"
 #include "acorn/model.h"
 #include "acorn/platform.h"
+#include "cpu/cpu_kernels.h"
 #include "cpu/thread_pool.h"
 #include "interpreter/bound_graph.h"
 
@@ -37,6 +38,8 @@ const char* kHelp =
     "  --no-graphs          cuda: launch one-token steps' kernels directly, not from a graph\n"
     "  --profile            cuda: time every kernel launch (graphs off) and print where each\n"
     "                       test's device time went\n"
+    "  --cpu-isa NAME       the CPU kernels' instruction-set path: scalar, avx2, avx512, amx (x86-64);\n"
+    "                       neon, neon_dotprod, neon_i8mm (ARM64). Default: the best this CPU runs\n"
     "  --bandwidth          also measure memory bandwidth, the decode limit: streaming reads with\n"
     "                       each thread count, and with --backend cuda the device's copy rate\n"
     "                       (bytes read + written); needs no model\n"
@@ -152,6 +155,22 @@ static int Main(int argc, char** argv) {
       profile = true;
     } else if (a == "--backend" && v) {
       backends = argv[++i];
+    } else if (a == "--cpu-isa" && v) {
+      const std::string name = argv[++i];
+      std::string supported;
+      bool known = false;
+      for (acorn::cpu::Isa isa : acorn::cpu::kAllIsas) {
+        if (acorn::cpu::IsaSupported(isa)) supported += std::string(supported.empty() ? "" : ", ") + acorn::cpu::IsaName(isa);
+        if (name == acorn::cpu::IsaName(isa)) known = true;
+      }
+      bool forced = false;
+      for (acorn::cpu::Isa isa : acorn::cpu::kAllIsas) {
+        if (name == acorn::cpu::IsaName(isa)) forced = acorn::cpu::ForceIsa(isa);
+      }
+      if (!forced) {
+        return Fail("--cpu-isa " + name + (known ? ": this CPU does not run it" : ": no such path") +
+                    "; this CPU runs: " + supported);
+      }
     } else {
       std::fprintf(stderr, "acorn-bench: unknown or incomplete option '%s'\n\n%s", a.c_str(), kHelp);
       return 2;
@@ -192,9 +211,9 @@ static int Main(int argc, char** argv) {
   }
   std::string dtype = "?";
   bundle.GetString("general.weight_dtype", &dtype);
-  std::printf("model: %s (%s, %.2f GiB of weights, context %u, max %u tokens per step), load %.1f ms\n",
+  std::printf("model: %s (%s, %.2f GiB of weights, context %u, max %u tokens per step), load %.1f ms, CPU path %s\n",
               model_path.c_str(), dtype.c_str(), weight_bytes / 1073741824.0, bundle.context_length(),
-              bundle.max_tokens(), load_ms);
+              bundle.max_tokens(), load_ms, acorn::cpu::IsaName(acorn::cpu::ActiveIsa()));
   if (const acorn::DeviceModel* dev = (*model)->bound().device_model.get()) {
     if (dev->zero_copy()) {
       std::printf("device: %s, weights used in place (zero-copy)\n", dev->device_name().c_str());
