@@ -28,6 +28,7 @@
 #include <cstring>
 
 #include "matmul_panels.h"
+#include "x86_panel_nibbles.h"
 
 namespace acorn {
 namespace cpu {
@@ -91,8 +92,6 @@ template <DType kType>
 AmxPanel UnpackGroups(const uint8_t* panel, int64_t S, const WeightPanel& w) {
   constexpr RowPanelGroup kLay = RowPanelGroupOf(kType);
   constexpr size_t kUnit = kType == DType::kQ8_0 ? 544 : static_cast<size_t>(kLay.quants_at) + 256;
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  const __m512i sixteen = _mm512_set1_epi8(16);
   const __m512i offset = _mm512_set1_epi8(static_cast<char>(kLay.offset));
   int8_t* bq = reinterpret_cast<int8_t*>(w.u);
   for (int64_t s = 0; s < S; ++s) {
@@ -109,16 +108,10 @@ AmxPanel UnpackGroups(const uint8_t* panel, int64_t S, const WeightPanel& w) {
       continue;
     }
     for (int j = 0; j < 4; ++j) {
-      const __m512i v = _mm512_loadu_si512(g + kLay.quants_at + 64 * j);
-      __m512i lo = _mm512_and_si512(v, low4);
-      __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-      if (kLay.masks_at >= 0) {
-        uint64_t mlo, mhi;
-        std::memcpy(&mlo, g + kLay.masks_at + 8 * j, 8);
-        std::memcpy(&mhi, g + kLay.masks_at + 8 * (4 + j), 8);
-        lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(mlo), lo, sixteen);
-        hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(mhi), hi, sixteen);
-      }
+      constexpr bool kHigh = kLay.masks_at >= 0;
+      __m512i lo, hi;
+      PanelNibbles(g + kLay.quants_at + 64 * j, kHigh ? g + kLay.masks_at + 8 * j : nullptr,
+                   kHigh ? g + kLay.masks_at + 8 * (4 + j) : nullptr, &lo, &hi);
       // Byte j of a row's quad holds elements 4j.. (low nibbles) and 16 + 4j.. (high): quads j and 4 + j.
       _mm512_store_si512(bq + s * 512 + 64 * j, _mm512_sub_epi8(lo, offset));
       _mm512_store_si512(bq + s * 512 + 64 * (4 + j), _mm512_sub_epi8(hi, offset));
@@ -133,8 +126,6 @@ AmxPanel UnpackGroups(const uint8_t* panel, int64_t S, const WeightPanel& w) {
 template <bool kQ5>
 AmxPanel UnpackQ4K(const uint8_t* panel, int64_t S, const WeightPanel& w) {
   constexpr size_t kUnit = 64 + 256 + 4 * 512 + (kQ5 ? 512 : 0);
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  const __m512i sixteen = _mm512_set1_epi8(16);
   int8_t* bq = reinterpret_cast<int8_t*>(w.u);
   for (int64_t sb = 0; sb < S / 8; ++sb) {
     const uint8_t* u = panel + sb * kUnit;
@@ -150,15 +141,9 @@ AmxPanel UnpackQ4K(const uint8_t* panel, int64_t S, const WeightPanel& w) {
     for (int pair = 0; pair < 4; ++pair) {
       int8_t* b0 = bq + (sb * 8 + 2 * pair) * 512;
       for (int j = 0; j < 8; ++j) {
-        const __m512i v = _mm512_loadu_si512(u + 320 + pair * 512 + 64 * j);
-        __m512i lo = _mm512_and_si512(v, low4);
-        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-        if (kQ5) {
-          uint64_t m[2];
-          std::memcpy(m, u + 2368 + 16 * (8 * pair + j), 16);
-          lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(m[0]), lo, sixteen);
-          hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(m[1]), hi, sixteen);
-        }
+        const uint8_t* m = u + 2368 + 16 * (8 * pair + j);
+        __m512i lo, hi;
+        PanelNibbles(u + 320 + pair * 512 + 64 * j, kQ5 ? m : nullptr, kQ5 ? m + 8 : nullptr, &lo, &hi);
         _mm512_store_si512(b0 + 64 * j, lo);
         _mm512_store_si512(b0 + 512 + 64 * j, hi);
       }

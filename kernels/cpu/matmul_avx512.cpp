@@ -13,6 +13,7 @@
 #include "acorn/half.h"
 #include "matmul_panels.h"
 #include "x86_kquant_tiles.h"
+#include "x86_panel_nibbles.h"
 
 namespace acorn {
 namespace cpu {
@@ -143,9 +144,7 @@ void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, cons
   constexpr size_t kGroupBytes = kQ8 ? 544 : static_cast<size_t>(kLay.quants_at) + 256;
   __m512 acc[Cg];
   for (int c = 0; c < Cg; ++c) acc[c] = _mm512_setzero_ps();
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-  const __m512i sixteen = _mm512_set1_epi8(16);
   for (int64_t s = 0; s < S; ++s) {
     const uint8_t* g = panel + s * kGroupBytes;
     // One sequential stream per thread: prefetch ahead of the hardware's own, at the pace it is
@@ -168,16 +167,9 @@ void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, cons
     if (!kQ8) {
 #pragma GCC unroll 4
       for (int j = 0; j < 4; ++j) {
-        const __m512i v = _mm512_loadu_si512(qs + 64 * j);
-        __m512i lo = _mm512_and_si512(v, low4);
-        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-        if (kHigh) {
-          uint64_t mlo, mhi;
-          std::memcpy(&mlo, g + kLay.masks_at + 8 * j, 8);
-          std::memcpy(&mhi, g + kLay.masks_at + 8 * (4 + j), 8);
-          lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(mlo), lo, sixteen);
-          hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(mhi), hi, sixteen);
-        }
+        __m512i lo, hi;
+        PanelNibbles(qs + 64 * j, kHigh ? g + kLay.masks_at + 8 * j : nullptr,
+                     kHigh ? g + kLay.masks_at + 8 * (4 + j) : nullptr, &lo, &hi);
 #pragma GCC unroll 16
         for (int c = 0; c < Cg; ++c) {
           ai[c] = _mm512_dpbusd_epi32(ai[c], lo, _mm512_set1_epi32(xs[j * Cg + c]));
@@ -215,10 +207,8 @@ template <int Cg, bool kQ5>
 void RowPanelTileQ4K(const uint8_t* panel, const int32_t* xq, const float* xd, const float* xs, int64_t S, float* y,
                      int64_t ldy, __mmask16 rows, __m512 bias, bool prefetch) {
   constexpr size_t kUnitBytes = 64 + 256 + 4 * 512 + (kQ5 ? 512 : 0);
-  const __m512i sixteen = _mm512_set1_epi8(16);
   __m512 acc[Cg];
   for (int c = 0; c < Cg; ++c) acc[c] = _mm512_setzero_ps();
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
   for (int64_t sb = 0; sb < S / 8; ++sb) {
     const uint8_t* u = panel + sb * kUnitBytes;
     for (size_t off = 0; prefetch && off < kUnitBytes; off += 64) {
@@ -235,15 +225,9 @@ void RowPanelTileQ4K(const uint8_t* panel, const int32_t* xq, const float* xd, c
       const int32_t* x1 = x0 + 8 * Cg;
 #pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) {
-        const __m512i v = _mm512_loadu_si512(u + 320 + pair * 512 + 64 * j);
-        __m512i lo = _mm512_and_si512(v, low4);
-        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-        if (kQ5) {
-          uint64_t m[2];
-          std::memcpy(m, u + 2368 + 16 * (8 * pair + j), 16);
-          lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64(m[0]), lo, sixteen);
-          hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64(m[1]), hi, sixteen);
-        }
+        const uint8_t* m = u + 2368 + 16 * (8 * pair + j);
+        __m512i lo, hi;
+        PanelNibbles(u + 320 + pair * 512 + 64 * j, kQ5 ? m : nullptr, kQ5 ? m + 8 : nullptr, &lo, &hi);
 #pragma GCC unroll 16
         for (int c = 0; c < Cg; ++c) {
           a0[c] = _mm512_dpbusd_epi32(a0[c], lo, _mm512_set1_epi32(x0[j * Cg + c]));
