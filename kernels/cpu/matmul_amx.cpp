@@ -24,6 +24,9 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include <immintrin.h>
+#if defined(ACORN_AMX_EMULATION)
+#include "amx_emulation.h"  // tests on CPUs without AMX: the tile instructions in C++
+#endif
 
 #include <cstring>
 
