@@ -12,8 +12,8 @@
 //
 // The panels are unpacked once per panel into the thread's scratch as signed bytes (quant minus the
 // type's offset, so no correction term), with float scales and minimums, in 64-byte aligned rows.
-// Tokens past the last multiple of 16, Q6_K (16-column
-// halves with their own scales) and decode run the AVX-512 kernels.
+// Tokens past the last multiple of 16, Q6_K (16-column halves with their own scales) and decode
+// run the AVX-512 kernels. Tests without AMX hardware build this file over amx_emulation.h.
 #include "matmul_internal.h"
 
 #if defined(ACORN_X86_KERNELS)
@@ -81,9 +81,10 @@ bool AmxTakes(DType wtype) {
   }
 }
 
-// One panel's weights as the tile loop reads them: B tiles of group s at b + 512 * s (8 rows
-// of 64 bytes, signed, aligned), the group's 16 scales at scale + 16 * s, and the minimum term's factor at
-// min + 16 * s (added times the activations' dsum: +m for Q4_1/Q5_1, -dmin * m for the K-quants).
+// One panel's weights as the tile loop reads them: B tiles of group s at b + 512 * s (8 rows of
+// 64 bytes, signed, aligned), the group's 16 scales at scale + 16 * s, and the minimum term's
+// factor at min + 16 * s (added times the activations' dsum: +m for Q4_1/Q5_1, -dmin * m for the
+// K-quants).
 struct AmxPanel {
   const int8_t* b;
   const float* scale;
