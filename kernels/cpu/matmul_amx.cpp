@@ -38,7 +38,9 @@ namespace cpu {
 namespace internal {
 namespace {
 
-constexpr int kAmxTokens = 16;
+// A tile's 16 tokens are two of the AVX-512 set's activation groups (PanelActivations with C = 8).
+constexpr int kGroupTokens = kPanelTokensAvx512;
+constexpr int kAmxTokens = 2 * kGroupTokens;
 
 // The tile configuration (palette 1): tiles 0-3: C, 16 tokens x 16 int32; 4, 5: A, 16 tokens x 32
 // bytes; 6, 7: B, 8 rows of 64 bytes (4 bytes of each of 16 weight rows). A and B alternate so
@@ -165,14 +167,14 @@ __attribute__((always_inline)) inline void Epilogue(const int32_t* c, const AmxP
                                                     const float* xs, int64_t second, __m512 (&acc)[kAmxTokens]) {
   const __m512 scale = _mm512_load_ps(w.scale + 16 * g);
   const __m512 min = kMin ? _mm512_load_ps(w.min + 16 * g) : _mm512_setzero_ps();
-  const float* xd0 = xd + g * 8;
-  const float* xs0 = kMin ? xs + g * 8 : nullptr;
+  const float* xd0 = xd + g * kGroupTokens;
+  const float* xs0 = kMin ? xs + g * kGroupTokens : nullptr;
 #pragma GCC unroll 16
   for (int t = 0; t < kAmxTokens; ++t) {
-    const float d = t < 8 ? xd0[t] : xd0[second + t - 8];
+    const float d = t < kGroupTokens ? xd0[t] : xd0[second + t - kGroupTokens];
     const __m512 sum = _mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * t));
     acc[t] = _mm512_fmadd_ps(sum, _mm512_mul_ps(scale, _mm512_set1_ps(d)), acc[t]);
-    if (kMin) acc[t] = _mm512_fmadd_ps(min, _mm512_set1_ps(t < 8 ? xs0[t] : xs0[second + t - 8]), acc[t]);
+    if (kMin) acc[t] = _mm512_fmadd_ps(min, _mm512_set1_ps(t < kGroupTokens ? xs0[t] : xs0[second + t - kGroupTokens]), acc[t]);
   }
 }
 
@@ -196,7 +198,7 @@ void AmxPass(const AmxPanel& w, const int8_t* xq, int64_t K, const float* xd, co
   __m512 acc[kAmxTokens];
   for (int t = 0; t < kAmxTokens; ++t) acc[t] = _mm512_setzero_ps();
   alignas(64) int32_t c[2][4][kAmxTokens * kPanelRows];
-  const int64_t second = 8 * S;
+  const int64_t second = kGroupTokens * S;
   const int64_t batches = S / 4;
   for (int64_t i = 0; i <= batches; ++i) {
     if (i < batches) {
@@ -239,7 +241,7 @@ AmxPanel Unpack(DType wtype, const uint8_t* panel, int64_t S, const WeightPanel&
 
 void RowPanelsAmx(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1, uint8_t* scratch) {
   const int64_t t_amx = a.T / kAmxTokens * kAmxTokens;  // tokens [0, t_amx) on the tile unit
-  if (t_amx == 0 || scratch == nullptr || !AmxTakes(a.wtype) || x.C != 8) {
+  if (t_amx == 0 || scratch == nullptr || !AmxTakes(a.wtype) || x.C != kGroupTokens) {
     RowPanelsAvx512From(a, x, p0, p1, 0);
     return;
   }

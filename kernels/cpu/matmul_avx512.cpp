@@ -61,7 +61,7 @@ constexpr int kToks = 4;
 // (weight scales times the token's scale) and one fused multiply-add (and one more for a
 // minimum). kPanelTokens tokens share each weight vector: their integer and float accumulators
 // take 2 * kPanelTokens of the 32 registers.
-constexpr int kPanelTokens = 8;
+constexpr int kPanelTokens = kPanelTokensAvx512;
 
 template <int Cg, int G, bool kMin>
 void PanelTile(const WeightPanel& w, const int32_t* xq, const float* xd, const int32_t* xc, const float* xs,

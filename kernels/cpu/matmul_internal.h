@@ -100,6 +100,9 @@ const KernelSet& Avx2Kernels();
 const KernelSet& Avx512Kernels();
 // kAvx512's set with the AMX tile kernels for prompts (matmul_amx.cpp).
 const KernelSet& AmxKernels();
+// The AVX-512 set's token tile (its panel_tokens): activations are packed in groups of this many
+// tokens, which the AMX kernels read two groups at a time.
+constexpr int kPanelTokensAvx512 = 8;
 // The AVX-512 set's row-panel product for tokens [t_begin, T) only (t_begin a multiple of its token
 // tile): what the AMX kernels leave.
 void RowPanelsAvx512From(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64_t p1, int64_t t_begin);

@@ -263,8 +263,13 @@ void TileKInt(const MatMulArgs& a, int64_t n, int64_t t) {
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
   for (int64_t sb = 0; sb < nsb; ++sb) {
-    __m256i nsums[C];
-    for (int c = 0; c < C; ++c) nsums[c] = NegSums16(a.xnsum4 + (t + c) * (a.K / 4) + sb * 64);
+    __m256i nsums[C], xv[8][C];
+    for (int c = 0; c < C; ++c) {
+      nsums[c] = NegSums16(a.xnsum4 + (t + c) * (a.K / 4) + sb * 64);
+      for (int g = 0; g < 8; ++g) {
+        xv[g][c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.xq + (t + c) * a.K + (sb * 8 + g) * kQBlock));
+      }
+    }
     for (int r = 0; r < R; ++r) {
       const uint8_t* block = w[r] + sb * kBlockBytes;
       _mm_prefetch(reinterpret_cast<const char*>(block) + kKIntPrefetch, _MM_HINT_T0);
@@ -294,8 +299,7 @@ void TileKInt(const MatMulArgs& a, int64_t n, int64_t t) {
         // Sub-block 2g's scale in every int16 of the low lane, 2g + 1's in the high lane.
         const __m256i scg = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16(static_cast<short>((2 * g) | ((2 * g + 1) << 8))));
         for (int c = 0; c < C; ++c) {
-          const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.xq + (t + c) * a.K + (sb * 8 + g) * kQBlock));
-          isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), scg));
+          isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(_mm256_maddubs_epi16(u, xv[g][c]), scg));
         }
       }
       for (int c = 0; c < C; ++c) {
