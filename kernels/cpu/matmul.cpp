@@ -196,7 +196,7 @@ void MatMul(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* 
 
   if (ks.f32_tokens && UsesTokenPanels(T, wtype)) {
     float* xp = internal::TokenPanelAt(scratch);
-    auto pack = [&](int64_t g0, int64_t g1) { internal::PackTokenPanels(a, xp, g0, g1); };
+    auto pack = [&](int64_t g0, int64_t g1) { ks.f32_tokens_pack(a, xp, g0, g1); };
     ParallelFor(pool, (T + internal::kTokenGroup - 1) / internal::kTokenGroup, pack);
     auto rows = [&](int64_t b, int64_t e) { ks.f32_tokens(a, xp, b * 16, e * 16 < N ? e * 16 : N); };
     ParallelFor(pool, (N + 15) / 16, rows);  // ranges of whole 16-row runs

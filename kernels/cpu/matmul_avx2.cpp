@@ -46,7 +46,7 @@ const KernelSet& Avx2Kernels() {
       RowsQ8<Avx2Ops, kRows, kToks>,        RowsQ4<Avx2Ops, kRows, kToks>,
       QuantizeRowX86<Avx2Ops>,              kDecodeRows,
       RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ4_K>, RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ5_K>,
-      RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ6_K>, nullptr, kRowPanelTokensAvx2, nullptr, RowPanelsAvx2, true,
+      RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ6_K>, nullptr, kRowPanelTokensAvx2, nullptr, nullptr, RowPanelsAvx2, true,
       RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ2_K>, RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ3_K>,
       RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kIQ4_XS>,
       RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ4_1>,   RowsGroupTiles<Avx2Ops, kRows, kToks, DType::kQ5_0>,

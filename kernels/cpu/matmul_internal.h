@@ -28,6 +28,8 @@ using RowPanelFn = void (*)(const MatMulArgs& a, const PanelActivations& x, int6
                             uint8_t* scratch);
 // f32 weights: y for rows [n0, n1), every token, from the activations packed with tokens in lanes.
 using TokenPanelFn = void (*)(const MatMulArgs& a, const float* x, int64_t n0, int64_t n1);
+// Packs token groups [g0, g1) of a.x for it (matmul_panels.h: TokenPanelAt's layout).
+using TokenPackFn = void (*)(const MatMulArgs& a, float* x, int64_t g0, int64_t g1);
 
 struct MatMulArgs {
   int64_t T, K, N;
@@ -76,6 +78,7 @@ struct KernelSet {
   int panel_tokens;
   // Prompt-sized products of f32 weights with tokens in lanes (matmul_panels.h), or null.
   TokenPanelFn f32_tokens;
+  TokenPackFn f32_tokens_pack;  // its activations' packing: null where f32_tokens is
   // q8_0/q4_0/q4_1/q5_0/q5_1/Q4_K/Q5_K/Q6_K weights in 16-row panels (any T), or null: then nothing
   // is repacked at load.
   RowPanelFn row_panels;

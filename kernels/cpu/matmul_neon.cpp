@@ -42,6 +42,7 @@ const KernelSet& NeonKernels() {
                                 nullptr,  // panel
                                 0,
                                 nullptr,  // f32_tokens
+                                nullptr,  // f32_tokens_pack
                                 nullptr,  // row_panels: none without SDOT (nothing is repacked)
                                 false,
                                 nullptr,  // q2_k, q3_k, iq4_xs, q4_1, q5_0, q5_1, iq4_nl: the scalar set's

@@ -25,6 +25,7 @@ const KernelSet& NeonDotprodKernels() {
       nullptr,  // panel
       kRowPanelTokensNeon,
       nullptr,  // f32_tokens
+      nullptr,  // f32_tokens_pack
       RowPanelsDotprod,
       false,  // q8_0/q4_0 keep the SDOT tiles
       nullptr,  // q2_k, q3_k, iq4_xs, q4_1, q5_0, q5_1, iq4_nl: the scalar set's

@@ -100,6 +100,7 @@ const KernelSet& NeonI8mmKernels() {
       nullptr,  // panel
       kRowPanelTokensNeon,
       nullptr,  // f32_tokens
+      nullptr,  // f32_tokens_pack
       RowPanelsDotprod,  // SDOT's: the panels' lanes are 4-quant dot products, not MMLA's 2 x 8
       false,             // q8_0/q4_0 keep the MMLA tiles
       nullptr,           // q2_k, q3_k, iq4_xs, q4_1, q5_0, q5_1, iq4_nl: the scalar set's

@@ -409,20 +409,6 @@ size_t TokenPanelBytes(int64_t T, int64_t K) {
 
 float* TokenPanelAt(void* p) { return reinterpret_cast<float*>(AlignUp(p)); }
 
-void PackTokenPanels(const MatMulArgs& a, float* x, int64_t g0, int64_t g1) {
-  for (int64_t gi = g0; gi < g1; ++gi) {
-    float* xg = x + gi * kTokenGroup * a.K;
-    const int64_t t0 = gi * kTokenGroup;
-    const int tokens = static_cast<int>(a.T - t0 < kTokenGroup ? a.T - t0 : kTokenGroup);
-    // Written in order, read from `tokens` rows at once (each row's cache line serves 16 k).
-    for (int64_t k = 0; k < a.K; ++k) {
-      float* dst = xg + k * kTokenGroup;
-      for (int c = 0; c < tokens; ++c) dst[c] = a.x[(t0 + c) * a.K + k];
-      for (int c = tokens; c < kTokenGroup; ++c) dst[c] = 0.0f;
-    }
-  }
-}
-
 }  // namespace internal
 }  // namespace cpu
 }  // namespace acorn

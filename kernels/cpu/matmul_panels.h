@@ -125,8 +125,8 @@ constexpr int kTokenGroup = 16 * kTokenVecs;
 
 size_t TokenPanelBytes(int64_t T, int64_t K);
 float* TokenPanelAt(void* p);
-// Token groups [g0, g1): group gi at x + gi*kTokenGroup*K.
-void PackTokenPanels(const MatMulArgs& a, float* x, int64_t g0, int64_t g1);
+// The packing is the kernel set's (KernelSet::f32_tokens_pack): token groups [g0, g1), group gi
+// at x + gi*kTokenGroup*K.
 
 }  // namespace internal
 }  // namespace cpu

@@ -150,7 +150,7 @@ void RowsGroupsScalar(const MatMulArgs& a, int64_t n0, int64_t n1) { RowsGroups(
 
 const KernelSet& ScalarKernels() {
   static const KernelSet set = {RowsF32, RowsF16, RowsQ8_0, RowsQ4_0, QuantizeRowScalar, 1,
-                                RowsQ4_K, RowsQ5_K, RowsQ6_K, nullptr, 0, nullptr, nullptr, false,
+                                RowsQ4_K, RowsQ5_K, RowsQ6_K, nullptr, 0, nullptr, nullptr, nullptr, false,
                                 RowsGroupsScalar, RowsGroupsScalar, RowsGroupsScalar,
                                 RowsGroupsScalar, RowsGroupsScalar, RowsGroupsScalar, RowsGroupsScalar};
   return set;

@@ -139,8 +139,22 @@ void AlignedFree(void* ptr) { std::free(ptr); }
 
 void* LargeAlloc(size_t size) {
   if (size == 0) size = 1;
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  // Large pages need 2 MiB-aligned addresses: map 2 MiB more and give back the unaligned ends, so
+  // that LargeFree(p, size) unmaps exactly what is left.
+  constexpr size_t kLargePage = size_t{2} << 20;
+  const size_t padded = size >= kLargePage ? size + kLargePage : size;
+  if (padded < size) return nullptr;  // overflow
+  void* p = mmap(nullptr, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return nullptr;
+  if (padded != size) {
+    const uintptr_t raw = reinterpret_cast<uintptr_t>(p);
+    const uintptr_t aligned = (raw + kLargePage - 1) & ~(uintptr_t{kLargePage} - 1);
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const uintptr_t end = (aligned + size + page - 1) / page * page;
+    if (aligned > raw) munmap(p, aligned - raw);
+    if (raw + padded > end) munmap(reinterpret_cast<void*>(end), raw + padded - end);
+    p = reinterpret_cast<void*>(aligned);
+  }
 #if defined(MADV_HUGEPAGE)
   madvise(p, size, MADV_HUGEPAGE);  // advice only: a refusal leaves ordinary pages
 #endif

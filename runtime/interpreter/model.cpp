@@ -130,9 +130,15 @@ Status Model::RepackForCpu() {
   const Span<const KernelEntry> builtin_table = BuiltinKernels();
   std::vector<int> copy_of(bundle.tensors().size(), -1);
   const uint64_t start = platform::NowNanos();
-  // The copy runs on every core (the first writes of fresh pages cost more than the copy itself);
-  // where no pool can start, on this thread. Started with the first matrix to repack.
-  std::unique_ptr<cpu::ThreadPool> pool;
+  // All copies share one allocation, so that large pages (LargeAlloc asks for them) cover the
+  // small matrices too: a K or V projection in pages of its own read 30 % slower in decode (TLB
+  // misses), measured on a 2-core Xeon.
+  struct Copy {
+    uint32_t tensor;
+    size_t offset;
+  };
+  std::vector<Copy> copies;
+  std::vector<BoundOp*> readers;  // the ops whose kernel reads a copy
   size_t bytes = 0;
   for (BoundOp& b : g.ops) {
     const bool builtin = b.kernel >= builtin_table.data() && b.kernel < builtin_table.data() + builtin_table.size();
@@ -143,28 +149,35 @@ Status Model::RepackForCpu() {
     const TensorDesc& w = bundle.tensors()[t];
     if (w.storage != Storage::kConstant || w.rank != 2 || !cpu::MatMulRepacks(w.dtype)) continue;
     if (copy_of[t] < 0) {
-      const size_t size = cpu::RowPanelBytes(w.dtype, w.shape[1], w.shape[0]);
-      void* p = platform::LargeAlloc(size);
-      if (p == nullptr) {
-        return ACORN_ERROR(kOutOfMemory, "no memory for %zu bytes of '%s' repacked for the CPU; load with "
-                           "ModelOptions::cpu_repack = false to read the bundle in place", size, w.name);
-      }
-      g.repacked.emplace_back(new LargeBuffer(p, size));
-      if (pool == nullptr) {
-        Result<std::unique_ptr<cpu::ThreadPool>> made = cpu::ThreadPool::Create(platform::HardwareThreads());
-        if (made.ok()) pool = std::move(*made);
-      }
-      cpu::RepackRowPanels(pool.get(), w.data, w.dtype, w.shape[1], w.shape[0], p);
-      copy_of[t] = static_cast<int>(g.repacked.size()) - 1;
-      bytes += size;
+      copy_of[t] = static_cast<int>(copies.size());
+      copies.push_back(Copy{t, bytes});
+      constexpr size_t kAlign = 4096;  // each copy starts a page: the kernels' prefetch stays in it
+      bytes += (cpu::RowPanelBytes(w.dtype, w.shape[1], w.shape[0]) + kAlign - 1) / kAlign * kAlign;
     }
-    b.weights = g.repacked[static_cast<size_t>(copy_of[t])]->data;
-    b.weight_layout = WeightLayout::kRowPanels16;
+    readers.push_back(&b);
   }
-  if (bytes > 0) {
-    Log(LogLevel::kDebug, "repacked %.1f MiB of weights for the CPU in %.0f ms", bytes / 1048576.0,
-        (platform::NowNanos() - start) / 1e6);
+  if (copies.empty()) return Status::Ok();
+  uint8_t* base = static_cast<uint8_t*>(platform::LargeAlloc(bytes));
+  if (base == nullptr) {
+    return ACORN_ERROR(kOutOfMemory, "no memory for %zu bytes of weights repacked for the CPU; load with "
+                       "ModelOptions::cpu_repack = false to read the bundle in place", bytes);
   }
+  g.repacked.emplace_back(new LargeBuffer(base, bytes));
+  // The copy runs on every core (the first writes of fresh pages cost more than the copy itself);
+  // where no pool can start, on this thread.
+  std::unique_ptr<cpu::ThreadPool> pool;
+  Result<std::unique_ptr<cpu::ThreadPool>> made = cpu::ThreadPool::Create(platform::HardwareThreads());
+  if (made.ok()) pool = std::move(*made);
+  for (const Copy& c : copies) {
+    const TensorDesc& w = bundle.tensors()[c.tensor];
+    cpu::RepackRowPanels(pool.get(), w.data, w.dtype, w.shape[1], w.shape[0], base + c.offset);
+  }
+  for (BoundOp* b : readers) {
+    b->weights = base + copies[static_cast<size_t>(copy_of[b->op->inputs[WeightInput(b->op->kind)]])].offset;
+    b->weight_layout = WeightLayout::kRowPanels16;
+  }
+  Log(LogLevel::kDebug, "repacked %.1f MiB of weights for the CPU in %.0f ms", bytes / 1048576.0,
+      (platform::NowNanos() - start) / 1e6);
   return Status::Ok();
 }
 

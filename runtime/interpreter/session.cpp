@@ -11,6 +11,7 @@
 #include "acorn_generated.h"
 #include "core/limits.h"
 #include "cpu/thread_pool.h"
+#include "graph/op_info.h"
 #include "interpreter/bound_graph.h"
 
 namespace acorn {
@@ -149,6 +150,7 @@ Result<std::unique_ptr<Session>> Session::Create(std::shared_ptr<const Model> mo
     s->calls_.push_back(call);
     s->row_bytes_.push_back(std::move(rows));
   }
+  if (options.profile) s->op_nanos_.assign(s->calls_.size(), 0);
   s->Reset();
   return s;
 }
@@ -232,10 +234,70 @@ Status Session::RunHostOps(const OpSegment& segment, int64_t n_tokens, bool last
     uint8_t* out = static_cast<uint8_t*>(data_[b.op->outputs[0]]);
     call.out.data = out != nullptr && one_row ? out + rb[call.n_in] * (n_tokens - 1) : out;
     ResolveDims(&call.out, rows);
+    const uint64_t start = op_nanos_.empty() ? 0 : platform::NowNanos();
     Status st = b.kernel->fn(call);
     if (!st.ok()) return st;
+    if (!op_nanos_.empty()) op_nanos_[i] += platform::NowNanos() - start;
   }
   return Status::Ok();
+}
+
+std::string Session::HostProfile() {
+  if (op_nanos_.empty() || profiled_steps_ == 0) return std::string();
+  const Bundle& bundle = model_->bundle();
+  // Ops that differ only in their layer number share a line: "blk.7.attn_q" -> "blk.N.attn_q".
+  struct Line {
+    std::string name;
+    uint16_t kind;
+    int dtype;  // the weight's, or -1
+    uint64_t nanos = 0, weight_bytes = 0;
+    int64_t ops = 0;
+  };
+  std::vector<Line> lines;
+  uint64_t total = 0;
+  for (size_t i = 0; i < op_nanos_.size(); ++i) {
+    const OpDesc& op = *model_->bound().ops[i].op;
+    std::string name;
+    for (const char* c = op.name; *c != '\0'; ++c) {
+      const bool digit = *c >= '0' && *c <= '9';
+      if (!digit) {
+        name += *c;
+      } else if (name.empty() || name.back() != 'N') {
+        name += 'N';
+      }
+    }
+    const int w = WeightInput(op.kind);
+    const TensorDesc* weight = w >= 0 && w < static_cast<int>(op.inputs.size()) ? &bundle.tensors()[op.inputs[w]] : nullptr;
+    if (weight != nullptr && weight->storage != Storage::kConstant) weight = nullptr;
+    const int dtype = weight != nullptr ? static_cast<int>(weight->dtype) : -1;
+    auto it = std::find_if(lines.begin(), lines.end(),
+                           [&](const Line& l) { return l.name == name && l.kind == op.kind && l.dtype == dtype; });
+    if (it == lines.end()) it = lines.insert(lines.end(), Line{name, op.kind, dtype});
+    it->nanos += op_nanos_[i];
+    it->ops += 1;
+    // A product reads all of its weights each step (an embedding reads a few rows).
+    if (weight != nullptr && op.kind == static_cast<uint16_t>(fb::OpKind::MatMul)) it->weight_bytes += weight->max_bytes;
+    total += op_nanos_[i];
+    op_nanos_[i] = 0;
+  }
+  std::sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) { return a.nanos > b.nanos; });
+  const double steps = static_cast<double>(profiled_steps_);
+  std::string out = StrFormat("host op profile over %lld steps: %.3f ms per step\n"
+                              "| op | kind | weights | per step | us each | share | weights read |\n"
+                              "|---|---|---|---|---|---|---|\n",
+                              static_cast<long long>(profiled_steps_), total / steps / 1e6);
+  for (const Line& l : lines) {
+    // Every step reads each op's weights once: bytes per step over time per step.
+    const std::string rate = l.weight_bytes > 0 && l.nanos > 0
+                                 ? StrFormat("%.1f GB/s", static_cast<double>(l.weight_bytes) * steps / static_cast<double>(l.nanos))
+                                 : std::string("-");
+    out += StrFormat("| %s | %s | %s | %lld | %.1f | %.1f %% | %s |\n", l.name.c_str(), OpKindName(l.kind),
+                     l.dtype >= 0 ? DTypeName(static_cast<DType>(l.dtype)) : "-", static_cast<long long>(l.ops),
+                     static_cast<double>(l.nanos) / 1e3 / (steps * static_cast<double>(l.ops)),
+                     total > 0 ? 100.0 * static_cast<double>(l.nanos) / static_cast<double>(total) : 0.0, rate.c_str());
+  }
+  profiled_steps_ = 0;
+  return out;
 }
 
 Status Session::Step(int64_t n_tokens, StepRows rows) {
@@ -280,6 +342,7 @@ Status Session::Step(int64_t n_tokens, StepRows rows) {
     }
   }
   if (device_pending) ACORN_RETURN_IF_ERROR(device_->Finish());
+  if (!op_nanos_.empty()) ++profiled_steps_;
   pos_ += n_tokens;
   return Status::Ok();
 }

@@ -10,7 +10,8 @@
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: acorn-bert-bench MODEL.acorn BATCH SEQ_LEN [THREADS] [SECONDS]\n");
+    std::fprintf(stderr, "usage: acorn-bert-bench MODEL.acorn BATCH SEQ_LEN [THREADS] [SECONDS] [--profile]\n"
+                         "  --profile: also print where the time went, per op (Session::HostProfile)\n");
     return 2;
   }
   const int batch = std::atoi(argv[2]), len = std::atoi(argv[3]);
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   if (!model.ok()) return std::fprintf(stderr, "%s\n", model.status().ToString().c_str()), 1;
   acorn::SessionOptions so;
   so.threads = threads;
+  so.profile = argc > 6 && std::string(argv[6]) == "--profile";
   auto encoder = acorn::Encoder::Create(*model, so);
   if (!encoder.ok()) return std::fprintf(stderr, "%s\n", encoder.status().ToString().c_str()), 1;
   std::vector<std::vector<int32_t>> ids(batch, std::vector<int32_t>(len));
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
     }
   };
   run();  // warm-up
+  (void)(*encoder)->HostProfile();  // the profile covers the measured runs
   int iters = 0;
   const auto start = std::chrono::steady_clock::now();
   double elapsed = 0;
@@ -52,5 +55,6 @@ int main(int argc, char** argv) {
   }
   std::printf("acorn batch %d len %d: %.1f sentences/s (%d batches, %.3f s)\n", batch, len, iters * batch / elapsed, iters,
               elapsed);
+  std::printf("%s", (*encoder)->HostProfile().c_str());
   return 0;
 }

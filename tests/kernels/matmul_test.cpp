@@ -53,7 +53,7 @@ std::vector<Shape> Shapes(bool quantized, bool k_quant) {
   shapes.push_back({40, 96, 33});  // two 16-token AMX tiles and a tail
   if (!quantized) {  // float weights take any K: vector tails
     for (int64_t K : {1, 7, 33, 100})
-      for (int64_t T : {1, 5}) shapes.push_back({T, K, 13});
+      for (int64_t T : {1, 5, 40}) shapes.push_back({T, K, 13});  // 40: packed token groups, k and token tails
   }
   return shapes;
 }

@@ -112,14 +112,64 @@ TEST_P(LlamaFixture, RepackedWeightsGiveTheLogitsOfMappedOnes) {
     auto model = Model::Load(bundle.c_str(), repacked);
     ASSERT_TRUE(model.ok()) << model.status().ToString();
     int panels = 0;
-    for (const BoundOp& b : (*model)->bound().ops) panels += b.weight_layout == WeightLayout::kRowPanels16;
+    for (const BoundOp& b : (*model)->bound().ops) {
+      if (b.weight_layout != WeightLayout::kRowPanels16) continue;
+      ++panels;
+      // Every copy in the one allocation (large pages for the small matrices too), at a page.
+      const LargeBuffer& all = *(*model)->bound().repacked.front();
+      const uint8_t* p = static_cast<const uint8_t*>(b.weights);
+      EXPECT_TRUE(p >= static_cast<const uint8_t*>(all.data) && p < static_cast<const uint8_t*>(all.data) + all.size);
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 4096, 0u);
+    }
     EXPECT_EQ(panels > 0, cpu::MatMulRepacks(type)) << dtype;
+    EXPECT_EQ((*model)->bound().repacked.size(), panels > 0 ? 1u : 0u) << dtype;
     ModelRun a = RunModel(bundle, prompt_, 0, repacked, 2);
     ModelRun b = RunModel(bundle, prompt_, 0, in_place, 3);
     // Float rounding apart, but these random-weight models amplify it layer after layer (an
     // activation that lands on the other side of a rounding step to int8 moves the next layer).
     EXPECT_GE(MinRowCosine(a.logits, b.logits, vocab_), 0.9999) << dtype;
     EXPECT_LE(RelMaxDiff(a.logits, b.logits), 0.02) << dtype;
+  }
+}
+
+// SessionOptions::profile: every op the host ran, by name with the layer folded, its time per
+// step and share; the report covers the steps since the last call, and is empty without profiling.
+TEST(HostProfile, ReportsEveryOpOfTheStepsSinceTheLastCall) {
+  const std::string bundle = Convert(kFixtures[0], "q8_0");
+  auto model = Model::Load(bundle.c_str());
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  for (bool profile : {false, true}) {
+    SessionOptions so;
+    so.threads = 2;
+    so.profile = profile;
+    auto session = Session::Create(*model, so);
+    ASSERT_TRUE(session.ok()) << session.status().ToString();
+    Session& s = **session;
+    const int32_t prompt[3] = {1, 2, 3};
+    ASSERT_TRUE(s.Forward(prompt, 3, nullptr, false).ok());
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(s.Forward(&prompt[i], 1, nullptr, false).ok());
+    const std::string report = s.HostProfile();
+    if (!profile) {
+      EXPECT_EQ(report, "");
+      continue;
+    }
+    EXPECT_NE(report.find("host op profile over 3 steps"), std::string::npos) << report;
+    EXPECT_NE(report.find("| blk.N.attn_q | MatMul | q8_0 | "), std::string::npos) << report;
+    EXPECT_NE(report.find("| blk.N.attention | Attention | - | "), std::string::npos) << report;
+    EXPECT_EQ(report.find("blk.0."), std::string::npos) << report;
+    // Shares add up to the whole (each printed to 0.1 %).
+    double shares = 0;
+    int lines = 0;
+    for (size_t at = report.find(" %"); at != std::string::npos; at = report.find(" %", at + 1)) {
+      const size_t bar = report.rfind("| ", at);
+      shares += std::stod(report.substr(bar + 2, at - bar - 2));
+      ++lines;
+    }
+    EXPECT_GT(lines, 5);
+    EXPECT_NEAR(shares, 100.0, 0.05 * lines + 0.01) << report;
+    EXPECT_EQ(s.HostProfile(), "");  // nothing ran since
+    ASSERT_TRUE(s.Forward(prompt, 1, nullptr, false).ok());
+    EXPECT_NE(s.HostProfile().find("host op profile over 1 steps"), std::string::npos);
   }
 }
 

@@ -36,8 +36,9 @@ const char* kHelp =
     "                       uploading them (the integrated-GPU path; slow on a discrete GPU)\n"
     "  --no-fuse            cuda: one kernel per op (to see what fusion gains)\n"
     "  --no-graphs          cuda: launch one-token steps' kernels directly, not from a graph\n"
-    "  --profile            cuda: time every kernel launch (graphs off) and print where each\n"
-    "                       test's device time went\n"
+    "  --profile            print where each test's time went: cpu/reference, per op (name with\n"
+    "                       layers folded, time, rate of weight reads); cuda, per kernel launch\n"
+    "                       (graphs off). Adds a little time of its own\n"
     "  --cpu-isa NAME       the CPU kernels' instruction-set path: scalar, avx2, avx512, amx (x86-64);\n"
     "                       neon, neon_dotprod, neon_i8mm (ARM64). Default: the best this CPU runs\n"
     "  --bandwidth          also measure memory bandwidth, the decode limit: streaming reads with\n"
@@ -84,17 +85,18 @@ uint64_t SumWords(const uint64_t* p, size_t n) {
 
 // Streaming read bandwidth: every thread sums its share of a buffer far larger than the caches
 // (read only, all threads at once, median of the repetitions after one warm-up pass). This is the
-// physical limit of batch-1 decode, which reads every weight once per token.
+// physical limit of batch-1 decode, which reads every weight once per token. The buffer comes from
+// LargeAlloc, in large pages where the system grants them, as the weights repacked at load do.
 double ReadBandwidthGBs(int threads, int reps) {
   const size_t bytes = size_t{1} << 30;
   const size_t n = bytes / sizeof(uint64_t);
-  uint64_t* buf = static_cast<uint64_t*>(acorn::platform::AlignedAlloc(bytes, 4096));
+  uint64_t* buf = static_cast<uint64_t*>(acorn::platform::LargeAlloc(bytes));
   if (buf == nullptr) return 0;
   for (size_t i = 0; i < n; ++i) buf[i] = i;
   auto made = acorn::cpu::ThreadPool::Create(threads);
   if (!made.ok()) {
     std::fprintf(stderr, "acorn-bench: %s\n", made.status().ToString().c_str());
-    acorn::platform::AlignedFree(buf);
+    acorn::platform::LargeFree(buf, bytes);
     return 0;
   }
   acorn::cpu::ThreadPool& pool = **made;
@@ -111,7 +113,7 @@ double ReadBandwidthGBs(int threads, int reps) {
     const double sec = (acorn::platform::NowNanos() - start) / 1e9;
     if (r > 0) rates.push_back(bytes / sec / 1e9);
   }
-  acorn::platform::AlignedFree(buf);
+  acorn::platform::LargeFree(buf, bytes);
   return Median(rates);
 }
 
@@ -227,6 +229,7 @@ static int Main(int argc, char** argv) {
   for (int t : threads) {
     acorn::SessionOptions so;
     so.threads = t;
+    so.profile = profile;
     auto session = acorn::Session::Create(*model, so);
     if (!session.ok()) return Fail(session.status().ToString());
     acorn::Session& s = **session;
@@ -265,8 +268,9 @@ static int Main(int argc, char** argv) {
       std::printf("| %s | %d | %s%d | %.2f | %.2f | %.2f | %d |\n", backends.c_str(), t, prompt ? "pp" : "tg", n,
                   Median(rates), *std::min_element(rates.begin(), rates.end()),
                   *std::max_element(rates.begin(), rates.end()), reps);
-      const std::string report = s.DeviceProfile();
-      if (!report.empty()) std::printf("%s%d:\n%s", prompt ? "pp" : "tg", n, report.c_str());
+      for (const std::string& report : {s.HostProfile(), s.DeviceProfile()}) {
+        if (!report.empty()) std::printf("%s%d:\n%s", prompt ? "pp" : "tg", n, report.c_str());
+      }
       std::fflush(stdout);
       return 0;
     };

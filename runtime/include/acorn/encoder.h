@@ -56,6 +56,8 @@ class Encoder {
   // run, if a sequence is empty, too long, or its token types do not match its ids.
   Status Encode(Span<const EncoderInput> inputs, std::vector<EncoderOutput>* outputs,
                 const EncodeOptions& options = EncodeOptions());
+  // Where the host's time went since the last call, with SessionOptions::profile (Session::HostProfile).
+  std::string HostProfile() { return session_->HostProfile(); }
 
  private:
   Encoder() = default;

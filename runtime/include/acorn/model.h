@@ -123,6 +123,9 @@ struct SessionOptions {
   int threads = 0;                // 0: all hardware threads
   void* arena = nullptr;          // caller memory for the arena (64-byte aligned), or null
   size_t arena_bytes = 0;         // its size; at least Session::ArenaBytes(model, threads)
+  // Time every op the host runs (CPU and reference kernels): Session::HostProfile says where the
+  // steps' time went. For benchmarks; it adds two clock reads per op.
+  bool profile = false;
 };
 
 class Session {
@@ -152,6 +155,10 @@ class Session {
   Status Step(int64_t n_tokens, StepRows rows = StepRows::kAll);
   // The accelerator's launch profile since the last call (ModelOptions::accelerator.profile), or "".
   std::string DeviceProfile() const;
+  // Where the host's time went since the last call (SessionOptions::profile), or "": one line per
+  // op name (layer numbers folded into N) with its kind, weight dtype, time per step, and for ops
+  // with weights the rate at which they were read.
+  std::string HostProfile();
   // Where tensor `index` lives for this session on the host (arena or constant data); null for a
   // tensor that lives in device memory only (an intermediate of accelerator ops).
   void* TensorData(int index) const;
@@ -178,6 +185,8 @@ class Session {
   // Per op: the tokens-dimension row size in bytes of each input (and the output), 0 for tensors
   // without one; a last-row step offsets the tail's pointers by (n - 1) rows.
   std::vector<std::vector<uint64_t>> row_bytes_;
+  std::vector<uint64_t> op_nanos_;  // per op, when profiling: time since the last HostProfile
+  int64_t profiled_steps_ = 0;
   int64_t pos_ = 0;
 };
 
