@@ -1,7 +1,8 @@
 // acorn_kernel_bench: MatMul throughput on this machine. Decode (T=1) is memory-bound, so it is
-// reported as GB/s of weights streamed; prefill (T=64) as GFLOP/s (2*T*K*N flops).
-//   acorn_kernel_bench [K N [dtype [isa]]]
-// defaults: K=2048 N=8192, every weight type ("all": the block types, f16, f32), the best
+// reported as GB/s of weights streamed; prefill (T tokens, default 64) as GFLOP/s (2*T*K*N flops),
+// with the weights in cache (hot) and streamed from memory (cold).
+//   acorn_kernel_bench [K N [dtype [isa [T]]]]
+// defaults: K=2048 N=8192, every weight type ("all": the block types, f16, f32), the best ("best")
 // ISA (scalar, avx2, avx512).
 #include <algorithm>
 #include <chrono>
@@ -78,7 +79,8 @@ double TimeMatMul(acorn::cpu::ThreadPool* pool, int64_t T, int64_t K, int64_t N,
 int main(int argc, char** argv) {
   const int64_t K = argc > 2 ? std::atoll(argv[1]) : 2048;
   const int64_t N = argc > 2 ? std::atoll(argv[2]) : 8192;
-  if (argc > 4) {
+  const int64_t TP = argc > 5 ? std::atoll(argv[5]) : 64;
+  if (argc > 4 && std::strcmp(argv[4], "best") != 0) {
     bool found = false;
     for (acorn::cpu::Isa isa : acorn::cpu::kAllIsas) {
       if (std::strcmp(argv[4], acorn::cpu::IsaName(isa)) == 0) found = acorn::cpu::ForceIsa(isa);
@@ -109,22 +111,24 @@ int main(int argc, char** argv) {
       acorn::cpu::ThreadPool& pool = **made;
       const double s_hot = TimeMatMul(&pool, 1, K, N, hot, wtype, 0.5);
       const double s_cold = TimeMatMul(&pool, 1, K, N, cold, wtype, 0.5);
-      const double s64 = TimeMatMul(&pool, 64, K, N, hot, wtype, 0.5);
+      const double s64 = TimeMatMul(&pool, TP, K, N, hot, wtype, 0.5);
+      const double s64_cold = TimeMatMul(&pool, TP, K, N, cold, wtype, 0.5);
       std::printf("%-5s threads=%d  T=1 hot: %7.1f us %5.1f GB/s  cold: %7.1f us %5.1f GB/s   "
-                  "T=64: %7.2f ms %6.1f GFLOP/s\n",
-                  Name(wtype), threads, s_hot * 1e6, gb / s_hot, s_cold * 1e6, gb / s_cold, s64 * 1e3,
-                  2.0 * 64 * K * N / s64 * 1e-9);
+                  "T=%lld hot: %7.2f ms %6.1f GFLOP/s  cold: %6.1f GFLOP/s\n",
+                  Name(wtype), threads, s_hot * 1e6, gb / s_hot, s_cold * 1e6, gb / s_cold, static_cast<long long>(TP),
+                  s64 * 1e3, 2.0 * TP * K * N / s64 * 1e-9, 2.0 * TP * K * N / s64_cold * 1e-9);
       if (acorn::cpu::MatMulRepacks(wtype)) {  // the layout the CPU backend repacks to at load
         std::vector<std::vector<uint8_t>> p_hot(1, std::vector<uint8_t>(acorn::cpu::RowPanelBytes(wtype, K, N)));
         acorn::cpu::RepackRowPanels(&pool, hot[0].data(), wtype, K, N, p_hot[0].data());
         std::vector<std::vector<uint8_t>> p_cold(cold.size(), p_hot[0]);
         const double r_hot = TimeMatMul(&pool, 1, K, N, p_hot, wtype, 0.5, true);
         const double r_cold = TimeMatMul(&pool, 1, K, N, p_cold, wtype, 0.5, true);
-        const double r64 = TimeMatMul(&pool, 64, K, N, p_hot, wtype, 0.5, true);
+        const double r64 = TimeMatMul(&pool, TP, K, N, p_hot, wtype, 0.5, true);
+        const double r64_cold = TimeMatMul(&pool, TP, K, N, p_cold, wtype, 0.5, true);
         std::printf("%-5s threads=%d  T=1 hot: %7.1f us %5.1f GB/s  cold: %7.1f us %5.1f GB/s   "
-                    "T=64: %7.2f ms %6.1f GFLOP/s  (16-row panels)\n",
-                    Name(wtype), threads, r_hot * 1e6, gb / r_hot, r_cold * 1e6, gb / r_cold, r64 * 1e3,
-                    2.0 * 64 * K * N / r64 * 1e-9);
+                    "T=%lld hot: %7.2f ms %6.1f GFLOP/s  cold: %6.1f GFLOP/s  (16-row panels)\n",
+                    Name(wtype), threads, r_hot * 1e6, gb / r_hot, r_cold * 1e6, gb / r_cold, static_cast<long long>(TP),
+                    r64 * 1e3, 2.0 * TP * K * N / r64 * 1e-9, 2.0 * TP * K * N / r64_cold * 1e-9);
       }
     }
   }

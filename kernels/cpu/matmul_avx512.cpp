@@ -132,9 +132,12 @@ void PanelRows(const MatMulArgs& a, const PanelActivations& x, const WeightPanel
 // added from a mask, offset 8 or 16 (so init is the correction / 16 or / 8), or none with a
 // minimum (Q4_1, Q5_1: m times Q8_1's block sum)) and the scales widened from fp16. Decode (one
 // token) streams each thread's run of panels once.
-// Measured on a 2-core Xeon, decode from memory: 1 KiB ahead 26.6 GB/s, 2 KiB 28.5, 4 KiB 31.4,
-// 8 KiB 30.1 (none: 23.2).
-constexpr uintptr_t kRowPanelPrefetch = 4096;
+// Decode is memory-bound per core (the line fill buffers stay full): the tiles prefetch ahead of
+// the hardware's own, into L2. Measured on a 2-core Xeon, decode from memory with prefetcht0:
+// 1 KiB ahead 26.6 GB/s, 2 KiB 28.5, 4 KiB 31.4, 8 KiB 30.1 (none: 23.2); then q4_0 27.7 GB/s at
+// 4 KiB into L1 against 29.6-30.6 at 8 KiB into L2 (q8_0 the same, 33-34).
+constexpr uintptr_t kRowPanelPrefetch = 8192;
+inline void PrefetchPanel(uintptr_t address) { _mm_prefetch(reinterpret_cast<const char*>(address), _MM_HINT_T1); }
 
 template <int Cg, DType kType>
 void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, const int32_t* xc, const float* xs_min,
@@ -151,8 +154,7 @@ void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, cons
     // read (an integer address: past the last panel it points beyond the weights, never read).
     // Only on the first pass over the panel: later token groups find it in cache.
     for (size_t off = 0; prefetch && off < kGroupBytes; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(g) + kRowPanelPrefetch + off),
-                   _MM_HINT_T0);
+      PrefetchPanel(reinterpret_cast<uintptr_t>(g) + kRowPanelPrefetch + off);
     }
     __m512i ai[Cg];
 #pragma GCC unroll 16
@@ -212,8 +214,7 @@ void RowPanelTileQ4K(const uint8_t* panel, const int32_t* xq, const float* xd, c
   for (int64_t sb = 0; sb < S / 8; ++sb) {
     const uint8_t* u = panel + sb * kUnitBytes;
     for (size_t off = 0; prefetch && off < kUnitBytes; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(u) + kRowPanelPrefetch + off),
-                   _MM_HINT_T0);
+      PrefetchPanel(reinterpret_cast<uintptr_t>(u) + kRowPanelPrefetch + off);
     }
     const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u)));
     const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u + 32)));
@@ -268,8 +269,7 @@ void RowPanelTileQ6K(const uint8_t* panel, const int32_t* xq, const float* xd, c
   for (int64_t sb = 0; sb < S / 8; ++sb) {
     const uint8_t* u = panel + sb * kUnitBytes;
     for (size_t off = 0; prefetch && off < kUnitBytes; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(u) + kRowPanelPrefetch + off),
-                   _MM_HINT_T0);
+      PrefetchPanel(reinterpret_cast<uintptr_t>(u) + kRowPanelPrefetch + off);
     }
     const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u)));
     for (int g = 0; g < 8; ++g) {
@@ -325,7 +325,7 @@ void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int
     const uint8_t* start = a.w + p0 * panel_bytes;
     const size_t run = static_cast<size_t>(p1 - p0) * panel_bytes;
     for (size_t off = 0; off < kRowPanelPrefetch && off < run; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(start + off), _MM_HINT_T0);
+      PrefetchPanel(reinterpret_cast<uintptr_t>(start) + off);
     }
   }
   for (int64_t p = p0; p < p1; ++p) {
@@ -373,8 +373,12 @@ void RowPanels(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int64
 constexpr int kTokenRows = 12;
 constexpr int64_t kTokenDepth = 256;
 
+// next, next_bytes: the weights of the tile after this one (contiguous rows), prefetched into L2
+// while the first token group runs, a line per k: an f32 tile of 12 rows is a few microseconds of
+// work, too short for the hardware's prefetcher to bring its successor from memory in time (20 %
+// of a 384-column product's rate was lost to it).
 template <int R>
-void TokenTile(const MatMulArgs& a, const float* xg, int64_t n, int64_t t0) {
+void TokenTile(const MatMulArgs& a, const float* xg, int64_t n, int64_t t0, const uint8_t* next, size_t next_bytes) {
   alignas(64) float tile[R][kTokenGroup];
   const float* w[R];
   for (int r = 0; r < R; ++r) w[r] = reinterpret_cast<const float*>(a.w + (n + r) * a.w_row_bytes);
@@ -384,6 +388,7 @@ void TokenTile(const MatMulArgs& a, const float* xg, int64_t n, int64_t t0) {
     for (int r = 0; r < R; ++r)
       for (int v = 0; v < kTokenVecs; ++v) acc[r][v] = _mm512_setzero_ps();
     for (int64_t k = k0; k < k1; ++k) {
+      if (static_cast<size_t>(k) * 64 < next_bytes) _mm_prefetch(reinterpret_cast<const char*>(next + k * 64), _MM_HINT_T1);
       __m512 xv[kTokenVecs];
       for (int v = 0; v < kTokenVecs; ++v) xv[v] = _mm512_load_ps(xg + k * kTokenGroup + 16 * v);
 #pragma GCC unroll 16
@@ -409,11 +414,14 @@ void TokenTile(const MatMulArgs& a, const float* xg, int64_t n, int64_t t0) {
 void TokenRows(const MatMulArgs& a, const float* x, int64_t n0, int64_t n1) {
   // Each row tile's weights (read once from memory) meet every token group (from cache).
   for (int64_t n = n0; n < n1; n += kTokenRows) {
+    const int64_t next_rows = n1 - n - kTokenRows < kTokenRows ? n1 - n - kTokenRows : kTokenRows;
+    const uint8_t* next = a.w + (n + kTokenRows) * a.w_row_bytes;
     for (int64_t t0 = 0; t0 < a.T; t0 += kTokenGroup) {
       const float* xg = x + t0 * a.K;
+      const size_t next_bytes = t0 == 0 && next_rows > 0 ? static_cast<size_t>(next_rows) * a.w_row_bytes : 0;
       switch (n1 - n < kTokenRows ? n1 - n : kTokenRows) {
 #define ACORN_TOKEN_CASE(R) \
-  case R: TokenTile<R>(a, xg, n, t0); break;
+  case R: TokenTile<R>(a, xg, n, t0, next, next_bytes); break;
         ACORN_TOKEN_CASE(1) ACORN_TOKEN_CASE(2) ACORN_TOKEN_CASE(3) ACORN_TOKEN_CASE(4) ACORN_TOKEN_CASE(5)
         ACORN_TOKEN_CASE(6) ACORN_TOKEN_CASE(7) ACORN_TOKEN_CASE(8) ACORN_TOKEN_CASE(9) ACORN_TOKEN_CASE(10)
         ACORN_TOKEN_CASE(11) ACORN_TOKEN_CASE(12)

@@ -131,8 +131,8 @@ Status Model::RepackForCpu() {
   std::vector<int> copy_of(bundle.tensors().size(), -1);
   const uint64_t start = platform::NowNanos();
   // All copies share one allocation, so that large pages (LargeAlloc asks for them) cover the
-  // small matrices too: a K or V projection in pages of its own read 30 % slower in decode (TLB
-  // misses), measured on a 2-core Xeon.
+  // small matrices too: in pages of their own, a K or V projection read up to 25 % slower in
+  // decode on a busy 2-core Xeon (a page walk per 4 KiB; docs/PERFORMANCE.md).
   struct Copy {
     uint32_t tensor;
     size_t offset;
