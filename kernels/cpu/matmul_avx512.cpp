@@ -415,7 +415,7 @@ void TokenRows(const MatMulArgs& a, const float* x, int64_t n0, int64_t n1) {
   // Each row tile's weights (read once from memory) meet every token group (from cache).
   for (int64_t n = n0; n < n1; n += kTokenRows) {
     const int64_t next_rows = n1 - n - kTokenRows < kTokenRows ? n1 - n - kTokenRows : kTokenRows;
-    const uint8_t* next = a.w + (n + kTokenRows) * a.w_row_bytes;
+    const uint8_t* next = next_rows > 0 ? a.w + (n + kTokenRows) * a.w_row_bytes : nullptr;
     for (int64_t t0 = 0; t0 < a.T; t0 += kTokenGroup) {
       const float* xg = x + t0 * a.K;
       const size_t next_bytes = t0 == 0 && next_rows > 0 ? static_cast<size_t>(next_rows) * a.w_row_bytes : 0;
