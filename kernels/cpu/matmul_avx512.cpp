@@ -134,10 +134,10 @@ void PanelRows(const MatMulArgs& a, const PanelActivations& x, const WeightPanel
 // token) streams each thread's run of panels once.
 // Decode is memory-bound per core (the line fill buffers stay full): the tiles prefetch ahead of
 // the hardware's own, into L2. Measured on a 2-core Xeon, decode from memory with prefetcht0:
-// 1 KiB ahead 26.6 GB/s, 2 KiB 28.5, 4 KiB 31.4, 8 KiB 30.1 (none: 23.2); then q4_0 27.7 GB/s at
-// 4 KiB into L1 against 29.6-30.6 at 8 KiB into L2 (q8_0 the same, 33-34).
+// 1 KiB ahead 26.6 GB/s, 2 KiB 28.5, 4 KiB 31.4, 8 KiB 30.1 (none: 23.2); then q4_0 27.4-28.7 GB/s
+// at 4 KiB into L1 against 29.0-30.6 at 8 KiB into L2 (q8_0 the same, 33-34).
 constexpr uintptr_t kRowPanelPrefetch = 8192;
-inline void PrefetchPanel(uintptr_t address) { _mm_prefetch(reinterpret_cast<const char*>(address), _MM_HINT_T1); }
+// (PrefetchL2: matmul_tiles.h, for the row panels and the f32 tiles alike.)
 
 template <int Cg, DType kType>
 void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, const int32_t* xc, const float* xs_min,
@@ -154,7 +154,7 @@ void RowPanelTile(const uint8_t* panel, const int32_t* xq, const float* xd, cons
     // read (an integer address: past the last panel it points beyond the weights, never read).
     // Only on the first pass over the panel: later token groups find it in cache.
     for (size_t off = 0; prefetch && off < kGroupBytes; off += 64) {
-      PrefetchPanel(reinterpret_cast<uintptr_t>(g) + kRowPanelPrefetch + off);
+      PrefetchL2(reinterpret_cast<uintptr_t>(g) + kRowPanelPrefetch + off);
     }
     __m512i ai[Cg];
 #pragma GCC unroll 16
@@ -214,7 +214,7 @@ void RowPanelTileQ4K(const uint8_t* panel, const int32_t* xq, const float* xd, c
   for (int64_t sb = 0; sb < S / 8; ++sb) {
     const uint8_t* u = panel + sb * kUnitBytes;
     for (size_t off = 0; prefetch && off < kUnitBytes; off += 64) {
-      PrefetchPanel(reinterpret_cast<uintptr_t>(u) + kRowPanelPrefetch + off);
+      PrefetchL2(reinterpret_cast<uintptr_t>(u) + kRowPanelPrefetch + off);
     }
     const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u)));
     const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u + 32)));
@@ -269,7 +269,7 @@ void RowPanelTileQ6K(const uint8_t* panel, const int32_t* xq, const float* xd, c
   for (int64_t sb = 0; sb < S / 8; ++sb) {
     const uint8_t* u = panel + sb * kUnitBytes;
     for (size_t off = 0; prefetch && off < kUnitBytes; off += 64) {
-      PrefetchPanel(reinterpret_cast<uintptr_t>(u) + kRowPanelPrefetch + off);
+      PrefetchL2(reinterpret_cast<uintptr_t>(u) + kRowPanelPrefetch + off);
     }
     const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u)));
     for (int g = 0; g < 8; ++g) {
@@ -325,7 +325,7 @@ void RowPanelsOf(const MatMulArgs& a, const PanelActivations& x, int64_t p0, int
     const uint8_t* start = a.w + p0 * panel_bytes;
     const size_t run = static_cast<size_t>(p1 - p0) * panel_bytes;
     for (size_t off = 0; off < kRowPanelPrefetch && off < run; off += 64) {
-      PrefetchPanel(reinterpret_cast<uintptr_t>(start) + off);
+      PrefetchL2(reinterpret_cast<uintptr_t>(start) + off);
     }
   }
   for (int64_t p = p0; p < p1; ++p) {
@@ -388,7 +388,7 @@ void TokenTile(const MatMulArgs& a, const float* xg, int64_t n, int64_t t0, cons
     for (int r = 0; r < R; ++r)
       for (int v = 0; v < kTokenVecs; ++v) acc[r][v] = _mm512_setzero_ps();
     for (int64_t k = k0; k < k1; ++k) {
-      if (static_cast<size_t>(k) * 64 < next_bytes) _mm_prefetch(reinterpret_cast<const char*>(next + k * 64), _MM_HINT_T1);
+      if (static_cast<size_t>(k) * 64 < next_bytes) PrefetchL2(reinterpret_cast<uintptr_t>(next) + k * 64);
       __m512 xv[kTokenVecs];
       for (int v = 0; v < kTokenVecs; ++v) xv[v] = _mm512_load_ps(xg + k * kTokenGroup + 16 * v);
 #pragma GCC unroll 16
