@@ -8,6 +8,9 @@
 #        DTYPE (default f32): acorn's weights (acorn-convert --dtype: f32, f16, q8_0). With q8_0, ONNX
 #        Runtime also runs its own 8-bit form of the model (quantize_dynamic: int8 weights, activations
 #        quantized per call), so that each runtime is measured at full and at 8-bit precision.
+#        BF16=1: acorn also runs with bf16 products of the f32/f16 weights (acorn-bert-bench --bf16,
+#        ModelOptions::cpu_bf16_products: CPUs with AMX-BF16 only) and prints its embeddings'
+#        cosine against the f32 products'.
 #
 # Needs: acorn-convert and acorn-bert-bench built in BUILD_DIR; Python with numpy, safetensors,
 # onnx and onnxruntime (pip install numpy safetensors onnx onnxruntime). The ONNX model is built
@@ -22,6 +25,7 @@ len="${SEQ_LEN:-128}"
 batches="${BATCHES:-1 8 32}"
 seconds="${SECONDS_PER_RUN:-3}"
 dtype="${DTYPE:-f32}"
+bf16="${BF16:-0}"
 [[ -f "$model/model.safetensors" ]] || { echo "bench_bert: no model in $model; run scripts/fetch-minilm.sh" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -31,6 +35,12 @@ echo "acorn weights: $dtype"
 for b in $batches; do
   "$build/tests/bert/acorn-bert-bench" "$work/minilm.acorn" "$b" "$len" "$threads" "$seconds"
 done
+if [[ "$bf16" == 1 ]]; then
+  echo "acorn with bf16 products (--bf16):"
+  for b in $batches; do
+    "$build/tests/bert/acorn-bert-bench" "$work/minilm.acorn" "$b" "$len" "$threads" "$seconds" --bf16
+  done
+fi
 
 python3 - "$model" "$work/minilm.onnx" "$threads" "$len" "$seconds" "$dtype" $batches <<'PY'
 import json, math, sys, time

@@ -1,4 +1,5 @@
-// Private to kernels/cpu, for tests only: the six AMX tile instructions matmul_amx.cpp uses, in
+// Private to kernels/cpu, for tests only: the AMX tile instructions matmul_amx.cpp and
+// matmul_amx_bf16.cpp use, in
 // plain C++, so that a CPU without AMX (CI's, this project's development machines) runs the AMX
 // kernels' own code (tile configuration, loads, multiplies and stores as the kernels issue them)
 // and the bit-for-bit test against the AVX-512 kernels checks its indexing. Built only into the
@@ -8,7 +9,10 @@
 // Semantics as the Intel SDM gives them (palette 1: 8 tiles of up to 16 rows of 64 bytes):
 // loads fill rows [0, rows) with colsb bytes each and zero the rest of the tile; stores write rows
 // [0, rows), colsb bytes each; TDPBSSD adds, for every C row m and int32 column n, the signed
-// products of A row m's 4-byte group k with B row k's bytes 4n..4n+3, k over A's colsb / 4.
+// products of A row m's 4-byte group k with B row k's bytes 4n..4n+3, k over A's colsb / 4;
+// TDPBF16PS adds, for every C row m and f32 column n, A row m's bf16 pair k times B row k's pair n,
+// the even element's product first, each add rounded to f32 (products of bf16 values are exact).
+// The hardware also flushes denormal inputs and results to zero; the tests' values stay normal.
 #pragma once
 
 #include <cstdint>
@@ -70,6 +74,29 @@ inline void DotBssd(int c, int a, int b) {
   }
 }
 
+inline void DotBf16ps(int c, int a, int b) {
+  Tiles& s = State();
+  for (int m = 0; m < s.rows[c]; ++m) {
+    for (int n = 0; n < s.colsb[c] / 4; ++n) {
+      float acc;
+      std::memcpy(&acc, s.data[c] + 64 * m + 4 * n, 4);
+      for (int k = 0; k < s.colsb[a] / 4; ++k) {
+        for (int i = 0; i < 2; ++i) {
+          uint16_t xa, xb;
+          std::memcpy(&xa, s.data[a] + 64 * m + 4 * k + 2 * i, 2);
+          std::memcpy(&xb, s.data[b] + 64 * k + 4 * n + 2 * i, 2);
+          const uint32_t ua = static_cast<uint32_t>(xa) << 16, ub = static_cast<uint32_t>(xb) << 16;
+          float fa, fb;
+          std::memcpy(&fa, &ua, 4);
+          std::memcpy(&fb, &ub, 4);
+          acc += fa * fb;
+        }
+      }
+      std::memcpy(s.data[c] + 64 * m + 4 * n, &acc, 4);
+    }
+  }
+}
+
 inline void Release() {
   Tiles& s = State();
   std::memset(&s, 0, sizeof s);
@@ -85,9 +112,11 @@ inline void Release() {
 #undef _tile_stored
 #undef _tile_zero
 #undef _tile_dpbssd
+#undef _tile_dpbf16ps
 #define _tile_loadconfig(config) ::acorn::cpu::internal::amx_emulation::LoadConfig(config)
 #define _tile_release() ::acorn::cpu::internal::amx_emulation::Release()
 #define _tile_loadd(t, base, stride) ::acorn::cpu::internal::amx_emulation::Load(t, base, stride)
 #define _tile_stored(t, base, stride) ::acorn::cpu::internal::amx_emulation::Store(t, base, stride)
 #define _tile_zero(t) ::acorn::cpu::internal::amx_emulation::Zero(t)
 #define _tile_dpbssd(c, a, b) ::acorn::cpu::internal::amx_emulation::DotBssd(c, a, b)
+#define _tile_dpbf16ps(c, a, b) ::acorn::cpu::internal::amx_emulation::DotBf16ps(c, a, b)

@@ -30,6 +30,9 @@ bool IsaSupported(Isa isa);
 // The best supported path; what kernels use unless ForceIsa said otherwise.
 Isa BestIsa();
 Isa ActiveIsa();
+// True where `isa` is kAmx on a CPU whose tile unit also multiplies bf16 (AMX-BF16): the path of
+// MatMulBf16Panels below.
+bool IsaHasBf16Tiles(Isa isa);
 // Makes every kernel use `isa` (tests, benchmarks); false, and no change, when unsupported.
 // Not meant to be called while kernels run on other threads.
 bool ForceIsa(Isa isa);
@@ -74,6 +77,26 @@ void RepackRowPanels(ThreadPool* pool, const void* w, DType wtype, int64_t K, in
 // portable loop over the panels. Same scratch as MatMul.
 void MatMulRowPanels(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* panels, DType wtype,
                      int64_t N, const float* bias, float* y, void* scratch);
+
+// ---- f32 and f16 weights multiplied in bf16 (ModelOptions::cpu_bf16_products) ----------------
+// The AMX-BF16 tile unit multiplies 16 tokens by 16 output rows by 32 columns in one instruction,
+// 16 times the f32 FMA rate of AVX-512, with products of bf16 values (8 significant bits) summed in
+// f32. A matrix is repacked at load (WeightLayout::kBf16Panels16) in 16-row panels of column pairs:
+// per panel, K/2 lines of 64 bytes (K rounded up to 32 with zeros), line j holding rows 0..15's
+// bf16 of columns 2j and 2j + 1: a B tile is 16 consecutive lines, 1 KiB. Half the bytes of f32.
+// Activations are rounded to bf16 (nearest even) per product. Error bound against ref::MatMul's
+// f32 products: |y - y_ref| <= (2^-7 + K * 2^-22) * sum_k |x[t,k] * W[n,k]| (each factor within
+// 2^-8 relative, then f32 sums); tests/kernels checks it on every path.
+size_t Bf16PanelBytes(int64_t K, int64_t N);
+// Writes Bf16PanelBytes(K, N) bytes of panels from the canonical f32 or f16 [N, K] matrix w, on the
+// pool (may be null).
+void RepackBf16Panels(ThreadPool* pool, const void* w, DType wtype, int64_t K, int64_t N, void* panels);
+// Bytes of scratch MatMulBf16Panels needs for up to T rows of K activations (any alignment).
+size_t MatMulBf16ScratchBytes(int64_t T, int64_t K);
+// y = x W^T (+ bias) from the panels: on the tile unit where IsaHasBf16Tiles(ActiveIsa()), else
+// a portable loop with the tile unit's order of sums (ForceIsa after load).
+void MatMulBf16Panels(ThreadPool* pool, const float* x, int64_t T, int64_t K, const void* panels, int64_t N,
+                      const float* bias, float* y, void* scratch);
 
 // ref::Gelu and ref::SwiGlu on the active ISA: vectorized with their own erf and exp (a few ulp from
 // the reference; activation_tiles.h), the reference itself where there is no SIMD path.

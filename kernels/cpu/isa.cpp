@@ -28,6 +28,7 @@ struct X86Features {
   bool avx2 = false;    // AVX2 + FMA + F16C, with YMM state enabled
   bool avx512 = false;  // F, BW, VL, DQ, VNNI, with ZMM and opmask state enabled
   bool amx = false;     // AMX-TILE + AMX-INT8 with tile state enabled and granted to this process
+  bool amx_bf16 = false;  // amx, and the tile unit's bf16 multiply (AMX-BF16)
 };
 
 // Linux enables the 8 KiB tile state per process, on request (arch/x86/include/uapi/asm/prctl.h:
@@ -59,14 +60,16 @@ X86Features ReadX86Features() {
   const bool avx512vnni = (c >> 11) & 1;
   f.avx2 = ymm_state && avx2 && fma && f16c;
   f.avx512 = f.avx2 && zmm_state && avx512f && avx512bw && avx512vl && avx512dq && avx512vnni;
-  const bool amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1;
+  const bool amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1, amx_bf16 = (d >> 22) & 1;
   const bool tile_state = (xcr0_lo & 0x60000u) == 0x60000u;  // XTILECFG (17) and XTILEDATA (18)
 #if defined(ACORN_AMX_EMULATION)
   // The tests' build with the tile instructions emulated (amx_emulation.h): AVX-512 suffices.
-  (void)amx_tile, (void)amx_int8, (void)tile_state;
+  (void)amx_tile, (void)amx_int8, (void)amx_bf16, (void)tile_state;
   f.amx = f.avx512;
+  f.amx_bf16 = f.amx;
 #else
   f.amx = f.avx512 && amx_tile && amx_int8 && tile_state && GrantTileState();
+  f.amx_bf16 = f.amx && amx_bf16;
 #endif
   return f;
 }
@@ -173,6 +176,15 @@ const char* IsaName(Isa isa) {
 }
 
 bool IsaSupported(Isa isa) { return Detect(isa); }
+
+bool IsaHasBf16Tiles(Isa isa) {
+#if defined(ACORN_X86_KERNELS)
+  return isa == Isa::kAmx && Features().amx && Features().amx_bf16;
+#else
+  (void)isa;
+  return false;
+#endif
+}
 
 Isa BestIsa() {
   static const Isa best = DetectBest();

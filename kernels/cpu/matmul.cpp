@@ -149,8 +149,13 @@ bool UsesTokenPanels(int64_t T, DType wtype) { return T >= kTokenPanelMinTokens 
 
 size_t MatMulScratchBytes(int64_t T, int64_t K, DType wtype, int threads) {
   threads = threads < 1 ? 1 : threads;
-  if (UsesTokenPanels(T, wtype)) return internal::TokenPanelBytes(T, K);
-  if (!IsQuantized(wtype)) return 0;
+  if (!IsQuantized(wtype)) {
+    // Float weights may have been repacked for bf16 products (ModelOptions::cpu_bf16_products)
+    // where the CPU has the tile unit for them.
+    const size_t bf16 = IsaHasBf16Tiles(Isa::kAmx) ? MatMulBf16ScratchBytes(T, K) : 0;
+    const size_t f32 = UsesTokenPanels(T, wtype) ? internal::TokenPanelBytes(T, K) : 0;
+    return bf16 > f32 ? bf16 : f32;
+  }
   // The activations quantized, then packed for panels (weights repacked at load take them at any
   // T), and, whatever ISA runs (ForceIsa may change it after planning), room for packing panels.
   size_t bytes = QuantizedActivationBytes(T, K) + internal::PanelActivationBytes(T, K, wtype, 0);

@@ -122,6 +122,33 @@ void RowPanelsDotprod(const MatMulArgs& a, const PanelActivations& x, int64_t p0
 constexpr int kRowPanelTokensNeon = 4;
 #endif
 
+// bf16 products (cpu_kernels.h, MatMulBf16Panels). Activations: Tp = T rounded up to 16 rows of
+// Kp = K rounded up to 32 bf16 values, zeros past T and K, 64-byte aligned.
+constexpr int64_t kBf16Rows = 16;
+constexpr int64_t kBf16Cols = 32;  // columns per tile multiply
+inline int64_t Bf16Padded(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+// Rows [t0, t1) of the padded activations (t1 <= Tp); rows at or past T are zeros.
+using Bf16PackFn = void (*)(const float* x, int64_t T, int64_t K, int64_t t0, int64_t t1, uint16_t* xb);
+// The product is cut into items of up to 2 panels (32 output rows) by up to 2 token blocks (32
+// tokens), the tile unit's 4 accumulators: item i is panel pair i / block_pairs, token block pair
+// i % block_pairs, so that a thread's run of items keeps its panels in cache across the tokens.
+struct Bf16Args {
+  const uint16_t* x;  // packed activations
+  const uint8_t* w;   // panels
+  int64_t T, K, N;
+  int64_t block_pairs;
+  const float* bias;
+  float* y;
+};
+// Computes items [i0, i1).
+using Bf16ItemsFn = void (*)(const Bf16Args& a, int64_t i0, int64_t i1);
+void PackBf16Portable(const float* x, int64_t T, int64_t K, int64_t t0, int64_t t1, uint16_t* xb);
+void Bf16ItemsPortable(const Bf16Args& a, int64_t i0, int64_t i1);
+#if defined(ACORN_X86_KERNELS)
+void PackBf16Avx512(const float* x, int64_t T, int64_t K, int64_t t0, int64_t t1, uint16_t* xb);
+void Bf16ItemsAmx(const Bf16Args& a, int64_t i0, int64_t i1);
+#endif
+
 // The scalar row quantizer; SIMD sets may reuse it.
 void QuantizeRowScalar(const float* x, int64_t K, int8_t* q, float* d, int32_t* nsum4);
 // The portable integer kernel for every weight type ref::QuantGroupOf unpacks (a.wtype): the

@@ -26,6 +26,12 @@ Status CpuMatMul(const OpCall& c) {
                          c.out.f32(), c.res->scratch);
     return Status::Ok();
   }
+  if (w.layout == WeightLayout::kBf16Panels16) {
+    cpu::MatMulBf16Panels(c.res->pool, static_cast<const float*>(c.in[0].data), c.in[0].Rows(), c.in[0].Cols(),
+                          w.data, w.dims[0], c.n_in == 3 ? static_cast<const float*>(c.in[2].data) : nullptr,
+                          c.out.f32(), c.res->scratch);
+    return Status::Ok();
+  }
   cpu::MatMul(c.res->pool, static_cast<const float*>(c.in[0].data), c.in[0].Rows(), c.in[0].Cols(), w.data,
               w.desc->dtype, w.dims[0], c.n_in == 3 ? static_cast<const float*>(c.in[2].data) : nullptr, c.out.f32(),
               c.res->scratch);

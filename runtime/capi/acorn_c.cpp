@@ -78,6 +78,9 @@ acorn::Status ModelOptionsFrom(const acorn_model_options* o, acorn::ModelOptions
     options->load_mode = o->load_mode == ACORN_LOAD_READ ? acorn::LoadMode::kRead : acorn::LoadMode::kMap;
   }
   if (ACORN_HAS_FIELD(o, acorn_model_options, cpu_repack)) options->cpu_repack = o->cpu_repack != 0;
+  if (ACORN_HAS_FIELD(o, acorn_model_options, cpu_bf16_products)) {
+    options->cpu_bf16_products = o->cpu_bf16_products != 0;
+  }
   return acorn::Status::Ok();
 }
 
@@ -178,6 +181,7 @@ void acorn_model_options_init_sized(acorn_model_options* options, size_t size) {
   d.threads = 0;
   d.load_mode = ACORN_LOAD_MMAP;
   d.cpu_repack = 1;
+  d.cpu_bf16_products = 0;
   FillCallerStruct(options, size, &d);
 }
 

@@ -117,14 +117,15 @@ Status Model::Bind(const ModelOptions& options) {
   }
   g.tail_begin = static_cast<int>(g.ops.size());
   while (g.tail_begin > 0 && RowWise(bundle, *g.ops[g.tail_begin - 1].op)) --g.tail_begin;
-  if (options.cpu_repack) ACORN_RETURN_IF_ERROR(RepackForCpu());
+  if (options.cpu_repack || options.cpu_bf16_products) ACORN_RETURN_IF_ERROR(RepackForCpu(options));
   return PlaceTensors(accelerator, options);
 }
 
 // The matrices of the built-in CPU MatMul kernel, in the layout the active ISA reads fastest
-// (cpu::MatMulRepacks); one copy per weight tensor, however many ops read it. An application's
-// own kernels, and every other op (a tied embedding's lookups), keep reading the bundle's bytes.
-Status Model::RepackForCpu() {
+// (cpu::MatMulRepacks; with cpu_bf16_products, f32/f16 ones in bf16 where the tile unit multiplies
+// bf16); one copy per weight tensor, however many ops read it. An application's own kernels, and
+// every other op (a tied embedding's lookups), keep reading the bundle's bytes.
+Status Model::RepackForCpu(const ModelOptions& options) {
   const Bundle& bundle = *bundle_;
   BoundGraph& g = *bound_;
   const Span<const KernelEntry> builtin_table = BuiltinKernels();
@@ -136,7 +137,9 @@ Status Model::RepackForCpu() {
   struct Copy {
     uint32_t tensor;
     size_t offset;
+    WeightLayout layout;
   };
+  const bool bf16 = options.cpu_bf16_products && cpu::IsaHasBf16Tiles(cpu::ActiveIsa());
   std::vector<Copy> copies;
   std::vector<BoundOp*> readers;  // the ops whose kernel reads a copy
   size_t bytes = 0;
@@ -147,12 +150,23 @@ Status Model::RepackForCpu() {
     }
     const uint32_t t = b.op->inputs[WeightInput(b.op->kind)];
     const TensorDesc& w = bundle.tensors()[t];
-    if (w.storage != Storage::kConstant || w.rank != 2 || !cpu::MatMulRepacks(w.dtype)) continue;
+    if (w.storage != Storage::kConstant || w.rank != 2) continue;
+    WeightLayout layout;
+    size_t size;
+    if (options.cpu_repack && cpu::MatMulRepacks(w.dtype)) {
+      layout = WeightLayout::kRowPanels16;
+      size = cpu::RowPanelBytes(w.dtype, w.shape[1], w.shape[0]);
+    } else if (bf16 && (w.dtype == DType::kF32 || w.dtype == DType::kF16)) {
+      layout = WeightLayout::kBf16Panels16;
+      size = cpu::Bf16PanelBytes(w.shape[1], w.shape[0]);
+    } else {
+      continue;
+    }
     if (copy_of[t] < 0) {
       copy_of[t] = static_cast<int>(copies.size());
-      copies.push_back(Copy{t, bytes});
+      copies.push_back(Copy{t, bytes, layout});
       constexpr size_t kAlign = 4096;  // each copy starts a page: the kernels' prefetch stays in it
-      bytes += (cpu::RowPanelBytes(w.dtype, w.shape[1], w.shape[0]) + kAlign - 1) / kAlign * kAlign;
+      bytes += (size + kAlign - 1) / kAlign * kAlign;
     }
     readers.push_back(&b);
   }
@@ -170,11 +184,16 @@ Status Model::RepackForCpu() {
   if (made.ok()) pool = std::move(*made);
   for (const Copy& c : copies) {
     const TensorDesc& w = bundle.tensors()[c.tensor];
-    cpu::RepackRowPanels(pool.get(), w.data, w.dtype, w.shape[1], w.shape[0], base + c.offset);
+    if (c.layout == WeightLayout::kBf16Panels16) {
+      cpu::RepackBf16Panels(pool.get(), w.data, w.dtype, w.shape[1], w.shape[0], base + c.offset);
+    } else {
+      cpu::RepackRowPanels(pool.get(), w.data, w.dtype, w.shape[1], w.shape[0], base + c.offset);
+    }
   }
   for (BoundOp* b : readers) {
-    b->weights = base + copies[static_cast<size_t>(copy_of[b->op->inputs[WeightInput(b->op->kind)]])].offset;
-    b->weight_layout = WeightLayout::kRowPanels16;
+    const Copy& c = copies[static_cast<size_t>(copy_of[b->op->inputs[WeightInput(b->op->kind)]])];
+    b->weights = base + c.offset;
+    b->weight_layout = c.layout;
   }
   Log(LogLevel::kDebug, "repacked %.1f MiB of weights for the CPU in %.0f ms", bytes / 1048576.0,
       (platform::NowNanos() - start) / 1e6);

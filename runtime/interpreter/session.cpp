@@ -249,14 +249,15 @@ std::string Session::HostProfile() {
   struct Line {
     std::string name;
     uint16_t kind;
-    int dtype;  // the weight's, or -1
+    std::string weights;  // the weight's dtype ("-" for none), and "as bf16" where so multiplied
     uint64_t nanos = 0, weight_bytes = 0;
     int64_t ops = 0;
   };
   std::vector<Line> lines;
   uint64_t total = 0;
   for (size_t i = 0; i < op_nanos_.size(); ++i) {
-    const OpDesc& op = *model_->bound().ops[i].op;
+    const BoundOp& bound = model_->bound().ops[i];
+    const OpDesc& op = *bound.op;
     std::string name;
     for (const char* c = op.name; *c != '\0'; ++c) {
       const bool digit = *c >= '0' && *c <= '9';
@@ -269,14 +270,19 @@ std::string Session::HostProfile() {
     const int w = WeightInput(op.kind);
     const TensorDesc* weight = w >= 0 && w < static_cast<int>(op.inputs.size()) ? &bundle.tensors()[op.inputs[w]] : nullptr;
     if (weight != nullptr && weight->storage != Storage::kConstant) weight = nullptr;
-    const int dtype = weight != nullptr ? static_cast<int>(weight->dtype) : -1;
+    const bool bf16 = bound.weight_layout == WeightLayout::kBf16Panels16;
+    std::string weights = weight != nullptr ? DTypeName(weight->dtype) : "-";
+    if (bf16) weights += " as bf16";
     auto it = std::find_if(lines.begin(), lines.end(),
-                           [&](const Line& l) { return l.name == name && l.kind == op.kind && l.dtype == dtype; });
-    if (it == lines.end()) it = lines.insert(lines.end(), Line{name, op.kind, dtype});
+                           [&](const Line& l) { return l.name == name && l.kind == op.kind && l.weights == weights; });
+    if (it == lines.end()) it = lines.insert(lines.end(), Line{name, op.kind, weights});
     it->nanos += op_nanos_[i];
     it->ops += 1;
-    // A product reads all of its weights each step (an embedding reads a few rows).
-    if (weight != nullptr && op.kind == static_cast<uint16_t>(fb::OpKind::MatMul)) it->weight_bytes += weight->max_bytes;
+    // A product reads all of its weights each step (an embedding reads a few rows); bf16 copies
+    // are 2 bytes a weight.
+    if (weight != nullptr && op.kind == static_cast<uint16_t>(fb::OpKind::MatMul)) {
+      it->weight_bytes += bf16 ? static_cast<uint64_t>(weight->shape[0] * weight->shape[1]) * 2 : weight->max_bytes;
+    }
     total += op_nanos_[i];
     op_nanos_[i] = 0;
   }
@@ -292,7 +298,7 @@ std::string Session::HostProfile() {
                                  ? StrFormat("%.1f GB/s", static_cast<double>(l.weight_bytes) * steps / static_cast<double>(l.nanos))
                                  : std::string("-");
     out += StrFormat("| %s | %s | %s | %lld | %.1f | %.1f %% | %s |\n", l.name.c_str(), OpKindName(l.kind),
-                     l.dtype >= 0 ? DTypeName(static_cast<DType>(l.dtype)) : "-", static_cast<long long>(l.ops),
+                     l.weights.c_str(), static_cast<long long>(l.ops),
                      static_cast<double>(l.nanos) / 1e3 / (steps * static_cast<double>(l.ops)),
                      total > 0 ? 100.0 * static_cast<double>(l.nanos) / static_cast<double>(total) : 0.0, rate.c_str());
   }

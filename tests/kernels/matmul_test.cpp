@@ -183,7 +183,9 @@ TEST(QuantizeActivations, EveryPathEqualsReferenceBitForBit) {
 }
 
 TEST(MatMul, NullPoolAndScratchSizes) {
-  EXPECT_EQ(cpu::MatMulScratchBytes(4, 64, DType::kF32, 1), 0u);
+  // Float weights need none, except where they may be repacked for bf16 products.
+  EXPECT_EQ(cpu::MatMulScratchBytes(4, 64, DType::kF32, 1),
+            cpu::IsaHasBf16Tiles(Isa::kAmx) ? cpu::MatMulBf16ScratchBytes(4, 64) : 0u);
   EXPECT_GE(cpu::MatMulScratchBytes(4, 64, DType::kQ4_0, 1), 4u * 64u + 4u * 2u * 8u);
   EXPECT_TRUE(cpu::MatMulSupports(DType::kQ8_0));
   EXPECT_FALSE(cpu::MatMulSupports(DType::kBF16));
@@ -254,6 +256,63 @@ TEST(MatMulAmx, RowPanelsEqualAvx512BitForBit) {
               ASSERT_EQ(std::memcmp(&y[0][i], &y[1][i], sizeof(float)), 0)
                   << "output " << i << ": avx512 " << y[0][i] << ", amx " << y[1][i];
             }
+          }
+        }
+      }
+    }
+  }
+}
+
+// bf16 products of f32 and f16 weights (ModelOptions::cpu_bf16_products): the tile unit's path
+// and the portable one, on token counts around the tile's 16, K around its 32 columns, N around
+// the 16-row panel, each within the bound cpu_kernels.h states against the f32 reference. The
+// emulated tile unit sums in the portable loop's order, so there the two agree bit for bit.
+TEST(MatMulAmxBf16, WithinTheStatedBoundOfTheReference) {
+  std::vector<Isa> isas = {Isa::kScalar};
+  if (cpu::IsaHasBf16Tiles(Isa::kAmx)) isas.push_back(Isa::kAmx);
+  uint32_t seed = 1300;
+  for (int threads : {1, 3}) {
+    auto made = cpu::ThreadPool::Create(threads);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    for (DType wt : {DType::kF32, DType::kF16}) {
+      for (int64_t T : {1, 3, 16, 17, 40}) {
+        for (int64_t K : {1, 7, 32, 100, 384}) {
+          for (int64_t N : {1, 17, 40}) {
+            SCOPED_TRACE(::testing::Message() << test::TypeName(wt) << " threads=" << threads << " T=" << T
+                                              << " K=" << K << " N=" << N);
+            const auto x = test::RandomFloats(static_cast<size_t>(T * K), ++seed);
+            const auto w = test::EncodeRows(test::RandomFloats(static_cast<size_t>(N * K), ++seed, 0.5f), N, K, wt);
+            const auto bias = test::RandomFloats(static_cast<size_t>(N), ++seed);
+            const float* b = N == 17 ? bias.data() : nullptr;
+            std::vector<uint8_t> panels(cpu::Bf16PanelBytes(K, N));
+            cpu::RepackBf16Panels(made->get(), w.data(), wt, K, N, panels.data());
+            std::vector<uint8_t> scratch(cpu::MatMulBf16ScratchBytes(T, K) + 1);
+            std::vector<float> want(static_cast<size_t>(T * N));
+            ref::MatMul(x.data(), T, K, w.data(), wt, N, b, want.data());
+            std::vector<float> wrow(static_cast<size_t>(K));
+            std::vector<std::vector<float>> y(isas.size());
+            for (size_t p = 0; p < isas.size(); ++p) {
+              ASSERT_TRUE(cpu::ForceIsa(isas[p]));
+              y[p].assign(static_cast<size_t>(T * N), NAN);
+              cpu::MatMulBf16Panels(made->get(), x.data(), T, K, panels.data(), N, b, y[p].data(), scratch.data() + 1);
+              cpu::ForceIsa(cpu::BestIsa());
+              for (int64_t n = 0; n < N; ++n) {
+                ref::DequantizeRow(wt, w.data() + n * test::WeightRowBytes(wt, K), wrow.data(), K);
+                for (int64_t t = 0; t < T; ++t) {
+                  double abs_sum = 0.0;
+                  for (int64_t k = 0; k < K; ++k) abs_sum += std::fabs(x[t * K + k] * wrow[k]);
+                  const size_t i = static_cast<size_t>(t * N + n);
+                  const double bound = (std::ldexp(1.0, -7) + K * std::ldexp(1.0, -22)) * abs_sum +
+                                       (b ? 2e-7 * std::fabs(b[n]) : 0.0) + 1e-7;
+                  ASSERT_NEAR(y[p][i], want[i], bound) << cpu::IsaName(isas[p]) << " t=" << t << " n=" << n;
+                }
+              }
+            }
+#if defined(ACORN_TEST_AMX_EMULATED)
+            if (isas.size() == 2) {
+              ASSERT_EQ(std::memcmp(y[0].data(), y[1].data(), y[0].size() * sizeof(float)), 0) << "portable vs tiles";
+            }
+#endif
           }
         }
       }

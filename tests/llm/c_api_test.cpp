@@ -179,6 +179,22 @@ TEST(CApi, RepackOptionDefaultsOnAndCanBeTurnedOff) {
   EXPECT_EQ(texts[0], texts[1]);
 }
 
+// cpu_bf16_products is off by default; on, the model loads and generates (its f32/f16 matrices in
+// bf16 where the CPU has AMX-BF16; tests/llama checks the logits).
+TEST(CApi, Bf16ProductsOptionDefaultsOff) {
+  acorn_model_options options;
+  acorn_model_options_init(&options);
+  EXPECT_EQ(options.cpu_bf16_products, 0);
+  options.cpu_bf16_products = 1;
+  acorn_model* model = nullptr;
+  ASSERT_EQ(acorn_model_load(DefaultModel().c_str(), &options, &model, nullptr), ACORN_OK);
+  acorn_session* s = nullptr;
+  ASSERT_EQ(acorn_session_create(model, nullptr, &s, nullptr), ACORN_OK);
+  EXPECT_FALSE(GenerateC(s, 4, nullptr).empty());
+  acorn_session_free(s);
+  acorn_model_free(model);
+}
+
 TEST(CApi, CallbackStopsGeneration) {
   ModelHandle h;
   ASSERT_NO_FATAL_FAILURE(Load(&h));

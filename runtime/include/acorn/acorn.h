@@ -72,6 +72,10 @@ typedef struct acorn_model_options {
    * in another layout (16-row panels: AVX-512, AVX2, ARM dotprod), copy them into it at load
    * (memory and load time for speed); 0: every kernel reads the bundle in place (zero copy). */
   int cpu_repack;
+  /* 1: on CPUs with AMX-BF16, multiply f32/f16 matrices in bf16 (copied at load; activations rounded
+   * to bf16, sums in f32): prompts and embeddings several times faster at 8 significant bits per
+   * factor (acorn::ModelOptions::cpu_bf16_products). 0 (default): f32 products. */
+  int cpu_bf16_products;
 } acorn_model_options;
 
 void acorn_model_options_init_sized(acorn_model_options* options, size_t size);

@@ -32,8 +32,9 @@ constexpr int kMaxOpInputs = 6;
 // array of quants followed by an array of scales, so that loads are aligned and coalesced).
 // The CPU backend repacks q8_0/q4_0/q4_1/q5_0/q5_1/Q4_K/Q5_K/Q6_K matrices into 16-row panels where
 // its kernels read them that way (cpu::MatMulRepacks): each vector load then feeds 16 output rows
-// (cpu_kernels.h).
-enum class WeightLayout : uint8_t { kCanonical = 0, kSplitBlocks = 1, kRowPanels16 = 2 };
+// (cpu_kernels.h). With ModelOptions::cpu_bf16_products, on a CPU with AMX-BF16, it copies f32 and
+// f16 matrices into bf16 panels of column pairs for the tile unit (cpu::MatMulBf16Panels).
+enum class WeightLayout : uint8_t { kCanonical = 0, kSplitBlocks = 1, kRowPanels16 = 2, kBf16Panels16 = 3 };
 
 // A tensor as a kernel sees it in one step: data and dims with the tokens dimension resolved.
 struct TensorArg {
