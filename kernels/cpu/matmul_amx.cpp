@@ -17,19 +17,7 @@
 #include "matmul_internal.h"
 
 #if defined(ACORN_X86_KERNELS)
-// GCC 12 reports its own AVX-512 intrinsics' deliberately undefined operands as uninitialized
-// (GCC bug 105593, fixed in 13); nothing in this file reads an uninitialized value.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(ACORN_AMX_EMULATION)
-#include "amx_emulation.h"  // tests on CPUs without AMX: the tile instructions in C++
-#endif
-
-#include <cstring>
-
+#include "amx_tiles.h"
 #include "matmul_panels.h"
 #include "x86_panel_nibbles.h"
 
@@ -45,18 +33,8 @@ constexpr int kAmxTokens = 2 * kGroupTokens;
 // The tile configuration (palette 1): tiles 0-3: C, 16 tokens x 16 int32; 4, 5: A, 16 tokens x 32
 // bytes; 6, 7: B, 8 rows of 64 bytes (4 bytes of each of 16 weight rows). A and B alternate so
 // that consecutive groups' loads do not wait on each other's multiplies.
-struct alignas(64) TileConfig {
-  uint8_t palette;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
 void ConfigureTiles() {
-  TileConfig cfg;
-  std::memset(&cfg, 0, sizeof cfg);
-  cfg.palette = 1;
+  TileConfig cfg = PaletteOne();
   for (int t = 0; t < 4; ++t) {
     cfg.rows[t] = kAmxTokens;
     cfg.colsb[t] = kPanelRows * 4;

@@ -11,16 +11,7 @@
 #include "matmul_internal.h"
 
 #if defined(ACORN_X86_KERNELS)
-#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC bug 105593, as in matmul_amx.cpp
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(ACORN_AMX_EMULATION)
-#include "amx_emulation.h"
-#endif
-
-#include <cstring>
+#include "amx_tiles.h"
 
 namespace acorn {
 namespace cpu {
@@ -29,18 +20,8 @@ namespace {
 
 // Palette 1: tiles 0-3 the accumulators (16 tokens x 16 f32), 4 and 5 A (16 tokens x 32 bf16),
 // 6 and 7 B (16 column pairs x 16 rows x 2 bf16).
-struct alignas(64) TileConfig {
-  uint8_t palette;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
 void ConfigureTiles() {
-  TileConfig cfg;
-  std::memset(&cfg, 0, sizeof cfg);
-  cfg.palette = 1;
+  TileConfig cfg = PaletteOne();
   for (int t = 0; t < 8; ++t) {
     cfg.rows[t] = 16;
     cfg.colsb[t] = 64;
