@@ -87,6 +87,12 @@ void MatMulRowPanels(ThreadPool* pool, const float* x, int64_t T, int64_t K, con
 // Activations are rounded to bf16 (nearest even) per product. Error bound against ref::MatMul's
 // f32 products: |y - y_ref| <= (2^-7 + K * 2^-22) * sum_k |x[t,k] * W[n,k]| (each factor within
 // 2^-8 relative, then f32 sums); tests/kernels checks it on every path.
+// Whether a model load copies f32/f16 matrices for bf16 products (ModelOptions::cpu_bf16_products):
+// where IsaHasBf16Tiles(ActiveIsa()), or on any CPU after EmulateBf16Products(true).
+bool Bf16ProductsAvailable();
+// Tests: bf16 products on any CPU, through the portable path (scalar: slow), so that the runtime's
+// side of them (repack, layout, scratch) runs in CI, whose CPUs have no tile unit.
+void EmulateBf16Products(bool on);
 size_t Bf16PanelBytes(int64_t K, int64_t N);
 // Writes Bf16PanelBytes(K, N) bytes of panels from the canonical f32 or f16 [N, K] matrix w, on the
 // pool (may be null).

@@ -152,7 +152,7 @@ size_t MatMulScratchBytes(int64_t T, int64_t K, DType wtype, int threads) {
   if (!IsQuantized(wtype)) {
     // Float weights may have been repacked for bf16 products (ModelOptions::cpu_bf16_products)
     // where the CPU has the tile unit for them.
-    const size_t bf16 = IsaHasBf16Tiles(Isa::kAmx) ? MatMulBf16ScratchBytes(T, K) : 0;
+    const size_t bf16 = IsaHasBf16Tiles(Isa::kAmx) || Bf16ProductsAvailable() ? MatMulBf16ScratchBytes(T, K) : 0;
     const size_t f32 = UsesTokenPanels(T, wtype) ? internal::TokenPanelBytes(T, K) : 0;
     return bf16 > f32 ? bf16 : f32;
   }

@@ -3,6 +3,7 @@
 // path, which sums in the tile unit's order (column pairs in order, the even column first), so that
 // it gives what the emulated tile unit gives bit for bit, and serves where ForceIsa moved a model
 // loaded on AMX to another path.
+#include <atomic>
 #include <cstring>
 
 #include "acorn/half.h"
@@ -19,9 +20,15 @@ using internal::kBf16Rows;
 
 constexpr size_t kAlign = 64;
 
+std::atomic<bool> g_emulate{false};
+
 // Bytes of one panel: 16 rows of Kp bf16 values.
 size_t PanelBytes(int64_t K) { return static_cast<size_t>(kBf16Rows * Bf16Padded(K, kBf16Cols)) * 2; }
 }  // namespace
+
+bool Bf16ProductsAvailable() { return IsaHasBf16Tiles(ActiveIsa()) || g_emulate.load(std::memory_order_relaxed); }
+
+void EmulateBf16Products(bool on) { g_emulate.store(on, std::memory_order_relaxed); }
 
 size_t Bf16PanelBytes(int64_t K, int64_t N) {
   return static_cast<size_t>(Bf16Padded(N, kBf16Rows) / kBf16Rows) * PanelBytes(K);

@@ -139,7 +139,7 @@ Status Model::RepackForCpu(const ModelOptions& options) {
     size_t offset;
     WeightLayout layout;
   };
-  const bool bf16 = options.cpu_bf16_products && cpu::IsaHasBf16Tiles(cpu::ActiveIsa());
+  const bool bf16 = options.cpu_bf16_products && cpu::Bf16ProductsAvailable();
   std::vector<Copy> copies;
   std::vector<BoundOp*> readers;  // the ops whose kernel reads a copy
   size_t bytes = 0;

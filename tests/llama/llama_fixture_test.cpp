@@ -134,34 +134,44 @@ TEST_P(LlamaFixture, RepackedWeightsGiveTheLogitsOfMappedOnes) {
 
 // ModelOptions::cpu_bf16_products: where the tile unit multiplies bf16 (cpu::IsaHasBf16Tiles),
 // every f32/f16 matrix of a CPU product is copied into bf16 panels and the logits stay within bf16
-// rounding of the f32 ones; elsewhere nothing is copied and the logits are the f32 ones exactly.
+// rounding of the f32 ones; elsewhere nothing is copied and the logits are the f32 ones exactly,
+// and then the same bf16 products run through the portable path (cpu::EmulateBf16Products), so
+// that the runtime's side of them is tested on every CPU.
 TEST_P(LlamaFixture, Bf16ProductsWhereTheTileUnitHasThem) {
   const bool tiles = cpu::IsaHasBf16Tiles(cpu::ActiveIsa());
-  for (const char* dtype : {"f32", "f16"}) {
-    const std::string bundle = Convert(GetParam(), dtype);
-    ModelOptions bf16, f32;
-    bf16.cpu_bf16_products = true;
-    auto model = Model::Load(bundle.c_str(), bf16);
-    ASSERT_TRUE(model.ok()) << model.status().ToString();
-    int products = 0, copied = 0;
-    for (const BoundOp& b : (*model)->bound().ops) {
-      if (b.op->kind != static_cast<uint16_t>(fb::OpKind::MatMul)) continue;
-      ++products;
-      copied += b.weight_layout == WeightLayout::kBf16Panels16;
+  for (bool emulate : {false, true}) {
+    if (emulate && tiles) break;
+    cpu::EmulateBf16Products(emulate);
+    for (const char* dtype : {"f32", "f16"}) {
+      SCOPED_TRACE(::testing::Message() << dtype << (emulate ? ", portable path" : ""));
+      const std::string bundle = Convert(GetParam(), dtype);
+      ModelOptions bf16, f32;
+      bf16.cpu_bf16_products = true;
+      auto model = Model::Load(bundle.c_str(), bf16);
+      ASSERT_TRUE(model.ok()) << model.status().ToString();
+      int products = 0, copied = 0;
+      for (const BoundOp& b : (*model)->bound().ops) {
+        if (b.op->kind != static_cast<uint16_t>(fb::OpKind::MatMul)) continue;
+        ++products;
+        copied += b.weight_layout == WeightLayout::kBf16Panels16;
+      }
+      EXPECT_GT(products, 0);
+      const bool bf16_runs = tiles || emulate;
+      EXPECT_EQ(copied, bf16_runs ? products : 0);
+      ModelRun a = RunModel(bundle, prompt_, 0, bf16, 2);
+      ModelRun b = RunModel(bundle, prompt_, 0, f32, 2);
+      if (!bf16_runs) {
+        EXPECT_EQ(a.logits, b.logits);
+        continue;
+      }
+      std::printf("[ bf16     ] %s %s%s: min row cosine %.6f, max rel %.2e against f32 products\n", GetParam(), dtype,
+                  emulate ? " (portable path)" : "", MinRowCosine(a.logits, b.logits, vocab_),
+                  RelMaxDiff(a.logits, b.logits));
+      EXPECT_GE(MinRowCosine(a.logits, b.logits, vocab_), 0.999);
+      EXPECT_NE(a.logits, b.logits) << "the bf16 products ran";
     }
-    EXPECT_GT(products, 0);
-    EXPECT_EQ(copied, tiles ? products : 0) << dtype;
-    ModelRun a = RunModel(bundle, prompt_, 0, bf16, 2);
-    ModelRun b = RunModel(bundle, prompt_, 0, f32, 2);
-    if (!tiles) {
-      EXPECT_EQ(a.logits, b.logits) << dtype;
-      continue;
-    }
-    std::printf("[ bf16     ] %s %s: min row cosine %.6f, max rel %.2e against f32 products\n", GetParam(), dtype,
-                MinRowCosine(a.logits, b.logits, vocab_), RelMaxDiff(a.logits, b.logits));
-    EXPECT_GE(MinRowCosine(a.logits, b.logits, vocab_), 0.999) << dtype;
-    EXPECT_NE(a.logits, b.logits) << dtype << ": the bf16 products ran";
   }
+  cpu::EmulateBf16Products(false);
 }
 
 // SessionOptions::profile: every op the host ran, by name with the layer folded, its time per
